@@ -1,0 +1,34 @@
+import type { PoolSettings } from '../config';
+import type { OpenStack } from '../openstack/types';
+
+/** The subset of Powertools' Logger the core uses, so tests can pass a capturing fake. */
+export interface ActionLogger {
+  debug(message: string, ...extra: Record<string, unknown>[]): void;
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/** Everything an action needs; handlers build it, tests build it by hand. */
+export interface ActionContext {
+  openstack: OpenStack;
+  pool: PoolSettings;
+  logger: ActionLogger;
+  /** The Gearman unique id of the job, the key that makes a rerun idempotent. */
+  unique: string | undefined;
+  /** Epoch ms by which the action must be done, cleanup included. */
+  deadlineAt: number;
+  clock: Clock;
+  /** Called with how long a build waited for ACTIVE (ms), for metrics. */
+  onBuildWait?: (ms: number) => void;
+}

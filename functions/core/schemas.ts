@@ -1,0 +1,40 @@
+/**
+ * Input validation of each action's message. Fields an action does not use are kept
+ * untouched (the result echoes the whole message), so the schemas are loose objects.
+ */
+import { z } from 'zod';
+import type { Action } from './actions';
+import type { Message } from './result';
+
+const deviceName = z
+  .string({ error: (issue) => (issue.input === undefined ? "'name' is missing: give the device's name" : "'name' must be a string") })
+  .min(1, "'name' is empty: give the device's name")
+  .max(255, "'name' is longer than Nova's 255 characters");
+
+const floatingIp = z
+  .string({ error: (issue) => (issue.input === undefined ? "'ip' is missing: give the floating IPv4 address" : "'ip' must be a string") })
+  .pipe(z.ipv4({ error: "'ip' is not an IPv4 address" }));
+
+const schemas = {
+  BUILD_DEVICE: z.looseObject({}),
+  DELETE_DEVICE: z.looseObject({ name: deviceName }),
+  BUILD_IP: z.looseObject({}),
+  ASSIGN_IP: z.looseObject({ ip: floatingIp, name: deviceName }),
+  REMOVE_IP: z.looseObject({ ip: floatingIp, name: deviceName }),
+  DELETE_IP: z.looseObject({ ip: floatingIp }),
+} satisfies Record<Action, z.ZodType>;
+
+export interface DeviceInput {
+  name: string;
+}
+export interface IpInput {
+  ip: string;
+}
+export type IpOnDeviceInput = DeviceInput & IpInput;
+
+/** Returns the error text for an invalid message, or undefined when it is valid. */
+export function validate(action: Action, message: Message): string | undefined {
+  const parsed = schemas[action].safeParse(message);
+  if (parsed.success) return undefined;
+  return parsed.error.issues.map((issue) => issue.message).join('; ');
+}

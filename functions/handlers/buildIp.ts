@@ -1,0 +1,3 @@
+import { makeHandler } from './make-handler';
+
+export const handler = makeHandler('BUILD_IP');

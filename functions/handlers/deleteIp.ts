@@ -1,0 +1,3 @@
+import { makeHandler } from './make-handler';
+
+export const handler = makeHandler('DELETE_IP');

@@ -1,0 +1,84 @@
+/**
+ * The Lambda side of every action: unwrap the event, check it, run the core action with
+ * a fresh OpenStack client (the Keystone token is cached in module scope, so a warm
+ * function does not re-authenticate), log with the Gearman unique id as correlation id,
+ * and emit EMF metrics. Returns a result object on every path; never throws.
+ */
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { loadSettings } from '../config';
+import type { Action } from '../core/actions';
+import { normaliseAction } from '../core/actions';
+import { systemClock } from '../core/context';
+import { unwrap } from '../core/envelope';
+import { describeError } from '../core/errors';
+import type { Result } from '../core/result';
+import { fail, isMessage } from '../core/result';
+import { runAction } from '../core/run';
+import { createLogger } from '../observability/logger';
+import { createOpenStack } from '../openstack';
+
+const SERVICE = 'pool-manager';
+/** Time kept back from Lambda's own timeout so a failed build can still delete its server. */
+const CLEANUP_RESERVE_MS = 30_000;
+
+export type PoolManagerHandler = (event: unknown, context?: Partial<Context>) => Promise<Result>;
+
+export function makeHandler(action: Action): PoolManagerHandler {
+  const logger = createLogger(SERVICE);
+  const metrics = new Metrics({ namespace: 'LibraPoolManager', serviceName: SERVICE });
+
+  return async (event, context) => {
+    const started = Date.now();
+    const job = unwrap(event);
+    logger.resetKeys();
+    if (context?.awsRequestId) logger.addContext(context as Context);
+    logger.appendKeys({ action, unique: job?.unique, handle: job?.handle });
+    if (job?.unique) logger.setCorrelationId(job.unique);
+
+    const result = await run(action, job, logger, context);
+    const failed = result.response === 'FAIL';
+    if (failed) logger.warn('job failed', { error: result.error });
+    else logger.info('job passed');
+
+    metrics.addDimension('action', action);
+    metrics.addMetric('Jobs', MetricUnit.Count, 1);
+    metrics.addMetric('Failures', MetricUnit.Count, failed ? 1 : 0);
+    metrics.addMetric('Duration', MetricUnit.Milliseconds, Date.now() - started);
+    metrics.publishStoredMetrics();
+    return result;
+  };
+
+  async function run(
+    action: Action,
+    job: ReturnType<typeof unwrap>,
+    logger: ReturnType<typeof createLogger>,
+    context: Partial<Context> | undefined,
+  ): Promise<Result> {
+    if (!job) return fail(undefined, 'the job payload is not a JSON object');
+    const { message } = job;
+    const asked = normaliseAction(message.action);
+    if (asked !== action) {
+      const sent = typeof message.action === 'string' ? `'${message.action}'` : 'no action';
+      return fail(message, `this function serves ${action}, the message has ${sent}`);
+    }
+    try {
+      const settings = loadSettings(process.env);
+      const remaining = context?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
+      const deadlineAt = Math.min(Date.now() + settings.pool.buildDeadlineMs, Date.now() + remaining - CLEANUP_RESERVE_MS);
+      return await runAction(action, {
+        openstack: createOpenStack(settings.cloud, { logger }),
+        pool: settings.pool,
+        logger,
+        unique: job.unique,
+        deadlineAt,
+        clock: systemClock,
+        onBuildWait: (ms) => metrics.addMetric('BuildWaitTime', MetricUnit.Milliseconds, ms),
+      }, message);
+    } catch (error) {
+      // Configuration errors and anything unforeseen: still a result, never a throw.
+      logger.error('job could not run', { error: describeError(error) });
+      return fail(isMessage(message) ? message : undefined, describeError(error));
+    }
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The OpenStack client's public shape, as the pool-manager core uses it. No Lambda types
+ * here: this library runs in a function, a test or a script alike.
+ */
+
+export type Interface = 'public' | 'internal' | 'admin';
+
+export type AuthSettings =
+  | {
+      method: 'password';
+      authUrl: string;
+      username?: string;
+      userId?: string;
+      password: string;
+      userDomainName?: string;
+      userDomainId?: string;
+      projectName?: string;
+      projectId?: string;
+      projectDomainName?: string;
+      projectDomainId?: string;
+    }
+  | {
+      method: 'applicationCredential';
+      authUrl: string;
+      applicationCredentialId?: string;
+      applicationCredentialName?: string;
+      /** Needed with a credential name instead of an id. */
+      username?: string;
+      userDomainName?: string;
+      applicationCredentialSecret: string;
+    };
+
+export interface CloudSettings {
+  auth: AuthSettings;
+  regionName?: string;
+  interface: Interface;
+  /** Endpoint overrides that bypass the catalog (the original's "bypass URL"), by service type. */
+  endpointOverrides: Partial<Record<'compute' | 'network' | 'image', string>>;
+  /** PEM bundle to trust for TLS (OS_CACERT). */
+  caCertPem?: string;
+  /** Skip TLS verification: only by explicit option; warned about once. */
+  insecure: boolean;
+  /** Per-request timeout (headers and body), milliseconds. */
+  requestTimeoutMs: number;
+  /** Extra attempts for idempotent requests on 5xx / connection errors. */
+  retries: number;
+}
+
+export interface Address {
+  addr: string;
+  version: 4 | 6;
+  type: 'fixed' | 'floating' | undefined;
+}
+
+export interface Server {
+  id: string;
+  name: string;
+  /** Nova status: BUILD, ACTIVE, ERROR, DELETED, ... */
+  status: string;
+  /** Network name -> addresses, in the order Nova lists them. */
+  addresses: Record<string, Address[]>;
+  /** Present when status is ERROR. */
+  fault?: { message: string; code?: number; details?: string };
+  availabilityZone?: string;
+}
+
+export interface CreateServerRequest {
+  name: string;
+  imageRef: string;
+  flavorRef: string;
+  keyName?: string;
+  securityGroups?: string[];
+  availabilityZone?: string;
+  /** Network UUIDs to attach; empty means the cloud's default. */
+  networkIds?: string[];
+  userData?: string; // plain text; the client base64-encodes it
+  metadata?: Record<string, string>;
+  serverGroupId?: string;
+}
+
+export interface FloatingIp {
+  id: string;
+  ip: string;
+  /** Server the address is associated with, if any (Neutron: the port's device_id). */
+  serverId: string | undefined;
+  /** Neutron only: the port it is bound to. */
+  portId: string | undefined;
+  fixedIp: string | undefined;
+  description: string | undefined;
+}
+
+export interface Compute {
+  createServer(request: CreateServerRequest): Promise<{ id: string }>;
+  /** undefined when Nova answers 404. */
+  getServer(id: string): Promise<Server | undefined>;
+  /** Servers whose name is exactly `name` (Nova's filter is a regex: anchored and escaped, then compared). */
+  findServersByName(name: string): Promise<Server[]>;
+  /** 'absent' when it was already gone (404). */
+  deleteServer(id: string): Promise<'deleted' | 'absent'>;
+  /** An image UUID as is, or the id of the one image with exactly that name (Glance v2). */
+  resolveImage(idOrName: string): Promise<string>;
+  /** A flavor id as is, or the id of the one flavor with exactly that name. */
+  resolveFlavor(idOrName: string): Promise<string>;
+}
+
+export interface FloatingIps {
+  readonly backend: 'neutron' | 'nova-legacy';
+  /**
+   * Allocates one address. `description` is stored with it (Neutron) so that
+   * `findByDescription` can find it again on a retried job.
+   */
+  allocate(options: { pool?: string; description?: string }): Promise<FloatingIp>;
+  /** Neutron only; the legacy proxy has no description and returns []. */
+  findByDescription(description: string): Promise<FloatingIp[]>;
+  findByAddress(ip: string): Promise<FloatingIp | undefined>;
+  get(id: string): Promise<FloatingIp | undefined>;
+  /** Associates with the server (Neutron: with its first port, or the port holding `fixedIp`). */
+  associate(floatingIp: FloatingIp, serverId: string): Promise<void>;
+  disassociate(floatingIp: FloatingIp, serverId: string): Promise<void>;
+  /** 'absent' when it was already gone. */
+  release(floatingIp: FloatingIp): Promise<'released' | 'absent'>;
+}
+
+export interface OpenStack {
+  compute: Compute;
+  floatingIps(): Promise<FloatingIps>;
+}
