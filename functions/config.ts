@@ -8,11 +8,10 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { ConfigurationError } from './openstack/errors';
 import type { AuthSettings, CloudSettings, Interface } from './openstack/types';
 
-export class ConfigurationError extends Error {
-  override name = 'ConfigurationError';
-}
+export { ConfigurationError };
 
 export interface PoolSettings {
   /** Prefix of device names; underscores become dashes. Empty: the name is the uuid alone. */

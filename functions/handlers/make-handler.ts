@@ -16,6 +16,7 @@ import type { Result } from '../core/result';
 import { fail, isMessage } from '../core/result';
 import { runAction } from '../core/run';
 import { createLogger } from '../observability/logger';
+import type { CloudSettings } from '../openstack';
 import { createOpenStack } from '../openstack';
 
 const SERVICE = 'pool-manager';
@@ -27,6 +28,16 @@ export type PoolManagerHandler = (event: unknown, context?: Partial<Context>) =>
 export function makeHandler(action: Action): PoolManagerHandler {
   const logger = createLogger(SERVICE);
   const metrics = new Metrics({ namespace: 'LibraPoolManager', serviceName: SERVICE });
+  // One client (and so one connection pool) per warm container, replaced if the settings change.
+  let client: { key: string; openstack: ReturnType<typeof createOpenStack> } | undefined;
+  const openstackFor = (cloud: CloudSettings) => {
+    const key = JSON.stringify(cloud);
+    if (client?.key !== key) {
+      void client?.openstack.close();
+      client = { key, openstack: createOpenStack(cloud, { logger }) };
+    }
+    return client.openstack;
+  };
 
   return async (event, context) => {
     const started = Date.now();
@@ -67,7 +78,7 @@ export function makeHandler(action: Action): PoolManagerHandler {
       const remaining = context?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
       const deadlineAt = Math.min(Date.now() + settings.pool.buildDeadlineMs, Date.now() + remaining - CLEANUP_RESERVE_MS);
       return await runAction(action, {
-        openstack: createOpenStack(settings.cloud, { logger }),
+        openstack: openstackFor(settings.cloud),
         pool: settings.pool,
         logger,
         unique: job.unique,

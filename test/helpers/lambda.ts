@@ -54,7 +54,7 @@ export async function bundleHandlers(): Promise<Bundle> {
 }
 
 const RUNNER = `
-const [file, timeoutSeconds, eventsJson] = process.argv.slice(1);
+const [file, timeoutSeconds, eventsJson] = process.argv.slice(2);
 const { handler } = require(file);
 (async () => {
   for (const [index, event] of JSON.parse(eventsJson).entries()) {
