@@ -1,5 +1,7 @@
 // Prints the last top-level JSON object of stdin: `serverless invoke local` writes the
 // handler's log lines first and its result last, pretty-printed over several lines.
+import process from 'node:process';
+
 let text = '';
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', (chunk) => (text += chunk));

@@ -1,0 +1,197 @@
+/** Validation of POST /servers bodies, in the order and wording Nova uses. */
+import { ApiError } from '../errors';
+import { DEFAULT_FAULT_MESSAGE, FLAVORS, IMAGES, KEYPAIR, PRIVATE_NETWORK } from '../fixtures';
+import { isObject } from '../http';
+import { newAdminPass } from '../ids';
+import { networkById, type NewServer } from '../state';
+import { quoted, schemaError, type ComputeRequest } from './request';
+
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const MAX_USER_DATA = 65535;
+
+/** Image and flavor references may be bare ids or full URLs ending in the id. */
+function lastSegment(ref: string): string {
+  return ref.replace(/\/+$/, '').split('/').pop() ?? ref;
+}
+
+function requiredProperty(server: Record<string, unknown>, name: string): ApiError {
+  return schemaError('server', server, `'${name}' is a required property`);
+}
+
+function optionalString(server: Record<string, unknown>, field: string, max = 255): string | null {
+  const value = server[field];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw schemaError(field, value, `${quoted(value)} is not of type 'string'`);
+  if (value.length > max) throw schemaError(field, value, `${quoted(value)} is too long`);
+  return value;
+}
+
+function parseName(server: Record<string, unknown>): string {
+  const name = server.name;
+  if (name === undefined) throw requiredProperty(server, 'name');
+  if (typeof name !== 'string') throw schemaError('name', name, `${quoted(name)} is not of type 'string'`);
+  if (name.length === 0) throw schemaError('name', name, "'' should be non-empty");
+  if (name.length > 255) throw schemaError('name', name, `${quoted(name)} is too long`);
+  if (name.trim() !== name) throw schemaError('name', name, `${quoted(name)} does not match the pattern for names (no leading or trailing whitespace)`);
+  return name;
+}
+
+function parseImage(server: Record<string, unknown>): string {
+  const ref = server.imageRef;
+  if (ref === undefined || ref === '' || ref === null) throw new ApiError(400, 'Missing imageRef attribute');
+  if (typeof ref !== 'string') throw schemaError('imageRef', ref, `${quoted(ref)} is not of type 'string'`);
+  const id = lastSegment(ref);
+  if (!UUID.test(id)) throw schemaError('imageRef', ref, `${quoted(ref)} is not a 'uuid'`);
+  if (!IMAGES.some((image) => image.id === id)) throw new ApiError(400, 'Can not find requested image');
+  return id;
+}
+
+function parseFlavor(server: Record<string, unknown>): string {
+  const ref = server.flavorRef;
+  if (ref === undefined) throw requiredProperty(server, 'flavorRef');
+  if (typeof ref !== 'string' && typeof ref !== 'number') throw schemaError('flavorRef', ref, `${quoted(ref)} is not of type 'string', 'integer'`);
+  const id = lastSegment(String(ref));
+  if (!FLAVORS.some((flavor) => flavor.id === id)) throw new ApiError(400, `Flavor ${id} could not be found.`);
+  return id;
+}
+
+function parseKeyName(server: Record<string, unknown>): string | null {
+  const keyName = optionalString(server, 'key_name');
+  if (keyName !== null && keyName !== KEYPAIR.name) throw new ApiError(400, 'Invalid key_name provided.');
+  return keyName;
+}
+
+/** Network ids to give ports on. Nova 2.37+ requires `networks` and also takes 'auto' / 'none'. */
+function parseNetworks(cr: ComputeRequest, server: Record<string, unknown>): string[] {
+  const networks = server.networks;
+  if (networks === undefined) {
+    if (cr.atLeast('2.37')) throw requiredProperty(server, 'networks');
+    return [PRIVATE_NETWORK.id];
+  }
+  if (typeof networks === 'string') {
+    if (!cr.atLeast('2.37') || (networks !== 'auto' && networks !== 'none')) {
+      throw schemaError('networks', networks, `${quoted(networks)} is not of type 'array'`);
+    }
+    return networks === 'none' ? [] : [PRIVATE_NETWORK.id];
+  }
+  if (!Array.isArray(networks)) throw schemaError('networks', networks, `${quoted(networks)} is not of type 'array'`);
+  return networks.map((entry: unknown) => {
+    if (!isObject(entry)) throw new ApiError(400, 'Bad networks format');
+    if (typeof entry.port === 'string') throw new ApiError(400, `Port ${entry.port} could not be found.`);
+    if (typeof entry.uuid !== 'string') throw new ApiError(400, "Bad network format: missing 'uuid'");
+    if (!UUID.test(entry.uuid)) throw new ApiError(400, `Bad networks format: network uuid is not in proper format (${entry.uuid})`);
+    const network = networkById(entry.uuid);
+    if (!network) throw new ApiError(400, `Network ${entry.uuid} could not be found.`);
+    if (network.external) throw new ApiError(403, `It is not allowed to create an interface on external network ${network.id}`);
+    return network.id;
+  });
+}
+
+function parseSecurityGroups(cr: ComputeRequest, server: Record<string, unknown>): string[] {
+  const groups = server.security_groups;
+  if (groups === undefined) return ['default'];
+  if (!Array.isArray(groups)) throw schemaError('security_groups', groups, `${quoted(groups)} is not of type 'array'`);
+  return groups.map((group: unknown) => {
+    if (!isObject(group) || typeof group.name !== 'string') throw schemaError('security_groups', groups, "'name' is a required property");
+    if (!cr.cloud.config.securityGroups.includes(group.name)) throw new ApiError(400, `Security group ${group.name} not found.`);
+    return group.name;
+  });
+}
+
+function parseMetadata(server: Record<string, unknown>): Record<string, string> {
+  const metadata = server.metadata;
+  if (metadata === undefined) return {};
+  if (!isObject(metadata)) throw schemaError('metadata', metadata, `${quoted(metadata)} is not of type 'object'`);
+  const result: Record<string, string> = {};
+  for (const [key, value] of Object.entries(metadata)) {
+    if (key.length === 0 || key.length > 255) throw schemaError('metadata', metadata, `'${key}' does not match any of the regexes: '^[a-zA-Z0-9-_:. ]{1,255}$'`);
+    if (typeof value !== 'string') throw schemaError(key, value, `${quoted(value)} is not of type 'string'`);
+    if (value.length > 255) throw schemaError(key, value, `${quoted(value)} is too long`);
+    result[key] = value;
+  }
+  return result;
+}
+
+function parseUserData(server: Record<string, unknown>): string | null {
+  const userData = server.user_data;
+  if (userData === undefined || userData === null) return null;
+  if (typeof userData !== 'string') throw schemaError('user_data', userData, `${quoted(userData)} is not of type 'string'`);
+  if (userData.length > MAX_USER_DATA || !BASE64.test(userData.replace(/\s+/g, ''))) {
+    throw schemaError('user_data', userData, `${quoted(userData)} is not a 'base64'`);
+  }
+  return userData;
+}
+
+function parseServerGroup(body: Record<string, unknown>): string | null {
+  const hints = body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'];
+  if (hints === undefined) return null;
+  if (!isObject(hints)) throw schemaError('os:scheduler_hints', hints, `${quoted(hints)} is not of type 'object'`);
+  const group = hints.group;
+  if (group === undefined) return null;
+  if (typeof group !== 'string' || !UUID.test(group)) throw schemaError('group', group, `${quoted(group)} is not a 'uuid'`);
+  return group;
+}
+
+function parseAvailabilityZone(cr: ComputeRequest, server: Record<string, unknown>): string | null {
+  const zone = optionalString(server, 'availability_zone');
+  if (zone !== null && !cr.cloud.config.availabilityZones.includes(zone)) throw new ApiError(400, 'The requested availability zone is not available');
+  return zone;
+}
+
+function parseTags(cr: ComputeRequest, server: Record<string, unknown>): string[] {
+  const tags = server.tags;
+  if (tags === undefined || !cr.atLeast('2.52')) return [];
+  if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) throw schemaError('tags', tags, `${quoted(tags)} is not of type 'array'`);
+  return tags as string[];
+}
+
+/** Validates the body and checks the instance quota; the outcome rule decides how the build ends. */
+export function parseCreateServer(cr: ComputeRequest): NewServer {
+  const body = cr.body();
+  if (!isObject(body) || !('server' in body)) throw new ApiError(400, "'server' is a required property");
+  const server = body.server;
+  if (!isObject(server)) throw schemaError('server', server, `${quoted(server)} is not of type 'object'`);
+
+  const name = parseName(server);
+  const requestedZone = parseAvailabilityZone(cr, server);
+  const imageId = parseImage(server);
+  const networkIds = parseNetworks(cr, server);
+  const flavorId = parseFlavor(server);
+  const keyName = parseKeyName(server);
+  const securityGroups = parseSecurityGroups(cr, server);
+  const metadata = parseMetadata(server);
+  const userData = parseUserData(server);
+  const serverGroup = parseServerGroup(body);
+  const description = cr.atLeast('2.19') ? optionalString(server, 'description') : null;
+  const tags = parseTags(cr, server);
+
+  const { config, state, faults } = cr.cloud;
+  const used = state.servers.size;
+  if (used + 1 > config.quotas.instances) {
+    throw new ApiError(403, `Quota exceeded for instances: Requested 1, but already used ${used} of ${config.quotas.instances} instances`);
+  }
+
+  const rule = faults.outcomeFor(name);
+  return {
+    name,
+    description,
+    projectId: cr.token.projectId,
+    userId: cr.token.userId,
+    imageId,
+    flavorId,
+    keyName,
+    availabilityZone: requestedZone ?? config.availabilityZones[0] ?? 'nova',
+    requestedAvailabilityZone: requestedZone,
+    securityGroups,
+    metadata,
+    userData,
+    serverGroup,
+    tags,
+    adminPass: newAdminPass(),
+    networkIds,
+    outcome: rule?.outcome ?? 'active',
+    bootDelayMs: rule?.bootDelayMs ?? config.bootDelayMs,
+    faultMessage: rule?.faultMessage ?? DEFAULT_FAULT_MESSAGE,
+  };
+}

@@ -1,0 +1,85 @@
+/** Neutron networks, subnets, ports and the extension list. */
+import { ApiError } from '../errors';
+import { NETWORKS } from '../fixtures';
+import { json, type SimReply } from '../http';
+import { listCollection } from './listing';
+import { networkView, portView, subnetView } from './views';
+import type { NetworkRequest } from './request';
+
+const NETWORK_FILTERS = [
+  'id', 'name', 'status', 'admin_state_up', 'shared', 'router:external', 'is_default', 'mtu', 'description',
+  'tenant_id', 'project_id', 'revision_number', 'port_security_enabled',
+];
+const SUBNET_FILTERS = ['id', 'name', 'network_id', 'ip_version', 'cidr', 'gateway_ip', 'enable_dhcp', 'description', 'tenant_id', 'project_id', 'subnetpool_id'];
+const PORT_FILTERS = [
+  'id', 'name', 'network_id', 'mac_address', 'admin_state_up', 'status', 'device_id', 'device_owner', 'fixed_ips',
+  'description', 'tenant_id', 'project_id', 'revision_number', 'dns_name', 'binding:vnic_type',
+];
+
+const EXTENSIONS: readonly [string, string][] = [
+  ['external-net', 'Neutron external network'],
+  ['router', 'Neutron L3 Router'],
+  ['fip-port-details', 'Floating IP Port Details Extension'],
+  ['standard-attr-description', 'standard-attr-description'],
+  ['standard-attr-revisions', 'Resource revision numbers'],
+  ['standard-attr-timestamp', 'Resource timestamps'],
+  ['filter-validation', 'Filter parameters validation'],
+  ['quotas', 'Quota management support'],
+  ['security-group', 'security-group'],
+  ['port-security', 'Port Security'],
+  ['binding', 'Port Binding'],
+];
+
+/** fixed_ips=ip_address=10.0.0.3 / fixed_ips=subnet_id=<id>; every given condition must hold. */
+function matchesFixedIps(item: Record<string, unknown>, values: string[]): boolean {
+  const fixedIps = Array.isArray(item.fixed_ips) ? (item.fixed_ips as Record<string, unknown>[]) : [];
+  return values.every((condition) => {
+    const [key, ...rest] = condition.split('=');
+    const wanted = rest.join('=');
+    if (key === 'ip_address_substr') return fixedIps.some((f) => String(f.ip_address).includes(wanted));
+    return fixedIps.some((f) => key !== undefined && String(f[key]) === wanted);
+  });
+}
+
+export function listNetworks(nr: NetworkRequest): SimReply {
+  const items = NETWORKS.map((n) => networkView(n, nr.token.projectId));
+  return listCollection(nr.request, items, { collection: 'networks', filters: NETWORK_FILTERS });
+}
+
+export function showNetwork(nr: NetworkRequest, id: string): SimReply {
+  const network = NETWORKS.find((n) => n.id === id);
+  if (!network) throw new ApiError(404, `Network ${id} could not be found.`, 'NetworkNotFound');
+  return json(200, { network: networkView(network, nr.token.projectId) });
+}
+
+export function listSubnets(nr: NetworkRequest): SimReply {
+  const items = NETWORKS.map((n) => subnetView(n, nr.token.projectId));
+  return listCollection(nr.request, items, { collection: 'subnets', filters: SUBNET_FILTERS });
+}
+
+export function showSubnet(nr: NetworkRequest, id: string): SimReply {
+  const network = NETWORKS.find((n) => n.subnet.id === id);
+  if (!network) throw new ApiError(404, `Subnet ${id} could not be found.`, 'SubnetNotFound');
+  return json(200, { subnet: subnetView(network, nr.token.projectId) });
+}
+
+export function listPorts(nr: NetworkRequest): SimReply {
+  const state = nr.cloud.state;
+  state.advance(nr.now());
+  const items = [...state.ports.values()].filter((p) => p.projectId === nr.token.projectId).map((p) => portView(state, p));
+  return listCollection(nr.request, items, { collection: 'ports', filters: PORT_FILTERS, matchers: { fixed_ips: matchesFixedIps } });
+}
+
+export function showPort(nr: NetworkRequest, id: string): SimReply {
+  const state = nr.cloud.state;
+  state.advance(nr.now());
+  const port = state.ports.get(id);
+  if (!port || port.projectId !== nr.token.projectId) throw new ApiError(404, `Port ${id} could not be found.`, 'PortNotFound');
+  return json(200, { port: portView(state, port) });
+}
+
+export function listExtensions(): SimReply {
+  return json(200, {
+    extensions: EXTENSIONS.map(([alias, name]) => ({ alias, name, description: name, updated: '2024-01-01T00:00:00-00:00', links: [] })),
+  });
+}

@@ -1,0 +1,73 @@
+/** Small fetch-based client helpers for the cloud-sim tests. */
+import { IMAGE_IDS, type CloudSim } from '../../scripts/cloud-sim';
+
+export interface JsonResponse {
+  status: number;
+  headers: Headers;
+  // The simulator's bodies are arbitrary JSON; tests index into them freely.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+}
+
+export function passwordAuth(password = 'sim-password'): unknown {
+  return {
+    auth: {
+      identity: { methods: ['password'], password: { user: { name: 'admin', domain: { name: 'Default' }, password } } },
+      scope: { project: { name: 'admin', domain: { name: 'Default' } } },
+    },
+  };
+}
+
+export async function call(
+  url: string,
+  init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<JsonResponse> {
+  const headers: Record<string, string> = { Accept: 'application/json', ...init.headers };
+  if (init.token) headers['X-Auth-Token'] = init.token;
+  if (init.body !== undefined) headers['Content-Type'] = 'application/json';
+  const response = await fetch(url, {
+    method: init.method ?? 'GET',
+    headers,
+    ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) } : {}),
+  });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    // Non-JSON answers (e.g. Glance's HTML errors) stay text.
+  }
+  return { status: response.status, headers: response.headers, body };
+}
+
+export async function issueToken(sim: CloudSim): Promise<string> {
+  const response = await call(`${sim.authUrl}/auth/tokens`, { method: 'POST', body: passwordAuth() });
+  const token = response.headers.get('x-subject-token');
+  if (response.status !== 201 || !token) throw new Error(`token request failed: ${response.status}`);
+  return token;
+}
+
+/** A client bound to one token: `nova('/servers')` -> GET /compute/v2.1/servers. */
+export function clients(sim: CloudSim, token: string) {
+  const bound =
+    (prefix: string) =>
+    (path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) =>
+      call(`${sim.url}${prefix}${path}`, { ...init, token });
+  return { nova: bound('/compute/v2.1'), neutron: bound('/network/v2.0'), glance: bound('/image/v2') };
+}
+
+export async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 3000, intervalMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+export const UBUNTU = IMAGE_IDS.ubuntu;
+
+export function serverBody(name: string, extra: Record<string, unknown> = {}): unknown {
+  return { server: { name, imageRef: UBUNTU, flavorRef: '1', ...extra } };
+}
