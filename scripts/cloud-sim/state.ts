@@ -76,27 +76,27 @@ export interface FloatingIpRecord {
   pending: { portId: string; fixedIp: string; visibleAt: number } | null;
 }
 
-export interface NewServer {
-  name: string;
-  description: string | null;
-  projectId: string;
-  userId: string;
-  imageId: string;
-  flavorId: string;
-  keyName: string | null;
-  availabilityZone: string;
-  requestedAvailabilityZone: string | null;
-  securityGroups: string[];
-  metadata: Record<string, string>;
-  userData: string | null;
-  serverGroup: string | null;
-  tags: string[];
-  adminPass: string;
-  networkIds: string[];
-  outcome: BuildOutcome;
-  bootDelayMs: number;
-  faultMessage: string;
-}
+/** What a create request asks for: the record's own fields, before the cloud fills in the rest. */
+export type NewServer = Pick<
+  ServerRecord,
+  | 'name'
+  | 'description'
+  | 'projectId'
+  | 'userId'
+  | 'imageId'
+  | 'flavorId'
+  | 'keyName'
+  | 'availabilityZone'
+  | 'requestedAvailabilityZone'
+  | 'securityGroups'
+  | 'metadata'
+  | 'userData'
+  | 'serverGroup'
+  | 'tags'
+  | 'adminPass'
+  | 'outcome'
+  | 'faultMessage'
+> & { networkIds: string[]; bootDelayMs: number };
 
 export type FloatingIpAllocation =
   | { ok: true; floatingIp: FloatingIpRecord }

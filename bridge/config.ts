@@ -1,0 +1,559 @@
+/**
+ * Configuration of pool-bridge from four layers, the first that sets a value winning:
+ * command line > environment (POOL_BRIDGE_*) > YAML file (--config) > defaults.
+ * One table below drives all of them and --help, so they cannot drift apart.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import YAML from 'yaml';
+import { z } from 'zod';
+import type { ServerAddress } from './connection';
+import { isLoopback } from './health';
+
+export type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'CRITICAL' | 'SILENT';
+
+export interface BridgeConfig {
+  servers: ServerAddress[];
+  functionName: string;
+  clientId: string;
+  concurrency: number;
+  functionPrefix: string;
+  /** A Lambda-compatible endpoint (e.g. serverless-offline); undefined: real AWS. */
+  lambdaEndpoint?: string;
+  /** undefined: the SDK's default chain (AWS_REGION, profile). */
+  lambdaRegion?: string;
+  invokeTimeoutMs: number;
+  drainTimeoutMs: number;
+  /** undefined: no health/metrics endpoint. */
+  health?: { host: string; port: number };
+  /** undefined: plain TCP to the job servers. */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  keepAlive: boolean;
+  keepAliveIdleMs: number;
+  reconnectMaxDelayMs: number;
+  maxPayloadBytes: number;
+  throttleRetries: number;
+  logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    message: string,
+    readonly setting?: string,
+  ) {
+    super(message);
+  }
+}
+
+export const DEFAULTS: BridgeConfig = {
+  servers: [{ host: '127.0.0.1', port: 4730 }],
+  functionName: 'libra_pool_mgm',
+  clientId: os.hostname(),
+  concurrency: 64,
+  functionPrefix: 'pool-manager-dev-',
+  invokeTimeoutMs: 960_000,
+  drainTimeoutMs: 960_000,
+  health: { host: '127.0.0.1', port: 9464 },
+  keepAlive: true,
+  keepAliveIdleMs: 60_000,
+  reconnectMaxDelayMs: 30_000,
+  maxPayloadBytes: 256 * 1024,
+  throttleRetries: 8,
+  logLevel: 'INFO',
+};
+
+/** A complete config from defaults plus overrides (for tests and embedding). */
+export function makeConfig(overrides: Partial<BridgeConfig> = {}): BridgeConfig {
+  return { ...DEFAULTS, ...overrides };
+}
+
+type Raw = unknown;
+
+interface Setting {
+  /** Option name: --flag on the command line, the key in YAML, POOL_BRIDGE_FLAG in env. */
+  flag: string;
+  type: 'string' | 'boolean';
+  arg?: string;
+  help: string;
+  defaultText?: string;
+  schema: z.ZodType;
+  apply: (config: BridgeConfig, value: never) => void;
+}
+
+export function envName(flag: string): string {
+  return `POOL_BRIDGE_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+const text = (what: string) =>
+  z
+    .union([z.string(), z.number()])
+    .transform((v) => String(v).trim())
+    .refine((v) => v.length > 0 && !v.includes('\0'), { message: `${what} must be a non-empty string without NUL bytes` });
+
+const seconds = (min: number, max: number) =>
+  z.coerce
+    .number({ message: 'must be a number of seconds' })
+    .refine((v) => Number.isFinite(v) && v >= min && v <= max, { message: `must be a number of seconds from ${min} to ${max}` })
+    .transform((v) => Math.round(v * 1000));
+
+const integer = (min: number, max: number) =>
+  z.coerce
+    .number({ message: 'must be an integer' })
+    .refine((v) => Number.isInteger(v) && v >= min && v <= max, { message: `must be an integer from ${min} to ${max}` });
+
+const boolean = z.unknown().transform((v, ctx) => {
+  if (typeof v === 'boolean') return v;
+  const word = typeof v === 'string' ? v.trim().toLowerCase() : '';
+  if (['true', '1', 'yes', 'on'].includes(word)) return true;
+  if (['false', '0', 'no', 'off'].includes(word)) return false;
+  ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+  return z.NEVER;
+});
+
+const readableFile = z
+  .string()
+  .min(1)
+  .refine(
+    (path) => {
+      try {
+        fs.accessSync(path, fs.constants.R_OK);
+        return fs.statSync(path).isFile();
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be a readable file' },
+  );
+
+/** "host:port", "[v6]:port" or "host" (port defaults to defaultPort). */
+export function parseHostPort(value: string, defaultPort: number, minPort = 1): ServerAddress {
+  const v = value.trim();
+  let host: string;
+  let port: string | undefined;
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(v);
+  if (bracketed) {
+    host = bracketed[1] ?? '';
+    port = bracketed[2];
+  } else if ((v.match(/:/g) ?? []).length > 1) {
+    throw new Error(`"${v}": write an IPv6 address in brackets, e.g. [::1]:4730`);
+  } else {
+    const i = v.lastIndexOf(':');
+    host = i < 0 ? v : v.slice(0, i);
+    port = i < 0 ? undefined : v.slice(i + 1);
+  }
+  if (!host || /[\s/]/.test(host)) throw new Error(`"${v}": missing or invalid host`);
+  const n = port === undefined ? defaultPort : Number(port);
+  if (port !== undefined && !/^\d+$/.test(port)) throw new Error(`"${v}": port must be a number`);
+  if (!Number.isInteger(n) || n < minPort || n > 65535) throw new Error(`"${v}": port must be from ${minPort} to 65535`);
+  return { host, port: n };
+}
+
+const serverList = z
+  .union([z.string(), z.array(z.union([z.string(), z.number()]))])
+  .transform((v, ctx) => {
+    const items = (Array.isArray(v) ? v.map(String) : v.split(','))
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+    if (items.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'needs at least one host:port' });
+      return z.NEVER;
+    }
+    const servers: ServerAddress[] = [];
+    for (const item of items) {
+      try {
+        servers.push(parseHostPort(item, 4730));
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }
+    return servers;
+  });
+
+const listen = z
+  .union([z.string(), z.boolean()])
+  .transform((v, ctx) => {
+    if (v === false || (typeof v === 'string' && ['off', 'none', 'false', ''].includes(v.trim().toLowerCase()))) {
+      return undefined;
+    }
+    if (v === true) return DEFAULTS.health;
+    try {
+      return parseHostPort(v, 9464, 0);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const LOG_LEVELS: LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'];
+
+export const SETTINGS: Setting[] = [
+  {
+    flag: 'gearman',
+    type: 'string',
+    arg: 'host:port[,host:port...]',
+    help: 'Gearman job servers, comma-separated (a YAML list in the file). IPv6 in brackets: [::1]:4730.',
+    defaultText: '127.0.0.1:4730',
+    schema: serverList,
+    apply: (c, v: ServerAddress[]) => (c.servers = v),
+  },
+  {
+    flag: 'function-name',
+    type: 'string',
+    arg: 'name',
+    help: 'Gearman function to register.',
+    defaultText: DEFAULTS.functionName,
+    schema: text('function name'),
+    apply: (c, v: string) => (c.functionName = v),
+  },
+  {
+    flag: 'client-id',
+    type: 'string',
+    arg: 'id',
+    help: 'Worker id sent with SET_CLIENT_ID (shown by gearadmin --workers).',
+    defaultText: 'the host name',
+    schema: text('client id').refine((v) => !/\s/.test(v), { message: 'must not contain spaces' }),
+    apply: (c, v: string) => (c.clientId = v),
+  },
+  {
+    flag: 'concurrency',
+    type: 'string',
+    arg: 'n',
+    help: 'Jobs run at once, across all job servers; never more are taken.',
+    defaultText: String(DEFAULTS.concurrency),
+    schema: integer(1, 10_000),
+    apply: (c, v: number) => (c.concurrency = v),
+  },
+  {
+    flag: 'function-prefix',
+    type: 'string',
+    arg: 'prefix',
+    help: 'Prepended to the Lambda function names (buildDevice, ...): serverless service-stage-.',
+    defaultText: DEFAULTS.functionPrefix,
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9_:-]*$/, { message: 'may contain only letters, digits, "-", "_" and ":"' }),
+    apply: (c, v: string) => (c.functionPrefix = v),
+  },
+  {
+    flag: 'lambda-endpoint',
+    type: 'string',
+    arg: 'URL',
+    help: 'Lambda-compatible endpoint, e.g. serverless-offline http://127.0.0.1:3002 (any credentials). Unset: real AWS.',
+    schema: z
+      .string()
+      .transform((v) => v.trim())
+      .refine(
+        (v) => {
+          try {
+            return ['http:', 'https:'].includes(new URL(v).protocol);
+          } catch {
+            return false;
+          }
+        },
+        { message: 'must be an http:// or https:// URL' },
+      ),
+    apply: (c, v: string) => (c.lambdaEndpoint = v),
+  },
+  {
+    flag: 'lambda-region',
+    type: 'string',
+    arg: 'region',
+    help: "AWS region of the functions. Unset: the SDK's chain (AWS_REGION, profile); us-east-1 with --lambda-endpoint.",
+    schema: z.string().regex(/^[a-z0-9-]+$/, { message: 'must look like us-east-1' }),
+    apply: (c, v: string) => (c.lambdaRegion = v),
+  },
+  {
+    flag: 'invoke-timeout',
+    type: 'string',
+    arg: 'seconds',
+    help: 'How long to wait for one function; longer than the longest function timeout (900 s).',
+    defaultText: '960',
+    schema: seconds(0.01, 86_400),
+    apply: (c, v: number) => (c.invokeTimeoutMs = v),
+  },
+  {
+    flag: 'drain-timeout',
+    type: 'string',
+    arg: 'seconds',
+    help: 'On SIGTERM/SIGINT, how long jobs in flight may take to finish before exiting.',
+    defaultText: '960',
+    schema: seconds(0, 86_400),
+    apply: (c, v: number) => (c.drainTimeoutMs = v),
+  },
+  {
+    flag: 'health-listen',
+    type: 'string',
+    arg: 'host:port|off',
+    help: 'Address of /healthz and /metrics (port 0: any free port). A non-loopback address draws a warning.',
+    defaultText: '127.0.0.1:9464',
+    schema: listen,
+    apply: (c, v: { host: string; port: number } | undefined) => (c.health = v),
+  },
+  {
+    flag: 'gearman-ssl',
+    type: 'boolean',
+    help: "TLS to the job servers, verified against the system CAs unless --gearman-ssl-ca is given (implied by any --gearman-ssl-* file).",
+    defaultText: 'off',
+    schema: boolean,
+    apply: (c, v: boolean) => {
+      if (v) c.tls = { ...c.tls };
+    },
+  },
+  {
+    flag: 'gearman-ssl-ca',
+    type: 'string',
+    arg: 'file',
+    help: 'CA bundle (PEM) to verify the job servers; setting any --gearman-ssl-* turns TLS on.',
+    schema: readableFile,
+    apply: (c, v: string) => (c.tls = { ...c.tls, caFile: v }),
+  },
+  {
+    flag: 'gearman-ssl-cert',
+    type: 'string',
+    arg: 'file',
+    help: 'Client certificate (PEM) for the job servers; needs --gearman-ssl-key.',
+    schema: readableFile,
+    apply: (c, v: string) => (c.tls = { ...c.tls, certFile: v }),
+  },
+  {
+    flag: 'gearman-ssl-key',
+    type: 'string',
+    arg: 'file',
+    help: 'Private key (PEM) of the client certificate.',
+    schema: readableFile,
+    apply: (c, v: string) => (c.tls = { ...c.tls, keyFile: v }),
+  },
+  {
+    flag: 'keepalive',
+    type: 'boolean',
+    help: 'TCP keepalive on job server connections (--no-keepalive to turn off).',
+    defaultText: 'on',
+    schema: boolean,
+    apply: (c, v: boolean) => (c.keepAlive = v),
+  },
+  {
+    flag: 'keepalive-idle',
+    type: 'string',
+    arg: 'seconds',
+    help: 'Idle time before the first keepalive probe.',
+    defaultText: '60',
+    schema: seconds(1, 86_400),
+    apply: (c, v: number) => (c.keepAliveIdleMs = v),
+  },
+  {
+    flag: 'reconnect-max-delay',
+    type: 'string',
+    arg: 'seconds',
+    help: 'Cap of the exponential backoff (with jitter) between reconnect attempts.',
+    defaultText: '30',
+    schema: seconds(0.01, 3600),
+    apply: (c, v: number) => (c.reconnectMaxDelayMs = v),
+  },
+  {
+    flag: 'max-payload-bytes',
+    type: 'string',
+    arg: 'n',
+    help: 'Larger job payloads get a FAIL result without being parsed.',
+    defaultText: String(DEFAULTS.maxPayloadBytes),
+    schema: integer(2, 6 * 1024 * 1024),
+    apply: (c, v: number) => (c.maxPayloadBytes = v),
+  },
+  {
+    flag: 'throttle-retries',
+    type: 'string',
+    arg: 'n',
+    help: 'Retries of an invoke Lambda throttled (429: the function did not run). Nothing else is retried.',
+    defaultText: String(DEFAULTS.throttleRetries),
+    schema: integer(0, 100),
+    apply: (c, v: number) => (c.throttleRetries = v),
+  },
+  {
+    flag: 'log-level',
+    type: 'string',
+    arg: 'level',
+    help: `One of ${LOG_LEVELS.join(', ')}.`,
+    defaultText: 'INFO',
+    schema: z
+      .string()
+      .transform((v) => v.trim().toUpperCase())
+      .refine((v): v is LogLevel => (LOG_LEVELS as string[]).includes(v), {
+        message: `must be one of ${LOG_LEVELS.join(', ')}`,
+      }),
+    apply: (c, v: LogLevel) => (c.logLevel = v),
+  },
+];
+
+const META_OPTIONS = {
+  config: { type: 'string', arg: 'file', help: `YAML file of settings (also ${envName('config')}).` },
+  help: { type: 'boolean', short: 'h', help: 'Show this help and exit.' },
+  version: { type: 'boolean', short: 'v', help: 'Show the version and exit.' },
+} as const;
+
+export type LoadResult =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'run'; config: BridgeConfig; warnings: string[]; sources: Record<string, string> };
+
+/**
+ * Reads argv, env and the YAML file into a validated config. Throws ConfigError, naming
+ * the setting and where its value came from, for anything invalid.
+ */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): LoadResult {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const s of SETTINGS) options[s.flag] = { type: s.type };
+  for (const [flag, o] of Object.entries(META_OPTIONS)) options[flag] = { type: o.type, ...('short' in o ? { short: o.short } : {}) };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false, allowNegative: true }));
+  } catch (error) {
+    const message = (error as Error).message;
+    const flag = /'--([a-z-]+)/.exec(message)?.[1];
+    const known = flag !== undefined && (options[flag] !== undefined);
+    throw new ConfigError(`${message} (see --help)`, known ? flag : undefined);
+  }
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+
+  const known = new Set([...SETTINGS.map((s) => envName(s.flag)), envName('config')]);
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('POOL_BRIDGE_') && !known.has(name)) {
+      throw new ConfigError(`unknown environment variable ${name} (see --help for the POOL_BRIDGE_* variables)`, name);
+    }
+  }
+
+  const configPath =
+    typeof values.config === 'string' ? values.config : env[envName('config')] ? String(env[envName('config')]) : undefined;
+  const file = configPath ? readConfigFile(configPath) : {};
+
+  const config = makeConfig();
+  const sources: Record<string, string> = {};
+  for (const s of SETTINGS) {
+    let raw: Raw;
+    let source: string;
+    const cli = values[s.flag];
+    const fromEnv = env[envName(s.flag)];
+    if (cli !== undefined) {
+      raw = cli;
+      source = typeof cli === 'boolean' ? `--${cli ? '' : 'no-'}${s.flag} on the command line` : `--${s.flag} on the command line`;
+    } else if (fromEnv !== undefined) {
+      raw = fromEnv;
+      source = `${envName(s.flag)} in the environment`;
+    } else if (Object.hasOwn(file, s.flag)) {
+      raw = file[s.flag];
+      source = `"${s.flag}" in ${configPath}`;
+    } else {
+      continue;
+    }
+    const parsed = s.schema.safeParse(raw);
+    if (!parsed.success) {
+      const reason = parsed.error.issues.map((i) => i.message).join('; ');
+      throw new ConfigError(`invalid ${s.flag} (${source}): ${reason}; got ${JSON.stringify(raw)}`, s.flag);
+    }
+    s.apply(config, parsed.data as never);
+    sources[s.flag] = source;
+  }
+
+  if (config.tls) {
+    if (Boolean(config.tls.certFile) !== Boolean(config.tls.keyFile)) {
+      const missing = config.tls.certFile ? 'gearman-ssl-key' : 'gearman-ssl-cert';
+      throw new ConfigError(`invalid ${missing}: --gearman-ssl-cert and --gearman-ssl-key go together`, missing);
+    }
+  }
+  const warnings: string[] = [];
+  if (config.health && !isLoopback(config.health.host)) {
+    warnings.push(
+      `health-listen ${config.health.host}:${config.health.port} is not a loopback address: /metrics and /healthz are reachable from the network`,
+    );
+  }
+  if (config.invokeTimeoutMs < 900_000) {
+    warnings.push(
+      `invoke-timeout ${config.invokeTimeoutMs / 1000} s is shorter than the longest function timeout (900 s): a slow BUILD_DEVICE will be answered FAIL while it still runs`,
+    );
+  }
+  return { kind: 'run', config, warnings, sources };
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let content: string;
+  try {
+    content = fs.readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`, 'config');
+  }
+  let doc: unknown;
+  try {
+    doc = YAML.parse(content);
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid YAML: ${(error as Error).message}`, 'config');
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError(`config file ${path} must be a YAML mapping of settings`, 'config');
+  }
+  const record = doc as Record<string, unknown>;
+  const flags = new Set(SETTINGS.map((s) => s.flag));
+  for (const key of Object.keys(record)) {
+    if (!flags.has(key)) throw new ConfigError(`unknown setting "${key}" in ${path} (see --help)`, key);
+  }
+  return record;
+}
+
+export function helpText(version: string): string {
+  const rows: [string, string][] = [];
+  for (const s of SETTINGS) {
+    const left = s.type === 'boolean' ? `--[no-]${s.flag}` : `--${s.flag} ${s.arg ?? 'value'}`;
+    const extra = [s.defaultText ? `default ${s.defaultText}` : undefined, envName(s.flag)].filter(Boolean).join('; ');
+    rows.push([left, `${s.help} [${extra}]`]);
+  }
+  for (const [flag, o] of Object.entries(META_OPTIONS)) {
+    const left = `${'short' in o ? `-${o.short}, ` : ''}--${flag}${'arg' in o ? ` ${o.arg}` : ''}`;
+    rows.push([left, o.help]);
+  }
+  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
+  const wrap = (textValue: string): string => {
+    const out: string[] = [];
+    let line = '';
+    for (const word of textValue.split(' ')) {
+      if (line && line.length + word.length + 1 > 100 - width) {
+        out.push(line);
+        line = word;
+      } else {
+        line = line ? `${line} ${word}` : word;
+      }
+    }
+    if (line) out.push(line);
+    return out.join(`\n${' '.repeat(width + 2)}`);
+  };
+  return [
+    `pool-bridge ${version}`,
+    '',
+    'Usage: pool-bridge [options]',
+    '',
+    'Registers the Gearman function libra_pool_mgm on the job servers, takes jobs, runs each',
+    "as a synchronous invoke of the pool manager's Lambda function for its action",
+    '(<prefix>buildDevice, deleteDevice, buildIp, assignIp, removeIp, deleteIp) and sends the',
+    "function's JSON result back with WORK_COMPLETE.",
+    '',
+    'Options:',
+    ...rows.map(([l, r]) => `  ${l.padEnd(width)}${wrap(r)}`),
+    '',
+    'Settings come from, first found wins: the command line, the environment (POOL_BRIDGE_*,',
+    'e.g. POOL_BRIDGE_CONCURRENCY=32), the YAML file given by --config or POOL_BRIDGE_CONFIG',
+    '(keys are the option names without "--", e.g. "concurrency: 32"; "gearman" may be a list),',
+    'then the defaults. Durations are in seconds. An invalid setting exits with status 2.',
+    '',
+    'Example YAML:',
+    '  gearman: [gearman1.example.net:4730, gearman2.example.net:4730]',
+    '  function-prefix: pool-manager-prod-',
+    '  lambda-region: eu-west-1',
+    '  concurrency: 64',
+    '',
+    'Signals: SIGTERM/SIGINT stop taking jobs, let jobs in flight finish (up to --drain-timeout),',
+    'answer them and exit 0; a second signal exits at once with status 128+signal.',
+    'Endpoints: GET /healthz (200 while a job server is connected, else 503), GET /metrics.',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,191 @@
+/**
+ * One job, from payload bytes to result bytes. Pure: no sockets, no clocks, no SDK.
+ *
+ *   prepareJob(payload, unique, handle)  -> an invocation to make, or an answer already
+ *   finishJob(prepared, invokeOutcome)   -> the answer
+ *
+ * Every answer is a JSON object sent with WORK_COMPLETE, PASS or FAIL alike: clients read
+ * its `response`. WORK_FAIL is kept for the case where no JSON can be produced at all.
+ */
+import type { Action, FunctionName } from '../functions/core/actions';
+import { ACTIONS, functionNameFor, normaliseAction } from '../functions/core/actions';
+import { wrap } from '../functions/core/envelope';
+import type { Message } from '../functions/core/result';
+import { fail, isMessage, oneLine } from '../functions/core/result';
+import type { InvokeOutcome } from './invoker';
+
+/** Label for metrics and logs: one of the six actions, or why there is none. */
+export type ActionLabel = Action | 'unknown' | 'invalid';
+
+export type Outcome = 'pass' | 'fail' | 'work_fail';
+
+export interface JobAnswer {
+  /** The Gearman packet to answer with. */
+  packet: 'WORK_COMPLETE' | 'WORK_FAIL';
+  /** The result bytes (JSON), empty for WORK_FAIL. */
+  data: Buffer;
+  outcome: Outcome;
+  action: ActionLabel;
+  /** The FAIL result's error, for the log line. */
+  error?: string;
+}
+
+export type PreparedJob =
+  | { kind: 'answer'; answer: JobAnswer }
+  | {
+      kind: 'invoke';
+      action: Action;
+      /** Deployed function name: prefix + the action's function. */
+      functionName: string;
+      baseName: FunctionName;
+      message: Message;
+      /** The Lambda payload: the envelope carrying message, unique id and handle. */
+      payload: Buffer;
+    };
+
+export interface JobOptions {
+  /** Prepended to the action's function name, e.g. "pool-manager-dev-". */
+  functionPrefix: string;
+  /** Larger payloads get a FAIL without being parsed (default 256 KiB). */
+  maxPayloadBytes?: number;
+}
+
+export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
+
+const KNOWN_ACTIONS = Object.keys(ACTIONS).join(', ');
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function prepareJob(
+  payload: Uint8Array,
+  unique: string | undefined,
+  handle: string | undefined,
+  options: JobOptions,
+): PreparedJob {
+  const limit = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  const answer = (message: Message | undefined, error: string, action: ActionLabel): PreparedJob => ({
+    kind: 'answer',
+    answer: failAnswer(message, error, action),
+  });
+  if (payload.length > limit) {
+    return answer(undefined, `payload is ${payload.length} bytes, over the ${limit}-byte limit; send one JSON object`, 'invalid');
+  }
+  if (payload.length === 0) return answer(undefined, 'payload is empty; send one JSON object', 'invalid');
+  let text: string;
+  try {
+    text = utf8.decode(payload);
+  } catch {
+    return answer(undefined, 'payload is not UTF-8 text; send one JSON object', 'invalid');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return answer(undefined, `payload is not valid JSON (${errorText(error)}); send one JSON object`, 'invalid');
+  }
+  if (!isMessage(parsed)) {
+    return answer(undefined, `payload is JSON ${jsonKind(parsed)}, not an object; send one JSON object`, 'invalid');
+  }
+  const message = parsed;
+  if (message.action === undefined) {
+    return answer(message, `message has no "action"; expected one of ${KNOWN_ACTIONS}`, 'unknown');
+  }
+  const action = normaliseAction(message.action);
+  if (!action) {
+    const shown = typeof message.action === 'string' ? `"${message.action}"` : `of type ${jsonKind(message.action)}`;
+    return answer(message, `unknown action ${shown}; expected one of ${KNOWN_ACTIONS}`, 'unknown');
+  }
+  const baseName = functionNameFor(action);
+  return {
+    kind: 'invoke',
+    action,
+    baseName,
+    functionName: `${options.functionPrefix}${baseName}`,
+    message,
+    payload: Buffer.from(JSON.stringify(wrap(message, unique, handle)), 'utf8'),
+  };
+}
+
+export function finishJob(job: Extract<PreparedJob, { kind: 'invoke' }>, outcome: InvokeOutcome): JobAnswer {
+  const { message, action, functionName } = job;
+  if (outcome.status === 'failed') {
+    const text =
+      outcome.reason === 'timeout'
+        ? `${functionName} timed out: ${outcome.message}`
+        : outcome.reason === 'throttled'
+          ? `${functionName} was not run: ${outcome.message}`
+          : outcome.reason === 'aborted'
+            ? `${functionName} was abandoned: ${outcome.message}`
+            : `invoking ${functionName} failed: ${outcome.message}`;
+    return failAnswer(message, text, action);
+  }
+  const bytes = Buffer.from(outcome.payload.buffer, outcome.payload.byteOffset, outcome.payload.byteLength);
+  if (outcome.functionError) {
+    return failAnswer(message, `${functionName} failed (${outcome.functionError}): ${functionErrorText(bytes)}`, action);
+  }
+  let result: unknown;
+  try {
+    result = JSON.parse(utf8.decode(bytes));
+  } catch {
+    return failAnswer(message, `${functionName} returned something that is not JSON: ${preview(bytes)}`, action);
+  }
+  if (!isMessage(result)) {
+    return failAnswer(message, `${functionName} returned JSON ${jsonKind(result)}, not an object: ${preview(bytes)}`, action);
+  }
+  if (result.response !== 'PASS' && result.response !== 'FAIL') {
+    return failAnswer(message, `${functionName} returned an object without "response": "PASS" or "FAIL"`, action);
+  }
+  // The function's own bytes go back verbatim: it already built the contract's result.
+  return {
+    packet: 'WORK_COMPLETE',
+    data: Buffer.from(bytes),
+    outcome: result.response === 'PASS' ? 'pass' : 'fail',
+    action,
+    ...(result.response === 'FAIL' && typeof result.error === 'string' ? { error: result.error } : {}),
+  };
+}
+
+/** A FAIL result object with WORK_COMPLETE; WORK_FAIL only if it cannot be serialised. */
+export function failAnswer(message: Message | undefined, error: string, action: ActionLabel): JobAnswer {
+  const result = fail(message, error);
+  try {
+    return {
+      packet: 'WORK_COMPLETE',
+      data: Buffer.from(JSON.stringify(result), 'utf8'),
+      outcome: 'fail',
+      action,
+      error: result.error,
+    };
+  } catch (cause) {
+    return { packet: 'WORK_FAIL', data: Buffer.alloc(0), outcome: 'work_fail', action, error: `${result.error} (and no JSON: ${errorText(cause)})` };
+  }
+}
+
+function functionErrorText(bytes: Buffer): string {
+  try {
+    const doc: unknown = JSON.parse(bytes.toString('utf8'));
+    if (isMessage(doc)) {
+      const type = typeof doc.errorType === 'string' ? doc.errorType : 'Error';
+      const message = typeof doc.errorMessage === 'string' ? doc.errorMessage : JSON.stringify(doc);
+      return `${type}: ${message}`;
+    }
+  } catch {
+    // not JSON: show the bytes
+  }
+  return preview(bytes);
+}
+
+function preview(bytes: Buffer, max = 200): string {
+  if (bytes.length === 0) return '(empty)';
+  const text = oneLine(bytes.subarray(0, max).toString('utf8'), max);
+  return bytes.length > max ? `${text}… (${bytes.length} bytes)` : text;
+}
+
+function jsonKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean' ? typeof value : 'value';
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,79 @@
+/**
+ * Gearman packet serializer: arguments in, bytes out. Pure functions; see packets.ts for
+ * the wire format and why this module exists.
+ */
+import type { Magic } from './packets';
+import { HEADER_SIZE, MAGIC_REQ, MAGIC_RES, PacketType } from './packets';
+
+export type Argument = string | Uint8Array;
+
+/**
+ * Encodes one packet. Every argument but the last is NUL-terminated on the wire, so it
+ * must not contain a NUL itself (a RangeError says which one does: a caller bug, not
+ * something a peer can cause). The last argument is opaque.
+ */
+export function encodePacket(magic: Magic, type: number, args: readonly Argument[] = []): Buffer {
+  const parts = args.map((arg) => (typeof arg === 'string' ? Buffer.from(arg, 'utf8') : arg));
+  parts.forEach((part, i) => {
+    if (i < parts.length - 1 && part.includes(0)) {
+      throw new RangeError(`argument ${i + 1} of packet type ${type} contains a NUL byte`);
+    }
+  });
+  const size = parts.reduce((sum, part) => sum + part.length, 0) + Math.max(0, parts.length - 1);
+  const packet = Buffer.allocUnsafe(HEADER_SIZE + size);
+  packet.set(magic === 'REQ' ? MAGIC_REQ : MAGIC_RES, 0);
+  packet.writeUInt32BE(type, 4);
+  packet.writeUInt32BE(size, 8);
+  let offset = HEADER_SIZE;
+  parts.forEach((part, i) => {
+    packet.set(part, offset);
+    offset += part.length;
+    if (i < parts.length - 1) {
+      packet[offset] = 0;
+      offset += 1;
+    }
+  });
+  return packet;
+}
+
+const req = (type: number, args?: readonly Argument[]): Buffer => encodePacket('REQ', type, args);
+const res = (type: number, args?: readonly Argument[]): Buffer => encodePacket('RES', type, args);
+
+/** Requests a worker sends to a job server. */
+export const worker = {
+  canDo: (functionName: string): Buffer => req(PacketType.CAN_DO, [functionName]),
+  cantDo: (functionName: string): Buffer => req(PacketType.CANT_DO, [functionName]),
+  resetAbilities: (): Buffer => req(PacketType.RESET_ABILITIES),
+  setClientId: (id: string): Buffer => req(PacketType.SET_CLIENT_ID, [id]),
+  preSleep: (): Buffer => req(PacketType.PRE_SLEEP),
+  grabJob: (): Buffer => req(PacketType.GRAB_JOB),
+  grabJobUniq: (): Buffer => req(PacketType.GRAB_JOB_UNIQ),
+  workComplete: (handle: string, data: Argument): Buffer => req(PacketType.WORK_COMPLETE, [handle, data]),
+  workFail: (handle: string): Buffer => req(PacketType.WORK_FAIL, [handle]),
+  workException: (handle: string, data: Argument): Buffer => req(PacketType.WORK_EXCEPTION, [handle, data]),
+  echoReq: (data: Argument): Buffer => req(PacketType.ECHO_REQ, [data]),
+};
+
+/** Requests a client sends (used by test helpers and the benchmark). */
+export const client = {
+  submitJob: (functionName: string, unique: string, data: Argument): Buffer =>
+    req(PacketType.SUBMIT_JOB, [functionName, unique, data]),
+  submitJobBg: (functionName: string, unique: string, data: Argument): Buffer =>
+    req(PacketType.SUBMIT_JOB_BG, [functionName, unique, data]),
+  echoReq: (data: Argument): Buffer => req(PacketType.ECHO_REQ, [data]),
+};
+
+/** Responses a job server sends (used to build parser fixtures and fake servers). */
+export const server = {
+  noop: (): Buffer => res(PacketType.NOOP),
+  noJob: (): Buffer => res(PacketType.NO_JOB),
+  jobCreated: (handle: string): Buffer => res(PacketType.JOB_CREATED, [handle]),
+  jobAssign: (handle: string, functionName: string, data: Argument): Buffer =>
+    res(PacketType.JOB_ASSIGN, [handle, functionName, data]),
+  jobAssignUniq: (handle: string, functionName: string, unique: string, data: Argument): Buffer =>
+    res(PacketType.JOB_ASSIGN_UNIQ, [handle, functionName, unique, data]),
+  workComplete: (handle: string, data: Argument): Buffer => res(PacketType.WORK_COMPLETE, [handle, data]),
+  workFail: (handle: string): Buffer => res(PacketType.WORK_FAIL, [handle]),
+  echoRes: (data: Argument): Buffer => res(PacketType.ECHO_RES, [data]),
+  error: (code: string, text: string): Buffer => res(PacketType.ERROR, [code, text]),
+};

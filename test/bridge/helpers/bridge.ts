@@ -1,0 +1,42 @@
+/** Runs the bridge in-process against test job servers, with a quiet logger. */
+import type { BridgeConfig } from '../../../bridge/config';
+import { makeConfig, parseHostPort } from '../../../bridge/config';
+import type { BridgeHandle } from '../../../bridge/index';
+import { startBridge } from '../../../bridge/index';
+import type { Invoker } from '../../../bridge/invoker';
+import { createLogger } from '../../../functions/observability/logger';
+import type { LogLevel } from '../../../bridge/config';
+
+export function quietLogger(): ReturnType<typeof createLogger> {
+  const logger = createLogger('pool-bridge-test');
+  logger.setLogLevel((process.env.TEST_BRIDGE_LOG as LogLevel | undefined) ?? 'SILENT');
+  return logger;
+}
+
+export async function startTestBridge(
+  servers: string[],
+  invoker: Invoker,
+  overrides: Partial<BridgeConfig> = {},
+): Promise<BridgeHandle> {
+  const config = makeConfig({
+    servers: servers.map((s) => parseHostPort(s, 4730)),
+    health: { host: '127.0.0.1', port: 0 },
+    clientId: 'pool-bridge-test',
+    reconnectMaxDelayMs: 400,
+    ...overrides,
+  });
+  return startBridge(config, { invoker, logger: quietLogger() });
+}
+
+/** Polls until cond() is true; throws with `what` after timeoutMs. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000, everyMs = 10): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export function allConnected(bridge: BridgeHandle): boolean {
+  return bridge.state().servers.every((s) => s.state === 'connected');
+}
