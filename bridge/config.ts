@@ -8,6 +8,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { defaultInvokeTimeoutSeconds, longestFunctionTimeoutSeconds } from '../functions/deadlines';
 import type { ServerAddress } from './connection';
 import { isLoopback } from './health';
 
@@ -47,14 +48,18 @@ export class ConfigError extends Error {
   }
 }
 
+/** The longest function timeout and the default invoke/drain timeouts: functions/deadlines.json. */
+const LONGEST_FUNCTION_TIMEOUT_S = longestFunctionTimeoutSeconds();
+const DEFAULT_INVOKE_TIMEOUT_S = defaultInvokeTimeoutSeconds();
+
 export const DEFAULTS: BridgeConfig = {
   servers: [{ host: '127.0.0.1', port: 4730 }],
   functionName: 'libra_pool_mgm',
   clientId: os.hostname(),
   concurrency: 64,
   functionPrefix: 'pool-manager-dev-',
-  invokeTimeoutMs: 960_000,
-  drainTimeoutMs: 960_000,
+  invokeTimeoutMs: DEFAULT_INVOKE_TIMEOUT_S * 1000,
+  drainTimeoutMs: DEFAULT_INVOKE_TIMEOUT_S * 1000,
   health: { host: '127.0.0.1', port: 9464 },
   keepAlive: true,
   keepAliveIdleMs: 60_000,
@@ -269,8 +274,8 @@ export const SETTINGS: Setting[] = [
     flag: 'invoke-timeout',
     type: 'string',
     arg: 'seconds',
-    help: 'How long to wait for one function; longer than the longest function timeout (900 s).',
-    defaultText: '960',
+    help: `How long to wait for one function; longer than the longest function timeout (${LONGEST_FUNCTION_TIMEOUT_S} s, functions/deadlines.json).`,
+    defaultText: String(DEFAULT_INVOKE_TIMEOUT_S),
     schema: seconds(0.01, 86_400),
     apply: (c, v: number) => (c.invokeTimeoutMs = v),
   },
@@ -279,7 +284,7 @@ export const SETTINGS: Setting[] = [
     type: 'string',
     arg: 'seconds',
     help: 'On SIGTERM/SIGINT, how long jobs in flight may take to finish before exiting.',
-    defaultText: '960',
+    defaultText: String(DEFAULT_INVOKE_TIMEOUT_S),
     schema: seconds(0, 86_400),
     apply: (c, v: number) => (c.drainTimeoutMs = v),
   },
@@ -468,9 +473,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       `health-listen ${config.health.host}:${config.health.port} is not a loopback address: /metrics and /healthz are reachable from the network`,
     );
   }
-  if (config.invokeTimeoutMs < 900_000) {
+  if (config.invokeTimeoutMs < LONGEST_FUNCTION_TIMEOUT_S * 1000) {
     warnings.push(
-      `invoke-timeout ${config.invokeTimeoutMs / 1000} s is shorter than the longest function timeout (900 s): a slow BUILD_DEVICE will be answered FAIL while it still runs`,
+      `invoke-timeout ${config.invokeTimeoutMs / 1000} s is shorter than the longest function timeout (${LONGEST_FUNCTION_TIMEOUT_S} s): a slow BUILD_DEVICE will be answered FAIL while it still runs`,
     );
   }
   return { kind: 'run', config, warnings, sources };

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { BUILD_DEADLINE_SECONDS } from './deadlines';
 import { ConfigurationError } from './openstack/errors';
 import type { AuthSettings, CloudSettings, Interface } from './openstack/types';
 
@@ -63,7 +64,7 @@ export const POOL_SETTINGS_HELP: Record<string, string> = {
   POOL_SERVER_GROUP_ID: 'server group (e.g. anti-affinity) for new devices',
   POOL_METADATA: 'JSON object of string metadata for new devices',
   POOL_FLOATING_IP_POOL: 'external network (name or ID) for floating IPs',
-  POOL_BUILD_DEADLINE_SECONDS: 'how long BUILD_DEVICE waits for ACTIVE (default 600)',
+  POOL_BUILD_DEADLINE_SECONDS: `how long BUILD_DEVICE waits for ACTIVE (default ${BUILD_DEADLINE_SECONDS}, functions/deadlines.json)`,
   POOL_POLL_INITIAL_MS: 'first status poll interval (default 1000)',
   POOL_POLL_MAX_MS: 'longest status poll interval (default 15000)',
   POOL_ASSIGN_CONFIRM_ATTEMPTS: 'reads of a floating IP to confirm an association (default 10)',
@@ -97,7 +98,7 @@ export function loadPoolSettings(env: Env): PoolSettings {
     serverGroupId: read.string('POOL_SERVER_GROUP_ID'),
     metadata: read.stringMap('POOL_METADATA'),
     floatingIpPool: read.string('POOL_FLOATING_IP_POOL'),
-    buildDeadlineMs: read.number('POOL_BUILD_DEADLINE_SECONDS', 600, { min: 1, max: 3600 }) * 1000,
+    buildDeadlineMs: read.number('POOL_BUILD_DEADLINE_SECONDS', BUILD_DEADLINE_SECONDS, { min: 1, max: 3600 }) * 1000,
     pollInitialMs: read.number('POOL_POLL_INITIAL_MS', 1000, { min: 10, max: 60_000 }),
     pollMaxMs: read.number('POOL_POLL_MAX_MS', 15_000, { min: 10, max: 300_000 }),
     assignConfirmAttempts: read.number('POOL_ASSIGN_CONFIRM_ATTEMPTS', 10, { min: 1, max: 100 }),
@@ -254,7 +255,9 @@ function readCloudsYaml(cloudName: string, env: Env): CloudsYamlEntry {
   throw new ConfigurationError(`OS_CLOUD is '${cloudName}' but no clouds.yaml was found (looked in ${cloudsYamlPaths(env).join(', ')})`);
 }
 
+/** OS_CACERT is a file path, or (where there is no file to point at, as in Lambda) the PEM itself. */
 function readCaBundle(path: string): string {
+  if (path.startsWith('-----BEGIN ')) return path;
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {

@@ -6,26 +6,38 @@
  */
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import type { Env } from '../config';
 import { loadSettings } from '../config';
 import type { Action } from '../core/actions';
-import { normaliseAction } from '../core/actions';
+import { functionNameFor, normaliseAction } from '../core/actions';
 import { systemClock } from '../core/context';
 import { unwrap } from '../core/envelope';
 import { describeError } from '../core/errors';
 import type { Result } from '../core/result';
 import { fail, isMessage } from '../core/result';
 import { runAction } from '../core/run';
+import { reserveMs } from '../deadlines';
 import { createLogger } from '../observability/logger';
 import type { CloudSettings } from '../openstack';
 import { createOpenStack } from '../openstack';
+import type { ParameterFetcher } from '../secrets';
+import { resolveEnv, ssmFetcher } from '../secrets';
 
 const SERVICE = 'pool-manager';
-/** Time kept back from Lambda's own timeout so a failed build can still delete its server. */
-const CLEANUP_RESERVE_MS = 30_000;
 
 export type PoolManagerHandler = (event: unknown, context?: Partial<Context>) => Promise<Result>;
 
-export function makeHandler(action: Action): PoolManagerHandler {
+export interface HandlerOptions {
+  /** The environment settings are read from, per invocation (default: process.env). */
+  env?: () => Env;
+  /** Reads the SSM parameter of OS_CREDENTIALS_PARAMETER (default: Powertools, cached). */
+  fetchParameter?: ParameterFetcher;
+}
+
+export function makeHandler(action: Action, options: HandlerOptions = {}): PoolManagerHandler {
+  const readEnv = options.env ?? (() => process.env);
+  const fetchParameter = options.fetchParameter ?? ssmFetcher;
+  const reserve = reserveMs(functionNameFor(action));
   const logger = createLogger(SERVICE);
   const metrics = new Metrics({ namespace: 'LibraPoolManager', serviceName: SERVICE });
   // One client (and so one connection pool) per warm container, replaced if the settings change.
@@ -74,9 +86,12 @@ export function makeHandler(action: Action): PoolManagerHandler {
       return fail(message, `this function serves ${action}, the message has ${sent}`);
     }
     try {
-      const settings = loadSettings(process.env);
-      const remaining = context?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
-      const deadlineAt = Math.min(Date.now() + settings.pool.buildDeadlineMs, Date.now() + remaining - CLEANUP_RESERVE_MS);
+      // The secret fetch is cached (OS_CREDENTIALS_MAX_AGE_SECONDS); settings stay pure.
+      const settings = loadSettings(await resolveEnv(readEnv(), fetchParameter));
+      const remaining = context?.getRemainingTimeInMillis?.();
+      // Keep the cleanup reserve from Lambda's own timeout, whatever the build deadline says.
+      const lambdaBudget = remaining !== undefined && Number.isFinite(remaining) ? remaining - reserve : Number.POSITIVE_INFINITY;
+      const deadlineAt = Date.now() + Math.min(settings.pool.buildDeadlineMs, lambdaBudget);
       return await runAction(action, {
         openstack: openstackFor(settings.cloud),
         pool: settings.pool,

@@ -92,7 +92,8 @@ test('pool settings: basename underscores become dashes, lists split, defaults a
   assert.deepEqual(settings.securityGroups, ['lb', 'ssh']);
   assert.equal(settings.tcpCheckPort, 443);
   assert.deepEqual(settings.metadata, { role: 'lb' });
-  assert.equal(settings.buildDeadlineMs, 600_000);
+  // The default is buildDevice's timeout minus the cleanup reserve (functions/deadlines.json).
+  assert.equal(settings.buildDeadlineMs, 780_000);
   assert.equal(settings.ignore500OnRemove, false);
 });
 

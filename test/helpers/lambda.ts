@@ -15,8 +15,18 @@ import type { Result } from '../../functions/core/result';
 const root = join(import.meta.dirname, '..', '..');
 
 interface ServerlessYaml {
-  custom: { esbuild: { minify: boolean; sourcemap: boolean; target: string; format: 'cjs' | 'esm'; outputFileExtension: string } };
-  functions: Record<string, { handler: string; timeout?: number }>;
+  custom: {
+    esbuild: {
+      minify: boolean;
+      sourcemap: boolean;
+      sourcesContent?: boolean;
+      target: string;
+      format: 'cjs' | 'esm';
+      outputFileExtension: string;
+      exclude?: string[];
+    };
+  };
+  functions: Record<string, { handler: string }>;
 }
 
 export interface Bundle {
@@ -29,6 +39,9 @@ export interface Bundle {
 export async function bundleHandlers(): Promise<Bundle> {
   const config = parse(readFileSync(join(root, 'serverless.yml'), 'utf8')) as ServerlessYaml;
   const options = config.custom.esbuild;
+  const deadlines = JSON.parse(readFileSync(join(root, 'functions', 'deadlines.json'), 'utf8')) as {
+    functions: Record<string, { timeout: number }>;
+  };
   const dir = mkdtempSync(join(tmpdir(), 'pool-manager-bundle-'));
   const entryPoints = Object.fromEntries(
     Object.entries(config.functions).map(([name, fn]) => [name, join(root, `${fn.handler.replace(/\.handler$/, '')}.ts`)]),
@@ -42,13 +55,16 @@ export async function bundleHandlers(): Promise<Bundle> {
     format: options.format,
     minify: options.minify,
     sourcemap: options.sourcemap,
+    sourcesContent: options.sourcesContent,
+    // Provided by the Lambda runtime; here resolved from the project's node_modules (NODE_PATH).
+    external: options.exclude,
     outExtension: { '.js': options.outputFileExtension },
     logLevel: 'silent',
   });
   return {
     dir,
     file: (fn) => join(dir, `${fn}${options.outputFileExtension}`),
-    timeoutSeconds: (fn) => config.functions[fn]?.timeout ?? 6,
+    timeoutSeconds: (fn) => deadlines.functions[fn]?.timeout ?? 6,
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -86,7 +102,7 @@ export function invokeBundled(bundle: Bundle, fn: FunctionName, events: unknown[
   writeFileSync(runnerFile, RUNNER);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [runnerFile, bundle.file(fn), String(bundle.timeoutSeconds(fn)), JSON.stringify(events)], {
-      env: { PATH: process.env.PATH ?? '', ...env },
+      env: { PATH: process.env.PATH ?? '', NODE_PATH: join(root, 'node_modules'), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

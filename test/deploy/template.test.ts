@@ -1,0 +1,262 @@
+/**
+ * The stack an operator deploys, checked without deploying it: `serverless package` runs
+ * here (offline, dummy credentials, ~10 s) for a default stage and for prod with
+ * parameters, and the CloudFormation templates it writes are read for the runtime,
+ * the deadlines, log retention, and least privilege:
+ *
+ * - each function has a role of its own: logs:CreateLogStream + logs:PutLogEvents on its
+ *   own log group, ssm:GetParameter on the stage's one credentials parameter, and
+ *   kms:Decrypt (through SSM only) on a customer key only when one is configured;
+ * - no action or resource is "*" anywhere; no cloudwatch:PutMetricData (EMF goes through logs);
+ * - the bridge's managed policy allows lambda:InvokeFunction on exactly the six functions
+ *   and is a stack output.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { ACTIONS } from '../../functions/core/actions';
+import { BUILD_DEADLINE_SECONDS, FUNCTION_LIMITS, LAMBDA_MAX_TIMEOUT_SECONDS } from '../../functions/deadlines';
+import type { CfnResource, CfnTemplate, Packaged } from './package';
+import { packageStack } from './package';
+
+const FUNCTIONS = Object.values(ACTIONS);
+const REGION = 'eu-west-1';
+const ACCOUNT = '123456789012';
+const KMS_KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+/** Zipped code may be 50 MB for a direct upload; a bundle near even 10 MB means something went wrong. */
+const MAX_ZIP_BYTES = 10 * 1024 * 1024;
+
+const logicalId = (fn: string) => fn.charAt(0).toUpperCase() + fn.slice(1);
+
+type Json = unknown;
+
+/** Evaluates Ref/Fn::Join/Fn::GetAtt far enough to compare ARNs as strings. */
+function evaluate(value: Json): Json {
+  if (Array.isArray(value)) return value.map(evaluate);
+  if (typeof value !== 'object' || value === null) return value;
+  const object = value as Record<string, Json>;
+  if ('Ref' in object) {
+    const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT };
+    return pseudo[String(object.Ref)] ?? `Ref(${String(object.Ref)})`;
+  }
+  if ('Fn::Join' in object) {
+    const [separator, parts] = object['Fn::Join'] as [string, Json[]];
+    return (parts.map(evaluate) as string[]).join(separator);
+  }
+  if ('Fn::GetAtt' in object) {
+    const [id, attribute] = object['Fn::GetAtt'] as [string, string];
+    return `GetAtt(${id}.${attribute})`;
+  }
+  return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, evaluate(v)]));
+}
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: Json;
+  Condition?: Record<string, Record<string, Json>>;
+  /** Set when the statement sits in an Fn::If: the condition's name. */
+  onlyIf?: string;
+}
+
+/** A policy document's statements, an Fn::If's true branch included and marked. */
+function statements(document: { Statement: Json[] }): Statement[] {
+  const out: Statement[] = [];
+  for (const item of document.Statement) {
+    const object = item as Record<string, Json>;
+    if ('Fn::If' in object) {
+      const [condition, whenTrue, whenFalse] = object['Fn::If'] as [string, Json, Json];
+      assert.deepEqual(whenFalse, { Ref: 'AWS::NoValue' }, 'a conditional statement is either there or not at all');
+      out.push({ ...(whenTrue as Statement), onlyIf: condition });
+    } else {
+      out.push(object as unknown as Statement);
+    }
+  }
+  return out;
+}
+
+const asList = (value: Json): Json[] => (Array.isArray(value) ? value : [value]);
+
+function byType(template: CfnTemplate, type: string): [string, CfnResource][] {
+  return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+}
+
+interface Expected {
+  retention: number;
+  buildDeadline: string;
+  image: string;
+  kmsKey: string;
+}
+
+/** Registers the checks of one packaged stage; `load` packages it once, on first use. */
+function checkStack(stage: string, load: () => Promise<Packaged>, expect: Expected): void {
+  const parameterArn = `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/pool-manager/${stage}/openstack`;
+
+  test('each function: nodejs22.x on arm64, timeout and memory from deadlines.json, its own role, no retries', async () => {
+    const { template } = await load();
+    const resources = template.Resources;
+    for (const fn of FUNCTIONS) {
+      const id = logicalId(fn);
+      const properties = resources[`${id}LambdaFunction`]?.Properties as Record<string, Json>;
+      assert.ok(properties, fn);
+      assert.equal(properties.FunctionName, `pool-manager-${stage}-${fn}`);
+      assert.equal(properties.Runtime, 'nodejs22.x');
+      assert.deepEqual(properties.Architectures, ['arm64']);
+      assert.equal(properties.Timeout, FUNCTION_LIMITS[fn].timeout);
+      assert.ok((properties.Timeout as number) <= LAMBDA_MAX_TIMEOUT_SECONDS);
+      assert.equal(properties.MemorySize, FUNCTION_LIMITS[fn].memorySize);
+      assert.deepEqual(properties.Role, { 'Fn::GetAtt': [`${id}Role`, 'Arn'] });
+      assert.equal(properties.ReservedConcurrentExecutions, undefined, 'none reserved by default (docs/operations.md)');
+      const invokeConfig = resources[`${id}LambdaEvConf`]?.Properties as Record<string, Json>;
+      assert.equal(invokeConfig?.MaximumRetryAttempts, 0);
+    }
+    assert.equal(byType(template, 'AWS::Lambda::Function').length, 6);
+    assert.equal(byType(template, 'AWS::Lambda::Version').length, 0, 'versionFunctions: false');
+    assert.equal(byType(template, 'AWS::Lambda::ProvisionedConcurrencyConfig').length, 0);
+  });
+
+  test('the environment names the credentials parameter and carries no secret', async () => {
+    const resources = (await load()).template.Resources;
+    for (const fn of FUNCTIONS) {
+      const variables = (resources[`${logicalId(fn)}LambdaFunction`]?.Properties as { Environment: { Variables: Record<string, string> } })
+        .Environment.Variables;
+      assert.equal(variables.OS_CREDENTIALS_PARAMETER, `/pool-manager/${stage}/openstack`);
+      assert.equal(variables.POOL_BUILD_DEADLINE_SECONDS, expect.buildDeadline);
+      assert.equal(variables.POOL_IMAGE, expect.image);
+      for (const name of Object.keys(variables)) {
+        assert.doesNotMatch(name, /PASSWORD|SECRET|TOKEN|^OS_(AUTH_URL|USERNAME|APPLICATION_CREDENTIAL)/, `${fn}: ${name} must come from the parameter`);
+      }
+    }
+  });
+
+  test('log groups keep logs for the stage retention', async () => {
+    const resources = (await load()).template.Resources;
+    for (const fn of FUNCTIONS) {
+      const properties = resources[`${logicalId(fn)}LogGroup`]?.Properties as Record<string, Json>;
+      assert.equal(properties.LogGroupName, `/aws/lambda/pool-manager-${stage}-${fn}`);
+      assert.equal(properties.RetentionInDays, expect.retention);
+    }
+  });
+
+  test('each role: its own logs, the one parameter, the key only through SSM, nothing else', async () => {
+    const { template } = await load();
+    const resources = template.Resources;
+    const roles = byType(template, 'AWS::IAM::Role');
+    assert.deepEqual(roles.map(([id]) => id).sort(), FUNCTIONS.map((fn) => `${logicalId(fn)}Role`).sort());
+    assert.equal(resources.IamRoleLambdaExecution, undefined, "serverless's shared role is not created");
+    assert.deepEqual(template.Conditions?.UseCustomerKey, { 'Fn::Not': [{ 'Fn::Equals': [expect.kmsKey, ''] }] });
+    for (const fn of FUNCTIONS) {
+      const id = logicalId(fn);
+      const properties = resources[`${id}Role`]?.Properties as Record<string, Json>;
+      assert.deepEqual(properties.AssumeRolePolicyDocument, {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      });
+      assert.equal(properties.ManagedPolicyArns, undefined, 'no managed policies (AWSLambdaBasicExecutionRole allows all log groups)');
+      const policies = properties.Policies as { PolicyDocument: { Statement: Json[] } }[];
+      assert.equal(policies.length, 1);
+      const found = statements(policies[0]!.PolicyDocument).map((s) => ({ ...s, Resource: evaluate(s.Resource), Condition: evaluate(s.Condition) }));
+      assert.deepEqual(found, [
+        {
+          Sid: 'WriteOwnLogs',
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: `GetAtt(${id}LogGroup.Arn)`,
+          Condition: undefined,
+        },
+        { Sid: 'ReadOpenStackCredentials', Effect: 'Allow', Action: 'ssm:GetParameter', Resource: parameterArn, Condition: undefined },
+        {
+          Sid: 'DecryptOpenStackCredentialsThroughSsm',
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: expect.kmsKey,
+          Condition: { StringEquals: { 'kms:ViaService': `ssm.${REGION}.amazonaws.com` } },
+          onlyIf: 'UseCustomerKey',
+        },
+      ]);
+    }
+  });
+
+  test('the bridge policy allows lambda:InvokeFunction on exactly the six functions, and is an output', async () => {
+    const { template } = await load();
+    const resources = template.Resources;
+    const policies = byType(template, 'AWS::IAM::ManagedPolicy');
+    assert.deepEqual(policies.map(([id]) => id), ['BridgeInvokePolicy']);
+    const properties = resources.BridgeInvokePolicy?.Properties as Record<string, Json>;
+    for (const attachment of ['Roles', 'Users', 'Groups']) assert.equal(properties[attachment], undefined, 'the operator attaches it');
+    const found = statements(properties.PolicyDocument as { Statement: Json[] });
+    assert.equal(found.length, 1);
+    assert.equal(found[0]?.Effect, 'Allow');
+    assert.deepEqual(asList(found[0]?.Action), ['lambda:InvokeFunction']);
+    assert.equal(found[0]?.Condition, undefined);
+    assert.deepEqual(
+      (asList(evaluate(found[0]?.Resource)) as string[]).sort(),
+      FUNCTIONS.map((fn) => `GetAtt(${logicalId(fn)}LambdaFunction.Arn)`).sort(),
+    );
+    const outputs = template.Outputs ?? {};
+    assert.deepEqual(outputs.BridgeInvokePolicyArn?.Value, { Ref: 'BridgeInvokePolicy' });
+    assert.equal(outputs.BridgeInvokePolicyArn?.Export?.Name, `pool-manager-${stage}-BridgeInvokePolicyArn`);
+    assert.equal(outputs.BridgeFunctionPrefix?.Value, `pool-manager-${stage}-`);
+    assert.deepEqual(outputs.BridgeLambdaRegion?.Value, { Ref: 'AWS::Region' });
+    assert.equal(outputs.OpenStackCredentialsParameter?.Value, `/pool-manager/${stage}/openstack`);
+  });
+
+  test('no wildcard action or resource, no Deny tricks, no cloudwatch:PutMetricData anywhere', async () => {
+    const { template } = await load();
+    const resources = template.Resources;
+    const all: Statement[] = [];
+    for (const [, role] of byType(template, 'AWS::IAM::Role')) {
+      for (const policy of (role.Properties?.Policies ?? []) as { PolicyDocument: { Statement: Json[] } }[]) all.push(...statements(policy.PolicyDocument));
+    }
+    for (const [, policy] of byType(template, 'AWS::IAM::ManagedPolicy')) all.push(...statements(policy.Properties?.PolicyDocument as { Statement: Json[] }));
+    assert.equal(all.length, 6 * 3 + 1);
+    for (const statement of all) {
+      assert.equal(statement.Effect, 'Allow');
+      assert.ok(!('NotAction' in statement) && !('NotResource' in statement));
+      for (const action of asList(statement.Action) as string[]) assert.doesNotMatch(action, /\*/, `wildcard action ${action}`);
+      for (const resource of asList(evaluate(statement.Resource)) as string[]) {
+        assert.notEqual(resource, '*');
+        assert.doesNotMatch(resource, /^arn:[^:]*:[^:]*:[^:]*:[^:]*:\*$/, `wildcard resource ${resource}`);
+      }
+    }
+    // Only serverless's deployment-bucket policy remains, and it is a Deny on non-TLS access.
+    assert.doesNotMatch(JSON.stringify(template), /cloudwatch:PutMetricData|"Action":"\*"|"\*:\*"/);
+    const iamTypes = Object.values(resources).map((r) => r.Type).filter((type) => type.startsWith('AWS::IAM::'));
+    assert.deepEqual(iamTypes.sort(), [...Array(6).fill('AWS::IAM::Role'), 'AWS::IAM::ManagedPolicy'].sort());
+  });
+
+  test('the packaged zips are reported and small', async (t) => {
+    const packaged = await load();
+    assert.deepEqual(Object.keys(packaged.zips).sort(), FUNCTIONS.map((fn) => `${fn}.zip`).sort());
+    for (const [name, bytes] of Object.entries(packaged.zips)) {
+      t.diagnostic(`${stage} ${name}: ${(bytes / 1024 / 1024).toFixed(2)} MB`);
+      assert.ok(bytes < MAX_ZIP_BYTES, `${name} is ${bytes} bytes`);
+    }
+  });
+}
+
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let promise: Promise<T> | undefined;
+  return () => (promise ??= make());
+}
+
+const ci = once(() => packageStack({ stage: 'ci', region: REGION }));
+const prod = once(() =>
+  packageStack({
+    stage: 'prod',
+    region: REGION,
+    params: { POOL_IMAGE: 'haproxy-lb', POOL_BUILD_DEADLINE_SECONDS: '600', OS_CREDENTIALS_KMS_KEY_ARN: KMS_KEY },
+  }),
+);
+// Both stages package in parallel; each test awaits its own.
+before(() => {
+  for (const load of [ci, prod]) load().catch(() => undefined);
+});
+
+describe('stage ci, all defaults', { timeout: 240_000 }, () => {
+  checkStack('ci', ci, { retention: 30, buildDeadline: String(BUILD_DEADLINE_SECONDS), image: '', kmsKey: '' });
+});
+
+describe('stage prod: its retention, --param overrides, a customer-managed key', { timeout: 240_000 }, () => {
+  checkStack('prod', prod, { retention: 90, buildDeadline: '600', image: 'haproxy-lb', kmsKey: KMS_KEY });
+});

@@ -1,0 +1,71 @@
+/**
+ * A deployed stage's credential path, as Lambda runs it: the esbuild bundle in a fresh
+ * process whose environment has OS_CREDENTIALS_PARAMETER and no OS_* secret, Powertools
+ * Parameters reading a loopback SSM stand-in, the OpenStack simulator behind it.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { wrap } from '../../functions/core/envelope';
+import type { CloudSim } from '../../scripts/cloud-sim';
+import { POOL_ENV, startCloud } from '../helpers/cloud';
+import type { Bundle } from '../helpers/lambda';
+import { bundleHandlers, invokeBundled } from '../helpers/lambda';
+import type { FakeSsm } from './fake-ssm';
+import { startFakeSsm } from './fake-ssm';
+
+const PARAMETER = '/pool-manager/test/openstack';
+let sim: CloudSim;
+let ssm: FakeSsm;
+let bundle: Bundle;
+let deployedEnv: Record<string, string>;
+
+before(async () => {
+  [sim, ssm, bundle] = await Promise.all([startCloud(), startFakeSsm(), bundleHandlers()]);
+  ssm.parameters.set(PARAMETER, { value: JSON.stringify(sim.env) });
+  // What serverless.yml gives a deployed function, plus where this test's "AWS" is.
+  deployedEnv = {
+    ...POOL_ENV,
+    OS_CREDENTIALS_PARAMETER: PARAMETER,
+    AWS_REGION: 'eu-west-1',
+    AWS_ENDPOINT_URL_SSM: ssm.url,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_LAMBDA_FUNCTION_NAME: 'pool-manager-test-buildIp',
+    POWERTOOLS_LOG_LEVEL: 'DEBUG',
+  };
+});
+after(async () => {
+  await Promise.all([sim.close(), ssm.close()]);
+  bundle.remove();
+});
+
+test('a warm function reads its credentials from SSM once and never prints them', async () => {
+  assert.equal(deployedEnv.OS_PASSWORD, undefined);
+  const events = [1, 2, 3].map((i) => wrap({ action: 'BUILD_IP' }, `ssm-${i}`));
+  const run = await invokeBundled(bundle, 'buildIp', events, deployedEnv);
+  assert.deepEqual(run.results.map((r) => r.response), ['PASS', 'PASS', 'PASS'], JSON.stringify(run.results));
+  assert.deepEqual(ssm.requests, [{ Name: PARAMETER, WithDecryption: true }], 'cached for 300 s: one read for three jobs');
+  assert.ok(!run.output.includes(sim.env.OS_PASSWORD ?? '<none>'), 'the password leaked');
+  for (const token of sim.issuedTokens()) assert.ok(!run.output.includes(token), 'a token leaked');
+  for (const result of run.results) {
+    await invokeBundled(bundle, 'deleteIp', [{ action: 'DELETE_IP', ip: result.ip }], deployedEnv);
+  }
+  assert.equal(sim.counts().floatingIps, 0);
+});
+
+test('a missing or unreadable parameter, or a plain secret, fails the job with what to fix', async () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ OS_CREDENTIALS_PARAMETER: '/pool-manager/test/missing' }, /^SSM parameter \/pool-manager\/test\/missing does not exist in eu-west-1/],
+    [{ OS_CREDENTIALS_PARAMETER: '/pool-manager/test/denied' }, /^cannot read SSM parameter \/pool-manager\/test\/denied: access denied: the function's role needs ssm:GetParameter on arn:aws:ssm:eu-west-1:<account>:parameter\/pool-manager\/test\/denied$/],
+    [{ OS_PASSWORD: 'plain-env-s3cret' }, /^OS_PASSWORD is set in the function's environment, but this stage reads its OpenStack credentials from the SSM parameter/],
+  ];
+  ssm.parameters.set('/pool-manager/test/denied', { error: 'AccessDeniedException', message: 'User: arn:aws:sts::1:assumed-role/r/f is not authorized to perform: ssm:GetParameter' });
+  for (const [extra, expected] of cases) {
+    const run = await invokeBundled(bundle, 'buildDevice', [wrap({ action: 'BUILD_DEVICE' }, 'ssm-fail')], { ...deployedEnv, ...extra });
+    const [result] = run.results;
+    assert.equal(result?.response, 'FAIL');
+    assert.match(String(result?.error), expected);
+    assert.ok(!run.output.includes('plain-env-s3cret'), 'the plain secret leaked');
+  }
+  assert.equal(sim.counts().servers, 0);
+});
