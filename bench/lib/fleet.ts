@@ -1,0 +1,135 @@
+/**
+ * The parts of a local fleet, assembled for the benchmarks: serverless-offline serving the
+ * bundled functions (serverless-esbuild, exactly as serverless.yml says) and the
+ * pool-bridge command, each a child process on free loopback ports.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../../test/bridge/helpers/gearmand';
+import type { Child } from './common';
+import { ROOT, cleanEnv, logFile, startChild } from './common';
+
+/**
+ * A private directory for serverless to run in (serverless.yml copied, the code symlinked),
+ * so its .esbuild work folder cannot collide with `npm run package`, a test or another fleet.
+ */
+const staged = new Set<string>();
+process.once('exit', () => {
+  for (const dir of staged) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+export function stageService(): { dir: string; remove(): void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-bench-service-'));
+  staged.add(dir);
+  fs.copyFileSync(path.join(ROOT, 'serverless.yml'), path.join(dir, 'serverless.yml'));
+  for (const name of ['functions', 'node_modules', 'package.json', 'tsconfig.json']) {
+    fs.symlinkSync(path.join(ROOT, name), path.join(dir, name));
+  }
+  return {
+    dir,
+    remove: () => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      staged.delete(dir);
+    },
+  };
+}
+
+export interface Offline {
+  /** http://127.0.0.1:N, the Lambda Invoke API. */
+  url: string;
+  child: Child;
+  /** Milliseconds from spawn to "listening" (includes the esbuild bundling). */
+  startMs: number;
+  stop(): Promise<void>;
+}
+
+export interface OfflineOptions {
+  /** The function environment: the simulator's OS_* plus POOL_* settings. */
+  env: Record<string, string>;
+  /** serverless-offline --useInProcess: every handler in the serverless process (default: a worker thread per concurrent invoke). */
+  inProcess?: boolean;
+  readyTimeoutMs?: number;
+  /** Name of its log file in bench/out/logs/. */
+  log?: string;
+}
+
+/**
+ * serverless-offline with --localEnvironment, so the functions see `env` (the OS_* lines
+ * are not in serverless.yml's environment). Dummy AWS credentials; telemetry off.
+ */
+export async function startOffline(options: OfflineOptions): Promise<Offline> {
+  const lambdaPort = await freePort();
+  let httpPort = await freePort();
+  while (httpPort === lambdaPort) httpPort = await freePort();
+  const args = [
+    'offline',
+    '--host', '127.0.0.1',
+    '--lambdaPort', String(lambdaPort),
+    '--httpPort', String(httpPort),
+    '--localEnvironment',
+    ...(options.inProcess ? ['--useInProcess'] : []),
+  ];
+  const t0 = performance.now();
+  const staging = stageService();
+  const child = startChild(process.execPath, [path.join(ROOT, 'node_modules/serverless/bin/serverless.js'), ...args], {
+    cwd: staging.dir,
+    ...(options.log ? { logFile: logFile(options.log) } : {}),
+    env: cleanEnv({
+      ...options.env,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_REGION: 'us-east-1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      SLS_TELEMETRY_DISABLED: '1',
+      SLS_NOTIFICATIONS_MODE: 'off',
+    }),
+  });
+  const url = `http://127.0.0.1:${lambdaPort}`;
+  const stop = async (): Promise<void> => {
+    await child.stop(15_000);
+    staging.remove();
+  };
+  try {
+    await child.waitFor(new RegExp(`listening on ${url.replace(/[.]/g, '\\.')}`), options.readyTimeoutMs ?? 120_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, child, startMs: performance.now() - t0, stop };
+}
+
+export interface BridgeProcess {
+  child: Child;
+  stop(): Promise<void>;
+}
+
+/** The pool-bridge command (bridge/bin/pool-bridge.mjs), no health endpoint. */
+export function startBridgeCli(options: {
+  gearman: string;
+  lambdaEndpoint: string;
+  concurrency: number;
+  logLevel?: string;
+  extraArgs?: string[];
+  /** Name of its log file in bench/out/logs/. */
+  log?: string;
+}): BridgeProcess {
+  const child = startChild(
+    process.execPath,
+    [
+      path.join(ROOT, 'bridge/bin/pool-bridge.mjs'),
+      '--gearman', options.gearman,
+      '--lambda-endpoint', options.lambdaEndpoint,
+      '--concurrency', String(options.concurrency),
+      '--health-listen', 'off',
+      '--log-level', options.logLevel ?? 'WARN',
+      '--drain-timeout', '0',
+      ...(options.extraArgs ?? []),
+    ],
+    {
+      env: cleanEnv({ NODE_NO_WARNINGS: '1', AWS_EC2_METADATA_DISABLED: 'true' }),
+      ...(options.log ? { logFile: logFile(options.log) } : {}),
+    },
+  );
+  return { child, stop: () => child.stop(5000) };
+}

@@ -1,0 +1,130 @@
+/**
+ * `npm run bench`: runs the four benchmark scripts one after another (each in a process of
+ * its own, each bounded in time), then writes bench/REPORT.md and bench/results.json from
+ * the JSON fragments they wrote in bench/out/.
+ *
+ *   npx tsx bench/run.ts                         # everything (about 10 minutes on 2 cores)
+ *   npx tsx bench/run.ts --only fleet-builds,bridge-overhead
+ *   npx tsx bench/run.ts --report-only           # rewrite the report from bench/out/*.json
+ *   npx tsx bench/run.ts --quick                 # fewer runs: to check the scripts, not for the report
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Child } from './lib/common';
+import { LOG_DIR, ROOT, readFragment, round, run, startChild } from './lib/common';
+import type { BridgeOut, CallsOut, FleetOut, Fragments, Machine, PackageOut, ScriptRun } from './lib/report';
+import { renderReport, results } from './lib/report';
+
+const SCRIPTS = [
+  { name: 'function-package', timeoutMs: 5 * 60_000 },
+  { name: 'openstack-calls', timeoutMs: 4 * 60_000 },
+  { name: 'bridge-overhead', timeoutMs: 5 * 60_000 },
+  { name: 'fleet-builds', timeoutMs: 12 * 60_000 },
+] as const;
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    'report-only': { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+  },
+});
+
+async function runScript(name: string, timeoutMs: number): Promise<ScriptRun> {
+  const t0 = performance.now();
+  process.stderr.write(`\n== bench/${name}.ts\n`);
+  const child: Child = startChild(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', `${name}.ts`), ...(values.quick ? ['--quick'] : [])], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void child.stop(10_000);
+  }, timeoutMs);
+  await child.exited;
+  clearTimeout(timer);
+  const seconds = round((performance.now() - t0) / 1000, 1);
+  const code = child.proc.exitCode;
+  if (timedOut) return { name, seconds, ok: false, error: `stopped after ${timeoutMs / 1000} s` };
+  if (code !== 0) return { name, seconds, ok: false, error: `exit status ${code ?? child.proc.signalCode}` };
+  return { name, seconds, ok: true };
+}
+
+async function text(command: string, args: string[]): Promise<string> {
+  const r = await run(command, args, { timeoutMs: 30_000 }).catch(() => undefined);
+  return r && r.code === 0 ? r.stdout.trim() : 'unknown';
+}
+
+function pkgVersion(name: string): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
+}
+
+async function machine(): Promise<Machine> {
+  const cpuinfo = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const osRelease = fs.existsSync('/etc/os-release') ? fs.readFileSync('/etc/os-release', 'utf8') : '';
+  const gearmand = (await text('/usr/sbin/gearmand', ['--version'])).split('\n').find((l) => l.trim()) ?? 'unknown';
+  const status = await text('git', ['status', '--porcelain']);
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    cpu: /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memoryGiB: round(os.totalmem() / 1024 ** 3, 1),
+    os: /PRETTY_NAME="?([^"\n]+)"?/.exec(osRelease)?.[1] ?? os.platform(),
+    kernel: os.release(),
+    versions: {
+      Node: process.version,
+      npm: await text('npm', ['-v']),
+      gearmand: gearmand.replace(/ - https?:\/\/\S+/, '').trim(),
+      'gearman-tools (C worker)': await text('dpkg-query', ['-W', '-f', '${Version}', 'gearman-tools']),
+      'serverless (osls)': pkgVersion('serverless'),
+      'serverless-offline': pkgVersion('serverless-offline'),
+      'serverless-esbuild': pkgVersion('serverless-esbuild'),
+      esbuild: pkgVersion('esbuild'),
+      tsx: pkgVersion('tsx'),
+    },
+    commit: (await text('git', ['rev-parse', '--short=12', 'HEAD'])) || 'unknown',
+    uncommitted: status === 'unknown' || status === '' ? 0 : status.split('\n').length,
+    command: values.quick ? 'npm run bench -- --quick' : values['report-only'] || values.only ? `bench/run.ts${values.only ? ` --only ${values.only}` : ''}` : 'npm run bench',
+  };
+}
+
+async function main(): Promise<void> {
+  const only = values.only?.split(',').map((s) => s.trim());
+  const scripts: ScriptRun[] = [];
+  if (!values['report-only']) {
+    fs.rmSync(LOG_DIR, { recursive: true, force: true });
+    for (const s of SCRIPTS) {
+      if (only && !only.includes(s.name)) continue;
+      scripts.push(await runScript(s.name, s.timeoutMs));
+    }
+  }
+  const fragments: Fragments = {};
+  const fleet = readFragment<FleetOut>('fleet-builds');
+  const bridge = readFragment<BridgeOut>('bridge-overhead');
+  const calls = readFragment<CallsOut>('openstack-calls');
+  const pkg = readFragment<PackageOut>('function-package');
+  // A failed script's old fragment must not pass for this run's.
+  const failed = new Set(scripts.filter((s) => !s.ok).map((s) => s.name));
+  if (fleet && !failed.has('fleet-builds')) fragments.fleet = fleet;
+  if (bridge && !failed.has('bridge-overhead')) fragments.bridge = bridge;
+  if (calls && !failed.has('openstack-calls')) fragments.calls = calls;
+  if (pkg && !failed.has('function-package')) fragments.pkg = pkg;
+  const m = await machine();
+  const report = renderReport(fragments, m, scripts);
+  const figures = results(fragments);
+  const quick = [fleet, bridge, calls, pkg].some((f) => f?.quick);
+  const reportFile = path.join(ROOT, 'bench', quick ? 'out/REPORT.quick.md' : 'REPORT.md');
+  const resultsFile = path.join(ROOT, 'bench', quick ? 'out/results.quick.json' : 'results.json');
+  fs.writeFileSync(reportFile, report);
+  fs.writeFileSync(resultsFile, `${JSON.stringify(figures, null, 2)}\n`);
+  process.stderr.write(`\n${JSON.stringify(figures, null, 2)}\nwrote ${path.relative(ROOT, reportFile)} and ${path.relative(ROOT, resultsFile)}\n`);
+  if (scripts.some((s) => !s.ok)) process.exitCode = 1;
+}
+
+await main();
