@@ -15,7 +15,7 @@
  *   npx tsx bench/bridge-overhead.ts [--jobs 10000] [--runs 5] [--connections 16] [--outstanding 64]
  *       [--pools 1,4] [--inflight 1000] [--quick]
  *
- * Folds in bench/bridge-throughput.ts (the bridge author's first measurement).
+ * (It replaces the bridge author's first measurement script.)
  * Writes bench/out/bridge-overhead.json.
  */
 import fs from 'node:fs';
