@@ -143,7 +143,7 @@ export class LambdaInvoker implements Invoker {
         } catch (error) {
           if (controller.signal.aborted) return ended();
           if (isTimeout(error)) return timedOut(this.invokeTimeoutMs);
-          if (!isThrottle(error)) return { status: 'failed', reason: 'error', message: describe(error) };
+          if (!isThrottle(error)) return { status: 'failed', reason: 'error', message: await this.redact(describe(error)) };
           throttled += 1;
           const delayMs = Math.max(
             backoffDelay(throttled, this.throttle.baseDelayMs, this.throttle.maxDelayMs),
@@ -153,7 +153,7 @@ export class LambdaInvoker implements Invoker {
             return {
               status: 'failed',
               reason: 'throttled',
-              message: `throttled by Lambda ${throttled} time(s), giving up: ${describe(error)}`,
+              message: await this.redact(`throttled by Lambda ${throttled} time(s), giving up: ${describe(error)}`),
             };
           }
           this.onThrottle?.({ functionName, attempt: throttled, delayMs });
@@ -168,6 +168,25 @@ export class LambdaInvoker implements Invoker {
 
   destroy(): void {
     this.client.destroy();
+  }
+
+  /**
+   * An error text goes into the job's result and log line: take the secret access key and
+   * the session token out of it, whatever the endpoint quoted back (a proxy or a local
+   * stand-in may echo the request's headers).
+   */
+  private async redact(text: string): Promise<string> {
+    let identity: { secretAccessKey?: string; sessionToken?: string } | undefined;
+    try {
+      identity = await this.client.config.credentials();
+    } catch {
+      return text;
+    }
+    let out = text;
+    for (const secret of [identity?.secretAccessKey, identity?.sessionToken]) {
+      if (secret && secret.length >= 8) out = out.split(secret).join('***');
+    }
+    return out;
   }
 }
 
@@ -205,9 +224,15 @@ export function isThrottle(error: unknown): boolean {
   return e.name === 'TooManyRequestsException' || e.$metadata?.httpStatusCode === 429;
 }
 
+/** The SDK's HTTP handler also names a dropped connection (ECONNRESET, EPIPE) "TimeoutError". */
+function isDropped(error: unknown): boolean {
+  const e = shape(error);
+  return e.code === 'ECONNRESET' || e.code === 'EPIPE';
+}
+
 function isTimeout(error: unknown): boolean {
   const e = shape(error);
-  return e.name === 'TimeoutError' || e.code === 'ETIMEDOUT';
+  return !isDropped(error) && (e.name === 'TimeoutError' || e.code === 'ETIMEDOUT');
 }
 
 function retryAfterMs(error: unknown, capMs: number): number {
@@ -217,7 +242,7 @@ function retryAfterMs(error: unknown, capMs: number): number {
 
 function describe(error: unknown): string {
   const e = shape(error);
-  const name = typeof e.name === 'string' ? e.name : 'Error';
+  const name = isDropped(error) ? `connection dropped (${String(e.code)})` : typeof e.name === 'string' ? e.name : 'Error';
   const message = typeof e.message === 'string' && e.message ? e.message : String(error);
   const status = typeof e.$metadata?.httpStatusCode === 'number' ? ` (HTTP ${e.$metadata.httpStatusCode})` : '';
   return `${name}: ${message}${status}`;

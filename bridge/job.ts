@@ -95,13 +95,21 @@ export function prepareJob(
     return answer(message, `unknown action ${shown}; expected one of ${KNOWN_ACTIONS}`, 'unknown');
   }
   const baseName = functionNameFor(action);
+  let envelope: string;
+  try {
+    envelope = JSON.stringify(wrap(message, unique, handle));
+  } catch (error) {
+    // JSON.parse takes nesting that JSON.stringify cannot write back (it recurses): tens of
+    // thousands of levels fit in a small payload. Such a message cannot be forwarded.
+    return answer(message, `message is nested too deeply to forward (${errorText(error)}); send one flat JSON object`, action);
+  }
   return {
     kind: 'invoke',
     action,
     baseName,
     functionName: `${options.functionPrefix}${baseName}`,
     message,
-    payload: Buffer.from(JSON.stringify(wrap(message, unique, handle)), 'utf8'),
+    payload: Buffer.from(envelope, 'utf8'),
   };
 }
 
@@ -144,7 +152,11 @@ export function finishJob(job: Extract<PreparedJob, { kind: 'invoke' }>, outcome
   };
 }
 
-/** A FAIL result object with WORK_COMPLETE; WORK_FAIL only if it cannot be serialised. */
+/**
+ * A FAIL result object with WORK_COMPLETE. A message parsed from JSON that is nested too
+ * deeply to write back (RangeError) is left out of the result, except its action if that
+ * is a string; WORK_FAIL only if no JSON can be produced.
+ */
 export function failAnswer(message: Message | undefined, error: string, action: ActionLabel): JobAnswer {
   const result = fail(message, error);
   try {
@@ -156,7 +168,16 @@ export function failAnswer(message: Message | undefined, error: string, action: 
       error: result.error,
     };
   } catch (cause) {
-    return { packet: 'WORK_FAIL', data: Buffer.alloc(0), outcome: 'work_fail', action, error: `${result.error} (and no JSON: ${errorText(cause)})` };
+    if (!(cause instanceof RangeError)) {
+      return { packet: 'WORK_FAIL', data: Buffer.alloc(0), outcome: 'work_fail', action, error: `${result.error} (and no JSON: ${errorText(cause)})` };
+    }
+    const shown = typeof message?.action === 'string' ? { action: message.action } : undefined;
+    const bare = fail(shown, `${error} (the message is too deeply nested to echo)`);
+    try {
+      return { packet: 'WORK_COMPLETE', data: Buffer.from(JSON.stringify(bare), 'utf8'), outcome: 'fail', action, error: bare.error };
+    } catch {
+      return { packet: 'WORK_FAIL', data: Buffer.alloc(0), outcome: 'work_fail', action, error: `${result.error} (and no JSON: ${errorText(cause)})` };
+    }
   }
 }
 

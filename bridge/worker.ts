@@ -161,8 +161,11 @@ export class Worker {
     this.deps.metrics.inFlight.inc();
     void this.run(connection, job, log)
       .catch((error: unknown) => {
-        // run() handles every failure itself; this is a last line of defence.
+        // run() handles every failure itself; this is a last line of defence: the job is
+        // still answered (unless run() answered it before failing), never silently dropped.
         log.error('job handling failed unexpectedly', { error: String(error) });
+        const answer = failAnswer(undefined, `the bridge failed on this job: ${String(error)}`, 'invalid');
+        if (answer.packet === 'WORK_COMPLETE') connection.answer(job, request.workComplete(job.handle, answer.data));
       })
       .finally(() => {
         this.inFlightCount -= 1;

@@ -1,3 +1,4 @@
+import { OpenStackError, TimeoutError } from '../openstack/errors';
 import type { Server } from '../openstack/types';
 import { hasIpv4, selectAddress } from './addresses';
 import type { ActionContext } from './context';
@@ -29,6 +30,8 @@ export async function buildDevice(ctx: ActionContext, message: Message): Promise
       return fail(message, `${existing.length} servers are already named ${name}; delete the extra ones by id`, device);
     }
     let serverId: string;
+    /** The server this run booted itself: the only one it may delete while another run may be waiting on the rest. */
+    let booted: string | undefined;
     if (existing[0]) {
       serverId = existing[0].id;
       mayExist = true;
@@ -39,23 +42,56 @@ export async function buildDevice(ctx: ActionContext, message: Message): Promise
         openstack.compute.resolveFlavor(pool.flavor),
       ]);
       mayExist = true; // from here on a timeout may still have booted it
-      ({ id: serverId } = await openstack.compute.createServer({
-        name,
-        imageRef,
-        flavorRef,
-        keyName: pool.keyName,
-        securityGroups: pool.securityGroups.length > 0 ? pool.securityGroups : undefined,
-        availabilityZone: pool.availabilityZone,
-        networkIds: pool.networkIds,
-        userData: pool.userData,
-        serverGroupId: pool.serverGroupId,
-        metadata: { ...pool.metadata, ...(ctx.unique ? { 'libra-job': ctx.unique.slice(0, 255) } : {}) },
-      }));
-      logger.info('server requested', { name, serverId });
+      try {
+        ({ id: serverId } = await openstack.compute.createServer({
+          name,
+          imageRef,
+          flavorRef,
+          keyName: pool.keyName,
+          securityGroups: pool.securityGroups.length > 0 ? pool.securityGroups : undefined,
+          availabilityZone: pool.availabilityZone,
+          networkIds: pool.networkIds,
+          userData: pool.userData,
+          serverGroupId: pool.serverGroupId,
+          metadata: { ...pool.metadata, ...(ctx.unique ? { 'libra-job': ctx.unique.slice(0, 255) } : {}) },
+        }));
+        logger.info('server requested', { name, serverId });
+      } catch (error) {
+        if (!answerLost(error)) throw error;
+        // The request may still be processed after its answer was lost: the server can show
+        // up later, so look for it by name (as a rerun would) instead of leaving it behind.
+        logger.warn('the create request got no answer; looking for the server by its name', { name, error: describeError(error) });
+        const found = await waitForName(ctx, name);
+        if (!found) throw new Error(`${describeError(error)}; no server named ${name} appeared before the build deadline`);
+        serverId = found.id;
+        logger.info('the server of the unanswered create request showed up', { name, serverId });
+      }
+      booted = serverId;
     }
 
     const started = ctx.clock.now();
-    const outcome = await waitForActive(ctx, serverId);
+    let outcome = await waitForActive(ctx, serverId);
+    // Another run of this job (gearmand re-queued it when a bridge died while this run's
+    // create was still in flight) may have booted a twin with the same name. All runs
+    // converge on the oldest: the last in Nova's default order (created_at, then its own
+    // id, descending), so a twin that shows up later is newer and every run picks the same
+    // one. A run deletes only the server it booted itself, then waits for the oldest.
+    for (let round = 0; outcome.kind === 'active' && round < 3; round += 1) {
+      const twins = await openstack.compute.findServersByName(name);
+      const oldest = twins[twins.length - 1];
+      if (!oldest || oldest.id === serverId) break;
+      if (serverId === booted) {
+        try {
+          await openstack.compute.deleteServer(serverId);
+        } catch (error) {
+          return fail(message, `another run of this job booted ${name} first, and deleting this run's twin ${serverId} failed (${describeError(error)}): delete server ${serverId} by hand`, device);
+        }
+        logger.warn('another run of this job booted this device first: deleted the twin this run booted', { name, serverId, keptServerId: oldest.id });
+        booted = undefined;
+      }
+      serverId = oldest.id;
+      outcome = await waitForActive(ctx, serverId);
+    }
     if (outcome.kind === 'active') {
       ctx.onBuildWait?.(ctx.clock.now() - started);
       const addr = selectAddress(outcome.server, pool.addrNetwork) ?? '';
@@ -104,6 +140,29 @@ async function waitForActive(ctx: ActionContext, serverId: string): Promise<Wait
   }
 }
 
+/** The create request's answer was lost (timed out, or a gateway gave up on it): the cloud may still boot the server. */
+function answerLost(error: unknown): boolean {
+  return error instanceof TimeoutError || (error instanceof OpenStackError && error.status === 504);
+}
+
+/** Polls for a server with exactly this name until one shows up or the build deadline passes. */
+async function waitForName(ctx: ActionContext, name: string): Promise<Server | undefined> {
+  let interval = ctx.pool.pollInitialMs;
+  for (;;) {
+    try {
+      const servers = await ctx.openstack.compute.findServersByName(name);
+      const oldest = servers[servers.length - 1];
+      if (oldest) return oldest;
+    } catch (error) {
+      if (!isTransient(error)) throw error;
+    }
+    const remaining = ctx.deadlineAt - ctx.clock.now();
+    if (remaining <= 0) return undefined;
+    await ctx.clock.sleep(Math.min(interval, remaining));
+    interval = Math.min(Math.round(interval * 1.5), ctx.pool.pollMaxMs);
+  }
+}
+
 /** Deletes every server with exactly this name (ours: the name holds the job's uuid). */
 async function cleanUp(ctx: ActionContext, name: string, reason: string): Promise<string> {
   try {
@@ -112,7 +171,7 @@ async function cleanUp(ctx: ActionContext, name: string, reason: string): Promis
       await ctx.openstack.compute.deleteServer(server.id);
       ctx.logger.info('deleted the failed build', { name, serverId: server.id });
     }
-    return `${reason}; the server was deleted`;
+    return servers.length > 0 ? `${reason}; the server was deleted` : `${reason}; no server named ${name} was left to delete`;
   } catch (error) {
     ctx.logger.error('could not delete the failed build: it may be left behind', { name, error: describeError(error) });
     return `${reason}; deleting it also failed (${describeError(error)}): delete ${name} by hand`;

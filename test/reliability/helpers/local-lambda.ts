@@ -1,0 +1,119 @@
+/**
+ * A local Lambda that runs the real bundled handlers (test/helpers/lambda.ts bundles them as
+ * serverless does) behind the Invoke API, in a child process of its own: the bridge's
+ * LambdaInvoker talks to it as to AWS, the functions talk to the cloud simulator, and a
+ * function keeps running when the bridge that invoked it dies, as on Lambda.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FunctionName } from '../../../functions/core/actions';
+import type { Bundle } from '../../helpers/lambda';
+import { bundleHandlers } from '../../helpers/lambda';
+import type { Proc } from './procs';
+import { ROOT, baseEnv, spawnNode, waitUntil } from './procs';
+
+const RUNNER = path.join(import.meta.dirname, 'local-lambda-runner.mjs');
+
+export interface Invocation {
+  id: string;
+  function: FunctionName;
+  unique: string | null;
+  action: string | null;
+  startedAt: number;
+  endedAt: number | null;
+  response: string | null;
+  /** The caller (the bridge) went away before the function answered. */
+  callerGone: boolean;
+  /** What the handler threw, when it threw. */
+  error: string | null;
+}
+
+export interface LocalLambda {
+  readonly url: string;
+  readonly proc: Proc;
+  invocations(): Promise<Invocation[]>;
+  /** One synchronous invoke of `<prefix><fn>`, as the bridge would make it (unsigned). */
+  invoke(fn: FunctionName, event: unknown): Promise<{ status: number; functionError: string | null; body: unknown }>;
+  stop(): Promise<void>;
+}
+
+let shared: Promise<Bundle> | undefined;
+
+/** A function's timeout in seconds: serverless.yml's number, else functions/deadlines.json's, else Lambda's 900. */
+function functionTimeout(bundle: Bundle, fn: FunctionName): number {
+  const fromYaml = Number(bundle.timeoutSeconds(fn));
+  if (Number.isFinite(fromYaml) && fromYaml > 0) return fromYaml;
+  try {
+    const deadlines = JSON.parse(fs.readFileSync(path.join(ROOT, 'functions/deadlines.json'), 'utf8')) as {
+      functions?: Record<string, { timeout?: unknown }>;
+    };
+    const value = Number(deadlines.functions?.[fn]?.timeout);
+    if (Number.isFinite(value) && value > 0) return value;
+  } catch {
+    // no deadlines file
+  }
+  return 900;
+}
+
+/** One bundle per test process (esbuild takes a second or two). */
+export function sharedBundle(): Promise<Bundle> {
+  if (!shared) {
+    shared = bundleHandlers().then((bundle) => {
+      // Removed synchronously when the test process exits.
+      process.once('exit', () => bundle.remove());
+      return bundle;
+    });
+  }
+  return shared;
+}
+
+export async function startLocalLambda(options: {
+  /** The functions' environment: OS_*, POOL_*, POWERTOOLS_*, ... */
+  env: Record<string, string>;
+  prefix?: string;
+  /** Function timeouts in seconds (default: serverless.yml's). */
+  timeouts?: Partial<Record<FunctionName, number>>;
+  guardFile?: string;
+}): Promise<LocalLambda> {
+  const bundle = await sharedBundle();
+  const functions: FunctionName[] = ['buildDevice', 'deleteDevice', 'buildIp', 'assignIp', 'removeIp', 'deleteIp'];
+  const timeouts = Object.fromEntries(functions.map((fn) => [fn, options.timeouts?.[fn] ?? functionTimeout(bundle, fn)]));
+  const ext = path.extname(bundle.file('buildIp'));
+  const config = JSON.stringify({ prefix: options.prefix ?? 'pool-manager-dev-', timeouts, ext });
+  // The nodejs runtime provides the AWS SDK v3, which serverless.yml leaves out of the
+  // bundles: NODE_PATH gives the bundles this project's copy, as the runtime would its own.
+  const env = baseEnv({ NODE_PATH: path.join(ROOT, 'node_modules'), ...options.env });
+  const proc = spawnNode('local-lambda', [RUNNER, bundle.dir, config], env, { guardFile: options.guardFile });
+  let port = 0;
+  try {
+    await waitUntil(
+      () => {
+        const match = /LOCAL-LAMBDA-LISTENING (\d+)/.exec(proc.output());
+        if (match) port = Number(match[1]);
+        if (!port && !proc.alive()) throw new Error(`local lambda exited:\n${proc.output()}`);
+        return port > 0;
+      },
+      'the local lambda to listen',
+      10_000,
+    );
+  } catch (error) {
+    proc.signal('SIGKILL');
+    throw error;
+  }
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    proc,
+    invocations: async () => (await (await fetch(`${url}/_local/invocations`)).json()) as Invocation[],
+    invoke: async (fn, event) => {
+      const res = await fetch(`${url}/2015-03-31/functions/${options.prefix ?? 'pool-manager-dev-'}${fn}/invocations`, {
+        method: 'POST',
+        body: JSON.stringify(event),
+      });
+      return { status: res.status, functionError: res.headers.get('x-amz-function-error'), body: (await res.json()) as unknown };
+    },
+    stop: async () => {
+      await proc.stop(3000);
+    },
+  };
+}
