@@ -25,6 +25,7 @@ import { parse } from 'yaml';
 import type { Stat } from './lib/common';
 import { ROOT, cleanEnv, log, round, run, stat, writeFragment } from './lib/common';
 import { stageService } from './lib/fleet';
+import type { Packaged } from './lib/report';
 
 const NAME = 'function-package';
 const { values } = parseArgs({
@@ -97,14 +98,6 @@ function zipRead(buf: Buffer, e: ZipEntry): Buffer {
 
 // ------------------------------------------------------------------ steps
 
-interface Packaged {
-  fn: string;
-  zipBytes: number;
-  zipKB: number;
-  files: { name: string; bytes: number; compressedBytes: number }[];
-  /** What the zip would weigh without the source map (its compressed bytes and entry overhead left out). */
-  zipKBWithoutMap: number;
-}
 
 async function packageAll(workDir: string): Promise<{ packaged: Packaged[]; seconds: number; extracted: Map<string, string> }> {
   const staging = stageService();

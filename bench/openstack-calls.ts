@@ -21,11 +21,11 @@ import { startCloudSim } from '../scripts/cloud-sim';
 import type { CloudSim, RequestRecord } from '../scripts/cloud-sim';
 import type { Bundle } from '../test/helpers/lambda';
 import { bundleHandlers } from '../test/helpers/lambda';
-import type { Stat } from './lib/common';
 import { log, round, stat, writeFragment } from './lib/common';
 import type { TimedInvocation } from './lib/lambda-runner';
 import { WarmFunction } from './lib/lambda-runner';
 import { STATUS_POLL_KEY, TOKEN_KEY, countRequests } from './lib/requests';
+import type { ActionCalls as ReportedActionCalls } from './lib/report';
 
 const NAME = 'openstack-calls';
 const { values } = parseArgs({
@@ -53,19 +53,7 @@ const envelope = (message: Record<string, unknown>): Record<string, unknown> => 
   return { envelope: 'libra-pool-manager/v1', unique: `bench-${process.pid}-${seq}-${crypto.randomUUID()}`, handle: `H:bench:${seq}`, message };
 };
 
-interface ActionCalls {
-  action: string;
-  fn: FunctionName;
-  jobs: number;
-  pass: number;
-  firstError?: string;
-  /** Requests of the first job of the warm process, by service and by operation. */
-  cold: Record<string, number>;
-  /** Mean requests per job over the other jobs, by service and by operation. */
-  warmPerJob: Record<string, number>;
-  tokenRequests: number;
-  durationMs: Stat;
-}
+type ActionCalls = ReportedActionCalls & { fn: FunctionName };
 
 const warmFunctions = new Map<FunctionName, WarmFunction>();
 const invocations = new Map<string, { fn: FunctionName; list: TimedInvocation[] }>();

@@ -85,13 +85,16 @@ export interface BridgeOut {
   meta: Meta;
 }
 
-interface ActionCalls {
+/** One action's counts, as bench/openstack-calls.ts measures them. */
+export interface ActionCalls {
   action: string;
   fn: string;
   jobs: number;
   pass: number;
   firstError?: string;
+  /** Requests of the first job of the warm process, by service and by operation. */
   cold: Record<string, number>;
+  /** Mean requests per job over the other jobs, by service and by operation. */
   warmPerJob: Record<string, number>;
   tokenRequests: number;
   durationMs: Stat;
@@ -116,11 +119,13 @@ export interface CallsOut {
   meta: Meta;
 }
 
-interface Packaged {
+/** One function's zip, as bench/function-package.ts measures it. */
+export interface Packaged {
   fn: string;
   zipBytes: number;
   zipKB: number;
   files: { name: string; bytes: number; compressedBytes: number }[];
+  /** What the zip would weigh without the source map (its compressed bytes and entry overhead left out). */
   zipKBWithoutMap: number;
 }
 interface InitResult {

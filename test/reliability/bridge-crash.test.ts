@@ -99,8 +99,10 @@ describe('bridge SIGKILLed in the middle of a BUILD_DEVICE', { timeout: 90_000 }
       const servers = sim.servers();
       assert.deepEqual(servers.map((s) => [s.name, s.status]), [[result.name, 'ACTIVE']], 'exactly one server, the one reported');
       assert.deepEqual(inventory(sim, [result]), { strayServers: [], strayIps: [], missing: [] });
-      const served = second.logs().filter((l) => l.message === 'job answered' && l.unique === unique);
-      assert.equal(served.length, 1, 'the second bridge answered it');
+      // Its log line may reach us a moment after the client's result does.
+      const answered = () => second.logs().filter((l) => l.message === 'job answered' && l.unique === unique);
+      await waitUntil(() => answered().length > 0, 'the second bridge to log its answer', 5_000);
+      assert.equal(answered().length, 1, 'the second bridge answered it');
       report(`SIGKILL bridge mid-BUILD_DEVICE (${killWhen})`, {
         results: 1,
         pass: 1,
