@@ -70,3 +70,13 @@ export class AmbiguousNameError extends OpenStackError {
     this.count = count;
   }
 }
+
+/** The call's result, or `absent` when the service answers 404 (the resource is not there). */
+export async function unlessNotFound<T, A>(call: Promise<T>, absent: A): Promise<T | A> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof NotFoundError) return absent;
+    throw error;
+  }
+}

@@ -1,7 +1,7 @@
 /**
  * Floating IPs from Neutron (`/v2.0/floatingips`), the modern path.
  */
-import { AmbiguousNameError, ConfigurationError, NotFoundError, OpenStackError } from './errors';
+import { AmbiguousNameError, ConfigurationError, NotFoundError, OpenStackError, unlessNotFound } from './errors';
 import { asArray, asId, asString, field, looksLikeUuid, segment } from './json';
 import { pickByName } from './names';
 import { requireId } from './nova';
@@ -67,14 +67,8 @@ export class NeutronFloatingIps implements FloatingIps {
 
   async get(id: string): Promise<FloatingIp | undefined> {
     const path = `${FIPS}/${requireId('floating IP', id)}`;
-    let body: unknown;
-    try {
-      body = (await this.session.call('network', 'GET', path)).body;
-    } catch (error) {
-      if (error instanceof NotFoundError) return undefined;
-      throw error;
-    }
-    return this.toFloatingIp(field(body, 'floatingip'), 'GET', path);
+    const res = await unlessNotFound(this.session.call('network', 'GET', path), undefined);
+    return res && this.toFloatingIp(field(res.body, 'floatingip'), 'GET', path);
   }
 
   async associate(floatingIp: FloatingIp, serverId: string): Promise<void> {
@@ -108,13 +102,8 @@ export class NeutronFloatingIps implements FloatingIps {
   }
 
   async release(floatingIp: FloatingIp): Promise<'released' | 'absent'> {
-    try {
-      await this.session.call('network', 'DELETE', `${FIPS}/${requireId('floating IP', floatingIp.id)}`);
-      return 'released';
-    } catch (error) {
-      if (error instanceof NotFoundError) return 'absent';
-      throw error;
-    }
+    const path = `${FIPS}/${requireId('floating IP', floatingIp.id)}`;
+    return unlessNotFound(this.session.call('network', 'DELETE', path).then(() => 'released' as const), 'absent' as const);
   }
 
   /** The external network to allocate from: the pool by id or name, else the only external one. */
@@ -190,12 +179,7 @@ export class NeutronFloatingIps implements FloatingIps {
   private async deviceOf(portId: string, portDetails: unknown): Promise<string | undefined> {
     const fromDetails = asString(field(portDetails, 'device_id'));
     if (fromDetails !== undefined) return fromDetails || undefined;
-    try {
-      const res = await this.session.call('network', 'GET', `/v2.0/ports/${segment(portId)}`);
-      return asString(field(field(res.body, 'port'), 'device_id')) || undefined;
-    } catch (error) {
-      if (error instanceof NotFoundError) return undefined;
-      throw error;
-    }
+    const res = await unlessNotFound(this.session.call('network', 'GET', `/v2.0/ports/${segment(portId)}`), undefined);
+    return (res && asString(field(field(res.body, 'port'), 'device_id'))) || undefined;
   }
 }

@@ -3,7 +3,7 @@
  * `addFloatingIp` / `removeFloatingIp` server actions), for clouds without a network service.
  * Only available up to compute microversion 2.43; we send 2.1.
  */
-import { NotFoundError, OpenStackError } from './errors';
+import { OpenStackError, unlessNotFound } from './errors';
 import { asId, asString, field } from './json';
 import { COMPUTE_VERSION_HEADERS, requireId } from './nova';
 import type { Session } from './session';
@@ -60,14 +60,8 @@ export class NovaLegacyFloatingIps implements FloatingIps {
 
   async get(id: string): Promise<FloatingIp | undefined> {
     const path = `${FIPS}/${requireId('floating IP', id)}`;
-    let body: unknown;
-    try {
-      body = (await this.call('GET', path)).body;
-    } catch (error) {
-      if (error instanceof NotFoundError) return undefined;
-      throw error;
-    }
-    return mapFloatingIp(field(body, 'floating_ip'), 'GET', path);
+    const res = await unlessNotFound(this.call('GET', path), undefined);
+    return res && mapFloatingIp(field(res.body, 'floating_ip'), 'GET', path);
   }
 
   async associate(floatingIp: FloatingIp, serverId: string): Promise<void> {
@@ -83,12 +77,7 @@ export class NovaLegacyFloatingIps implements FloatingIps {
   }
 
   async release(floatingIp: FloatingIp): Promise<'released' | 'absent'> {
-    try {
-      await this.call('DELETE', `${FIPS}/${requireId('floating IP', floatingIp.id)}`);
-      return 'released';
-    } catch (error) {
-      if (error instanceof NotFoundError) return 'absent';
-      throw error;
-    }
+    const path = `${FIPS}/${requireId('floating IP', floatingIp.id)}`;
+    return unlessNotFound(this.call('DELETE', path).then(() => 'released' as const), 'absent' as const);
   }
 }

@@ -2,7 +2,7 @@
  * Nova (compute API at a fixed microversion) and the Glance v2 image lookup that
  * `resolveImage` needs.
  */
-import { ConfigurationError, NotFoundError, OpenStackError } from './errors';
+import { ConfigurationError, NotFoundError, OpenStackError, unlessNotFound } from './errors';
 import { asArray, asId, asNumber, asObject, asString, field, looksLikeUuid, segment } from './json';
 import { exactNameRegex, pickByName } from './names';
 import type { Session } from './session';
@@ -105,14 +105,9 @@ export class NovaCompute implements Compute {
 
   async getServer(id: string): Promise<Server | undefined> {
     const path = `/servers/${requireId('server', id)}`;
-    let body: unknown;
-    try {
-      body = (await this.call('GET', path)).body;
-    } catch (error) {
-      if (error instanceof NotFoundError) return undefined;
-      throw error;
-    }
-    const server = mapServer(field(body, 'server'));
+    const res = await unlessNotFound(this.call('GET', path), undefined);
+    if (!res) return undefined;
+    const server = mapServer(field(res.body, 'server'));
     if (!server) {
       throw new OpenStackError(`Nova GET ${path} answered without a server`, { service: 'Nova', method: 'GET', path });
     }
@@ -135,13 +130,8 @@ export class NovaCompute implements Compute {
   }
 
   async deleteServer(id: string): Promise<'deleted' | 'absent'> {
-    try {
-      await this.call('DELETE', `/servers/${requireId('server', id)}`);
-      return 'deleted';
-    } catch (error) {
-      if (error instanceof NotFoundError) return 'absent';
-      throw error;
-    }
+    const path = `/servers/${requireId('server', id)}`;
+    return unlessNotFound(this.call('DELETE', path).then(() => 'deleted' as const), 'absent' as const);
   }
 
   async resolveImage(idOrName: string): Promise<string> {
