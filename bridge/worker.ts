@@ -145,9 +145,7 @@ export class Worker {
 
   private onJob(connection: ServerConnection, job: AssignedJob, reserved: boolean): void {
     if (reserved) this.reserved = Math.max(0, this.reserved - 1);
-    const log = this.deps.logger.createChild({
-      persistentKeys: { unique: job.unique, handle: job.handle, server: job.server },
-    });
+    const log = jobLog(this.deps.logger, { unique: job.unique, handle: job.handle, server: job.server });
     if (this.drainingFlag) {
       // Taken by a grab sent before the drain began: not started, so not answered.
       // gearmand gives it to another worker when this connection closes.
@@ -181,7 +179,7 @@ export class Worker {
     this.schedule();
   }
 
-  private async run(connection: ServerConnection, job: AssignedJob, log: Logger): Promise<void> {
+  private async run(connection: ServerConnection, job: AssignedJob, log: JobLog): Promise<void> {
     const started = performance.now();
     if (!job.unique) log.debug('job has no unique id; its action cannot be made idempotent');
     if (job.functionName !== this.options.connection.functionName) {
@@ -281,4 +279,27 @@ export class Worker {
     this.recent.push(record);
     if (this.recent.length > 1000) this.recent.splice(0, this.recent.length - 1000);
   }
+}
+
+type LogExtra = Record<string, unknown>;
+
+/** The lines about one job, each carrying its unique id, handle and server. */
+export interface JobLog {
+  debug(message: string, extra?: LogExtra): void;
+  info(message: string, extra?: LogExtra): void;
+  warn(message: string, extra?: LogExtra): void;
+  error(message: string, extra?: LogExtra): void;
+}
+
+/**
+ * Per-call keys over the shared logger rather than a Powertools child logger per job: a
+ * child re-reads the environment when it is made, which took half the bridge's CPU at a few
+ * thousand jobs per second (bench/REPORT.md, question 2).
+ */
+function jobLog(logger: Logger, keys: LogExtra): JobLog {
+  const at =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (message: string, extra: LogExtra = {}) =>
+      logger[level](message, { ...keys, ...extra });
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
