@@ -9,7 +9,10 @@ import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { defaultInvokeTimeoutSeconds, longestFunctionTimeoutSeconds } from '../functions/deadlines';
+import { parseHostPort } from './address';
 import type { ServerAddress } from './connection';
+
+export { parseHostPort };
 import { isLoopback } from './health';
 
 export type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'CRITICAL' | 'SILENT';
@@ -131,29 +134,6 @@ const readableFile = z
     },
     { message: 'must be a readable file' },
   );
-
-/** "host:port", "[v6]:port" or "host" (port defaults to defaultPort). */
-export function parseHostPort(value: string, defaultPort: number, minPort = 1): ServerAddress {
-  const v = value.trim();
-  let host: string;
-  let port: string | undefined;
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(v);
-  if (bracketed) {
-    host = bracketed[1] ?? '';
-    port = bracketed[2];
-  } else if ((v.match(/:/g) ?? []).length > 1) {
-    throw new Error(`"${v}": write an IPv6 address in brackets, e.g. [::1]:4730`);
-  } else {
-    const i = v.lastIndexOf(':');
-    host = i < 0 ? v : v.slice(0, i);
-    port = i < 0 ? undefined : v.slice(i + 1);
-  }
-  if (!host || /[\s/]/.test(host)) throw new Error(`"${v}": missing or invalid host`);
-  const n = port === undefined ? defaultPort : Number(port);
-  if (port !== undefined && !/^\d+$/.test(port)) throw new Error(`"${v}": port must be a number`);
-  if (!Number.isInteger(n) || n < minPort || n > 65535) throw new Error(`"${v}": port must be from ${minPort} to 65535`);
-  return { host, port: n };
-}
 
 const serverList = z
   .union([z.string(), z.array(z.union([z.string(), z.number()]))])

@@ -278,12 +278,14 @@ function validUrl(setting: string, value: string): string {
 
 // ------------------------------------------------------------------------- helpers
 
-function nonEmpty(value: string | undefined): string | undefined {
+/** The value, trimmed, or undefined when it is unset or blank (an empty variable means unset). */
+export function nonEmpty(value: string | undefined): string | undefined {
   const trimmed = value?.trim();
   return trimmed ? trimmed : undefined;
 }
 
-function reader(env: Env) {
+/** Typed reads of settings from `env`; each problem is a ConfigurationError naming the variable. */
+export function reader(env: Env) {
   const string = (name: string) => nonEmpty(env[name]);
   return {
     string,

@@ -24,6 +24,7 @@
  */
 import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import type { Env } from './config';
+import { nonEmpty, reader } from './config';
 import { ConfigurationError } from './openstack/errors';
 
 /** Reads one parameter's (decrypted) string value; undefined if it has none. */
@@ -46,8 +47,7 @@ export type CredentialSource = { kind: 'environment' } | { kind: 'parameter'; na
 export function credentialSource(env: Env): CredentialSource {
   const name = nonEmpty(env.OS_CREDENTIALS_PARAMETER);
   if (name === undefined) return { kind: 'environment' };
-  const local = env.IS_LOCAL === 'true' || env.IS_OFFLINE === 'true';
-  if (local && (nonEmpty(env.OS_AUTH_URL) !== undefined || nonEmpty(env.OS_CLOUD) !== undefined)) return { kind: 'environment' };
+  if (isLocal(env) && (nonEmpty(env.OS_AUTH_URL) !== undefined || nonEmpty(env.OS_CLOUD) !== undefined)) return { kind: 'environment' };
   // A path, so the stack's IAM statement can name exactly arn:...:parameter<path>.
   if (!/^\/[A-Za-z0-9_.\-/]+$/.test(name)) {
     throw new ConfigurationError(`OS_CREDENTIALS_PARAMETER must be an SSM parameter path such as /pool-manager/prod/openstack (got '${name}')`);
@@ -72,13 +72,12 @@ export async function resolveEnv(env: Env, fetch: ParameterFetcher = ssmFetcher)
       );
     }
   }
-  const maxAgeSeconds = maxAge(env);
+  const maxAgeSeconds = reader(env).number('OS_CREDENTIALS_MAX_AGE_SECONDS', DEFAULT_MAX_AGE_SECONDS, { min: 0, max: 86_400 });
   let raw: string | undefined;
   try {
     raw = await fetch(name, { maxAgeSeconds });
   } catch (error) {
-    const local = env.IS_LOCAL === 'true' || env.IS_OFFLINE === 'true';
-    const hint = local
+    const hint = isLocal(env)
       ? ' (running locally: export the OS_* variables instead; serverless offline passes them on only with --localEnvironment)'
       : '';
     throw new ConfigurationError(`${describeParameterError(name, error, env)}${hint}`);
@@ -148,17 +147,7 @@ function partition(region: string): string {
   return 'aws';
 }
 
-function maxAge(env: Env): number {
-  const raw = nonEmpty(env.OS_CREDENTIALS_MAX_AGE_SECONDS);
-  if (raw === undefined) return DEFAULT_MAX_AGE_SECONDS;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0 || value > 86_400) {
-    throw new ConfigurationError(`OS_CREDENTIALS_MAX_AGE_SECONDS must be a whole number from 0 to 86400 (got '${raw}')`);
-  }
-  return value;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : undefined;
+/** Under `serverless invoke local` or serverless-offline. */
+function isLocal(env: Env): boolean {
+  return env.IS_LOCAL === 'true' || env.IS_OFFLINE === 'true';
 }

@@ -1,13 +1,9 @@
 import type { PoolSettings } from '../config';
+import type { OpenStackLogger } from '../openstack/http';
 import type { OpenStack } from '../openstack/types';
 
-/** The subset of Powertools' Logger the core uses, so tests can pass a capturing fake. */
-export interface ActionLogger {
-  debug(message: string, ...extra: Record<string, unknown>[]): void;
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
-}
+/** The subset of Powertools' Logger the core uses (the client's own), so tests can pass a capturing fake. */
+export type ActionLogger = OpenStackLogger;
 
 export interface Clock {
   now(): number;

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { parseHostPort } from '../../bridge/address';
 import { ACTIONS, normaliseAction } from '../../functions/core/actions';
 import type { JobOutcome } from './client';
 import { JobError, functionStatus, submitJob } from './client';
@@ -61,29 +62,6 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-/**
- * "host:port", "[v6]:port" or "host" (port 4730), as pool-bridge's --gearman reads it
- * (bridge/config.ts parseHostPort; not imported, to keep this CLI quick to start).
- */
-export function parseServer(value: string): { host: string; port: number } {
-  const v = value.trim();
-  const bracketed = /^\[([^\]]+)\](?::([^:]*))?$/.exec(v);
-  let host: string;
-  let port: string | undefined;
-  if (bracketed) [, host = '', port] = bracketed;
-  else if ((v.match(/:/g) ?? []).length > 1) throw new Error(`"${v}": write an IPv6 address in brackets, e.g. [::1]:4730`);
-  else {
-    const i = v.lastIndexOf(':');
-    host = i < 0 ? v : v.slice(0, i);
-    port = i < 0 ? undefined : v.slice(i + 1);
-  }
-  if (!host || /[\s/]/.test(host)) throw new Error(`"${v}": missing or invalid host`);
-  if (port !== undefined && !/^\d+$/.test(port)) throw new Error(`"${v}": port must be a number`);
-  const n = port === undefined ? 4730 : Number(port);
-  if (n < 1 || n > 65535) throw new Error(`"${v}": port must be from 1 to 65535`);
-  return { host, port: n };
-}
-
 export interface JobRequest {
   host: string;
   port: number;
@@ -125,7 +103,7 @@ export function parseJobArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   let host: string;
   let port: number;
   try {
-    ({ host, port } = parseServer(address));
+    ({ host, port } = parseHostPort(address, 4730));
   } catch (error) {
     throw new UsageError(`--gearman ${(error as Error).message}`);
   }

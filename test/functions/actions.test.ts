@@ -9,7 +9,8 @@ import { runAction } from '../../functions/core/run';
 import { clearTokenCache, createOpenStack } from '../../functions/openstack';
 import { loadSettings } from '../../functions/config';
 import type { CloudSim } from '../../scripts/cloud-sim';
-import { actionContext, capturingLogger, functionEnv, startCloud } from '../helpers/cloud';
+import { actionContext, functionEnv, startCloud } from '../helpers/cloud';
+import { captureLogger } from '../openstack/helpers';
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -222,7 +223,7 @@ describe('with Neutron', () => {
   });
 
   test('no password or token reaches a log line or a result, even on errors', async () => {
-    const logger = capturingLogger();
+    const logger = captureLogger();
     sim.faults.add({ service: 'compute', effect: { status: 500, body: { computeFault: { code: 500, message: 'boom' } } } });
     const result = await runAction('BUILD_DEVICE', actionContext(sim, { unique: 'secret', logger }), { action: 'BUILD_DEVICE' });
     assert.equal(result.response, 'FAIL');

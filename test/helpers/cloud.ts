@@ -5,6 +5,7 @@ import type { ActionContext, ActionLogger } from '../../functions/core/context';
 import { systemClock } from '../../functions/core/context';
 import { createOpenStack } from '../../functions/openstack';
 import type { CloudSim, CloudSimOptions } from '../../scripts/cloud-sim';
+import { captureLogger } from '../openstack/helpers';
 import { startCloudSim } from '../../scripts/cloud-sim';
 
 export const POOL_ENV = {
@@ -28,17 +29,6 @@ export function functionEnv(sim: CloudSim, extra: Record<string, string> = {}): 
   return { ...sim.env, ...POOL_ENV, ...extra };
 }
 
-export interface LogLine {
-  level: string;
-  message: string;
-  extra: Record<string, unknown>[];
-}
-
-export function capturingLogger(lines: LogLine[] = []): ActionLogger & { lines: LogLine[] } {
-  const push = (level: string) => (message: string, ...extra: Record<string, unknown>[]) => void lines.push({ level, message, extra });
-  return { lines, debug: push('debug'), info: push('info'), warn: push('warn'), error: push('error') };
-}
-
 /** An action context wired to the simulator through the real OpenStack client. */
 export function actionContext(
   sim: CloudSim,
@@ -46,7 +36,7 @@ export function actionContext(
 ): ActionContext {
   const settings = loadSettings(functionEnv(sim, options.env));
   const pool = { ...settings.pool, ...options.pool };
-  const logger = options.logger ?? capturingLogger();
+  const logger = options.logger ?? captureLogger();
   return {
     openstack: createOpenStack(settings.cloud, { logger, retryBaseDelayMs: 1 }),
     pool,

@@ -93,6 +93,14 @@ export function portView(state: CloudState, port: PortRecord): Record<string, un
   };
 }
 
+/** The fip-port-details extension: a floating IP shows these fields of its port. */
+const PORT_DETAIL_FIELDS = ['name', 'network_id', 'mac_address', 'admin_state_up', 'status', 'device_id', 'device_owner'] as const;
+
+function portDetails(state: CloudState, port: PortRecord): Record<string, unknown> {
+  const view = portView(state, port);
+  return Object.fromEntries(PORT_DETAIL_FIELDS.map((field) => [field, view[field]]));
+}
+
 /**
  * `includePending`: answer for the request that made an association, which Neutron reflects
  * at once; later reads follow the configured association behaviour.
@@ -113,17 +121,7 @@ export function floatingIpView(state: CloudState, fip: FloatingIpRecord, include
     description: fip.description,
     dns_domain: '',
     dns_name: '',
-    port_details: port
-      ? {
-          name: '',
-          network_id: port.networkId,
-          mac_address: port.macAddress,
-          admin_state_up: true,
-          status: portStatus(state, port),
-          device_id: port.deviceId,
-          device_owner: port.deviceOwner,
-        }
-      : null,
+    port_details: port ? portDetails(state, port) : null,
     port_forwardings: [],
     qos_policy_id: null,
     tags: [],
