@@ -106,37 +106,54 @@ export async function buildDevice(ctx: ActionContext, message: Message): Promise
   }
 }
 
-/** Polls with growing intervals until ACTIVE (with an IPv4 address), ERROR, gone, or the deadline. */
+/** Polls until ACTIVE (with an IPv4 address), ERROR, gone, or the deadline. */
 async function waitForActive(ctx: ActionContext, serverId: string): Promise<WaitOutcome> {
-  const { clock, pool, logger } = ctx;
-  let interval = pool.pollInitialMs;
-  const started = clock.now();
-  let last: Server | undefined;
+  const started = ctx.clock.now();
+  // Set inside the probe; the cast stops TypeScript narrowing it to undefined out here.
+  let last = undefined as Server | undefined;
+  const outcome = await pollUntilDeadline(ctx, { serverId }, async (): Promise<WaitOutcome | undefined> => {
+    const server = await ctx.openstack.compute.getServer(serverId);
+    if (!server) return { kind: 'failed', reason: `server ${serverId} disappeared while building`, server: last };
+    last = server;
+    if (server.status === 'ACTIVE' && hasIpv4(server)) return { kind: 'active', server };
+    if (server.status === 'ERROR') {
+      const fault = server.fault ? `: ${server.fault.message}` : '';
+      return { kind: 'failed', reason: `server ${serverId} went to ERROR${fault}`, server };
+    }
+    if (server.status === 'DELETED' || server.status === 'SOFT_DELETED') {
+      return { kind: 'failed', reason: `server ${serverId} was deleted while building`, server };
+    }
+    return undefined;
+  });
+  if (outcome) return outcome;
+  const status = last ? `${last.status}${last.status === 'ACTIVE' ? ' without an IPv4 address' : ''}` : 'unknown';
+  const waited = Math.round((ctx.clock.now() - started) / 1000);
+  return { kind: 'failed', reason: `server ${serverId} not ACTIVE after ${waited} s, the build deadline (status ${status})`, server: last };
+}
+
+/**
+ * Calls `probe` at growing intervals (POOL_POLL_INITIAL_MS, ×1.5, up to POOL_POLL_MAX_MS) until
+ * it returns a value, or returns undefined once the deadline has passed. A transient error
+ * (already retried by the client) is logged and polling goes on; any other is thrown.
+ */
+async function pollUntilDeadline<T>(
+  ctx: ActionContext,
+  subject: Record<string, unknown>,
+  probe: () => Promise<T | undefined>,
+): Promise<T | undefined> {
+  let interval = ctx.pool.pollInitialMs;
   for (let poll = 1; ; poll += 1) {
     try {
-      const server = await ctx.openstack.compute.getServer(serverId);
-      if (!server) return { kind: 'failed', reason: `server ${serverId} disappeared while building`, server: last };
-      last = server;
-      if (server.status === 'ACTIVE' && hasIpv4(server)) return { kind: 'active', server };
-      if (server.status === 'ERROR') {
-        const fault = server.fault ? `: ${server.fault.message}` : '';
-        return { kind: 'failed', reason: `server ${serverId} went to ERROR${fault}`, server };
-      }
-      if (server.status === 'DELETED' || server.status === 'SOFT_DELETED') {
-        return { kind: 'failed', reason: `server ${serverId} was deleted while building`, server };
-      }
+      const done = await probe();
+      if (done !== undefined) return done;
     } catch (error) {
       if (!isTransient(error)) throw error;
-      logger.warn('status poll failed; polling on', { serverId, poll, error: describeError(error) });
+      ctx.logger.warn('status poll failed; polling on', { ...subject, poll, error: describeError(error) });
     }
-    const remaining = ctx.deadlineAt - clock.now();
-    if (remaining <= 0) {
-      const status = last ? `${last.status}${last.status === 'ACTIVE' ? ' without an IPv4 address' : ''}` : 'unknown';
-      const waited = Math.round((clock.now() - started) / 1000);
-      return { kind: 'failed', reason: `server ${serverId} not ACTIVE after ${waited} s, the build deadline (status ${status})`, server: last };
-    }
-    await clock.sleep(Math.min(interval, remaining));
-    interval = Math.min(Math.round(interval * 1.5), pool.pollMaxMs);
+    const remaining = ctx.deadlineAt - ctx.clock.now();
+    if (remaining <= 0) return undefined;
+    await ctx.clock.sleep(Math.min(interval, remaining));
+    interval = Math.min(Math.round(interval * 1.5), ctx.pool.pollMaxMs);
   }
 }
 
@@ -146,21 +163,11 @@ function answerLost(error: unknown): boolean {
 }
 
 /** Polls for a server with exactly this name until one shows up or the build deadline passes. */
-async function waitForName(ctx: ActionContext, name: string): Promise<Server | undefined> {
-  let interval = ctx.pool.pollInitialMs;
-  for (;;) {
-    try {
-      const servers = await ctx.openstack.compute.findServersByName(name);
-      const oldest = servers[servers.length - 1];
-      if (oldest) return oldest;
-    } catch (error) {
-      if (!isTransient(error)) throw error;
-    }
-    const remaining = ctx.deadlineAt - ctx.clock.now();
-    if (remaining <= 0) return undefined;
-    await ctx.clock.sleep(Math.min(interval, remaining));
-    interval = Math.min(Math.round(interval * 1.5), ctx.pool.pollMaxMs);
-  }
+function waitForName(ctx: ActionContext, name: string): Promise<Server | undefined> {
+  return pollUntilDeadline(ctx, { name }, async () => {
+    const servers = await ctx.openstack.compute.findServersByName(name);
+    return servers[servers.length - 1];
+  });
 }
 
 /** Deletes every server with exactly this name (ours: the name holds the job's uuid). */
