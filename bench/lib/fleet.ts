@@ -4,28 +4,21 @@
  * pool-bridge command, each a child process on free loopback ports.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { freePort } from '../../test/bridge/helpers/gearmand';
+import { BRIDGE_BIN, SERVERLESS_BIN, stageService as stageFleetService } from '../../scripts/fleet';
+import { freePort } from '../../scripts/fleet/gearmand';
 import type { Child } from './common';
-import { ROOT, cleanEnv, logFile, startChild } from './common';
+import { cleanEnv, logFile, startChild } from './common';
 
-/**
- * A private directory for serverless to run in (serverless.yml copied, the code symlinked),
- * so its .esbuild work folder cannot collide with `npm run package`, a test or another fleet.
- */
+/** Staged service directories still to remove when the benchmark process exits. */
 const staged = new Set<string>();
 process.once('exit', () => {
   for (const dir of staged) fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** The fleet's staged service directory (scripts/fleet), removed on exit if the caller does not. */
 export function stageService(): { dir: string; remove(): void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-bench-service-'));
+  const dir = stageFleetService('pool-bench-service-');
   staged.add(dir);
-  fs.copyFileSync(path.join(ROOT, 'serverless.yml'), path.join(dir, 'serverless.yml'));
-  for (const name of ['functions', 'node_modules', 'package.json', 'tsconfig.json']) {
-    fs.symlinkSync(path.join(ROOT, name), path.join(dir, name));
-  }
   return {
     dir,
     remove: () => {
@@ -72,7 +65,7 @@ export async function startOffline(options: OfflineOptions): Promise<Offline> {
   ];
   const t0 = performance.now();
   const staging = stageService();
-  const child = startChild(process.execPath, [path.join(ROOT, 'node_modules/serverless/bin/serverless.js'), ...args], {
+  const child = startChild(process.execPath, [SERVERLESS_BIN, ...args], {
     cwd: staging.dir,
     ...(options.log ? { logFile: logFile(options.log) } : {}),
     env: cleanEnv({
@@ -117,7 +110,7 @@ export function startBridgeCli(options: {
   const child = startChild(
     process.execPath,
     [
-      path.join(ROOT, 'bridge/bin/pool-bridge.mjs'),
+      BRIDGE_BIN,
       '--gearman', options.gearman,
       '--lambda-endpoint', options.lambdaEndpoint,
       '--concurrency', String(options.concurrency),

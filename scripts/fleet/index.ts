@@ -253,9 +253,12 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   }
 }
 
-/** A private directory serverless can run in: serverless.yml copied, the code symlinked. */
-function stageService(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-fleet-service-'));
+/**
+ * A private directory serverless can run in: serverless.yml copied, the code symlinked, so its
+ * .esbuild folder never collides with `npm run package` or another fleet (the benchmarks use it too).
+ */
+export function stageService(prefix = 'pool-fleet-service-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   // osls does not accept a symlinked serverless.yml; a copy is the same file.
   fs.copyFileSync(path.join(ROOT, 'serverless.yml'), path.join(dir, 'serverless.yml'));
   for (const name of ['functions', 'node_modules', 'package.json', 'tsconfig.json']) {
