@@ -7,11 +7,11 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort } from '../../bridge/helpers/gearmand';
+import { BRIDGE_BIN, ROOT } from '../../../scripts/fleet';
+import { freePort } from '../../../scripts/fleet/gearmand';
 import { GUARD_PATH } from './loopback';
 
-export const ROOT = path.join(import.meta.dirname, '..', '..', '..');
-export const BRIDGE_BIN = path.join(ROOT, 'bridge/bin/pool-bridge.mjs');
+export { BRIDGE_BIN, ROOT };
 
 const running = new Set<ChildProcess>();
 process.once('exit', () => {
