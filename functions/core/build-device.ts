@@ -1,9 +1,9 @@
-import { OpenStackError, TimeoutError } from '../openstack/errors';
 import type { Server } from '../openstack/types';
 import { hasIpv4, selectAddress } from './addresses';
 import type { ActionContext } from './context';
-import { describeError, isTransient } from './errors';
+import { describeError } from './errors';
 import { deviceName, deviceUuid } from './naming';
+import { answerLost, pollUntilDeadline } from './poll';
 import type { Message, Result } from './result';
 import { fail, pass } from './result';
 
@@ -129,37 +129,6 @@ async function waitForActive(ctx: ActionContext, serverId: string): Promise<Wait
   const status = last ? `${last.status}${last.status === 'ACTIVE' ? ' without an IPv4 address' : ''}` : 'unknown';
   const waited = Math.round((ctx.clock.now() - started) / 1000);
   return { kind: 'failed', reason: `server ${serverId} not ACTIVE after ${waited} s, the build deadline (status ${status})`, server: last };
-}
-
-/**
- * Calls `probe` at growing intervals (POOL_POLL_INITIAL_MS, ×1.5, up to POOL_POLL_MAX_MS) until
- * it returns a value, or returns undefined once the deadline has passed. A transient error
- * (already retried by the client) is logged and polling goes on; any other is thrown.
- */
-async function pollUntilDeadline<T>(
-  ctx: ActionContext,
-  subject: Record<string, unknown>,
-  probe: () => Promise<T | undefined>,
-): Promise<T | undefined> {
-  let interval = ctx.pool.pollInitialMs;
-  for (let poll = 1; ; poll += 1) {
-    try {
-      const done = await probe();
-      if (done !== undefined) return done;
-    } catch (error) {
-      if (!isTransient(error)) throw error;
-      ctx.logger.warn('status poll failed; polling on', { ...subject, poll, error: describeError(error) });
-    }
-    const remaining = ctx.deadlineAt - ctx.clock.now();
-    if (remaining <= 0) return undefined;
-    await ctx.clock.sleep(Math.min(interval, remaining));
-    interval = Math.min(Math.round(interval * 1.5), ctx.pool.pollMaxMs);
-  }
-}
-
-/** The create request's answer was lost (timed out, or a gateway gave up on it): the cloud may still boot the server. */
-function answerLost(error: unknown): boolean {
-  return error instanceof TimeoutError || (error instanceof OpenStackError && error.status === 504);
 }
 
 /** Polls for a server with exactly this name until one shows up or the build deadline passes. */

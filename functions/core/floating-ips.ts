@@ -1,7 +1,9 @@
 import { connect } from 'node:net';
 import type { FloatingIp, FloatingIps, Server } from '../openstack/types';
 import type { ActionContext } from './context';
+import { describeError } from './errors';
 import { floatingIpDescription } from './naming';
+import { answerLost, pollUntilDeadline } from './poll';
 import type { Message, Result } from './result';
 import { fail, pass } from './result';
 import type { IpInput, IpOnDeviceInput } from './schemas';
@@ -23,7 +25,18 @@ export async function buildIp(ctx: ActionContext, message: Message): Promise<Res
   } else if (!description) {
     ctx.logger.debug('job has no unique id: a rerun of it would allocate another floating IP');
   }
-  const allocated = await floatingIps.allocate({ pool: ctx.pool.floatingIpPool, description });
+  let allocated: FloatingIp;
+  try {
+    allocated = await floatingIps.allocate({ pool: ctx.pool.floatingIpPool, description });
+  } catch (error) {
+    // As with a server create: a lost answer may still have allocated the address. Only the
+    // description can find it again (Nova's legacy proxy has none).
+    if (!description || floatingIps.backend !== 'neutron' || !answerLost(error)) throw error;
+    ctx.logger.warn('the allocation got no answer; looking for the address by its description', { error: describeError(error) });
+    const found = await pollUntilDeadline(ctx, { description }, async () => (await floatingIps.findByDescription(description))[0]);
+    if (!found) throw new Error(`${describeError(error)}; no floating IP for this job appeared before the deadline`);
+    allocated = found;
+  }
   ctx.logger.info('floating IP allocated', { ip: allocated.ip, id: allocated.id });
   return pass(message, { id: String(allocated.id), ip: allocated.ip });
 }

@@ -90,6 +90,14 @@ describe('with Neutron', () => {
     assert.equal(sim.counts().floatingIps, 2);
   });
 
+  test('BUILD_IP whose allocation answer is lost finds the address by its description instead of leaking it', async () => {
+    sim.faults.add({ service: 'network', method: 'POST', path: '/floatingips$', effect: { delayMs: 800 }, times: 1 });
+    const ctx = actionContext(sim, { unique: 'lost-answer', env: { OS_REQUEST_TIMEOUT_MS: '300' } });
+    const result = await runAction('BUILD_IP', ctx, { action: 'BUILD_IP' });
+    assert.equal(result.response, 'PASS', JSON.stringify(result));
+    assert.deepEqual(sim.floatingIps().map((fip) => fip.address), [result.ip]);
+  });
+
   test('a server that goes to ERROR is deleted and the FAIL keeps name, addr, type, az', async () => {
     sim.faults.serverOutcome({ namePattern: '^libra-stg-haproxy-', outcome: 'error', faultMessage: 'No valid host was found.' });
     const result = await runAction('BUILD_DEVICE', actionContext(sim, { unique: 'job-error' }), { action: 'BUILD_DEVICE' });
