@@ -92,12 +92,17 @@ async function startNoopBridge(logLevel: string, run: number | string, profile?:
   const child = startChild(
     process.execPath,
     [
-      '--import', 'tsx',
+      '--import',
+      'tsx',
       path.join(ROOT, 'bench/lib/noop-bridge.ts'),
-      '--gearman', gd.address,
-      '--function', FN,
-      '--concurrency', String(BRIDGE_CONCURRENCY),
-      '--log-level', logLevel,
+      '--gearman',
+      gd.address,
+      '--function',
+      FN,
+      '--concurrency',
+      String(BRIDGE_CONCURRENCY),
+      '--log-level',
+      logLevel,
       ...(profile ? ['--profile', profile] : []),
     ],
     { stdio: ['ignore', out, 'pipe'] },
@@ -122,7 +127,8 @@ interface Config {
 }
 
 const emptyCheck = (r: JobResult): boolean => r.packet === 'WORK_COMPLETE' && r.data.length === 0;
-const passCheck = (r: JobResult): boolean => r.packet === 'WORK_COMPLETE' && (r.json as { response?: string } | undefined)?.response === 'PASS';
+const passCheck = (r: JobResult): boolean =>
+  r.packet === 'WORK_COMPLETE' && (r.json as { response?: string } | undefined)?.response === 'PASS';
 
 const configs: Config[] = [
   ...POOLS.map((p) => ({
@@ -131,8 +137,18 @@ const configs: Config[] = [
     start: (r: number) => startCWorkers(p, r),
     check: emptyCheck,
   })),
-  { key: 'bridge_info', label: `bridge, no-op invoker, concurrency ${BRIDGE_CONCURRENCY}, log level INFO (default)`, start: (r) => startNoopBridge('INFO', r), check: passCheck },
-  { key: 'bridge_warn', label: `bridge, no-op invoker, concurrency ${BRIDGE_CONCURRENCY}, log level WARN`, start: (r) => startNoopBridge('WARN', r), check: passCheck },
+  {
+    key: 'bridge_info',
+    label: `bridge, no-op invoker, concurrency ${BRIDGE_CONCURRENCY}, log level INFO (default)`,
+    start: (r) => startNoopBridge('INFO', r),
+    check: passCheck,
+  },
+  {
+    key: 'bridge_warn',
+    label: `bridge, no-op invoker, concurrency ${BRIDGE_CONCURRENCY}, log level WARN`,
+    start: (r) => startNoopBridge('WARN', r),
+    check: passCheck,
+  },
 ];
 
 interface ConfigResult {
@@ -151,7 +167,14 @@ async function throughput(): Promise<ConfigResult[]> {
       const server = await config.start(run);
       try {
         const payload = (i: number): string => `{"action":"BUILD_IP","i":${i}}`;
-        const base = { address: gd.address, functionName: FN, connections: CONNECTIONS, outstanding: OUTSTANDING, timeLimitMs: TIME_LIMIT_MS, payload };
+        const base = {
+          address: gd.address,
+          functionName: FN,
+          connections: CONNECTIONS,
+          outstanding: OUTSTANDING,
+          timeLimitMs: TIME_LIMIT_MS,
+          payload,
+        };
         const check = (r: JobResult): boolean => config.check(r);
         await gearmanLoad({ ...base, jobs: 500, check, uniquePrefix: `warm-${config.key}-${run}` });
         const result = await gearmanLoad({ ...base, jobs: JOBS, check, uniquePrefix: `${config.key}-${run}` });
@@ -192,7 +215,12 @@ interface MemoryResult {
 /** The pool-bridge command with INFLIGHT jobs held open by a local Lambda endpoint. */
 async function memoryInFlight(): Promise<MemoryResult> {
   const lambda = await startFakeLambda(() => ({ kind: 'hang' }));
-  const bridge = startBridgeCli({ gearman: gd.address, lambdaEndpoint: lambda.url, concurrency: INFLIGHT, log: `${NAME}-inflight-bridge.log` });
+  const bridge = startBridgeCli({
+    gearman: gd.address,
+    lambdaEndpoint: lambda.url,
+    concurrency: INFLIGHT,
+    log: `${NAME}-inflight-bridge.log`,
+  });
   const clients: GearmanClient[] = [];
   try {
     await until(async () => (await workersFor('libra_pool_mgm')) > 0, 'the bridge to register', 30_000);
@@ -201,7 +229,9 @@ async function memoryInFlight(): Promise<MemoryResult> {
     for (let i = 0; i < 10; i += 1) clients.push(await GearmanClient.connect(gd.address));
     const t0 = performance.now();
     for (let i = 0; i < INFLIGHT; i += 1) {
-      (clients[i % clients.length] as GearmanClient).submit('libra_pool_mgm', `inflight-${i}`, '{"action":"BUILD_DEVICE"}').catch(() => undefined);
+      (clients[i % clients.length] as GearmanClient)
+        .submit('libra_pool_mgm', `inflight-${i}`, '{"action":"BUILD_DEVICE"}')
+        .catch(() => undefined);
     }
     await until(() => lambda.requests.length >= INFLIGHT, `${INFLIGHT} invokes in flight`, 60_000);
     const fillMs = performance.now() - t0;
@@ -216,7 +246,10 @@ async function memoryInFlight(): Promise<MemoryResult> {
       perJobKiB: round((busy.rss - idle.rss) / INFLIGHT / 1024, 1),
       fillMs: round(fillMs, 0),
     };
-    log(NAME, `pool-bridge RSS idle ${result.idleRssMiB} MiB, with ${result.reached} jobs in flight ${result.busyRssMiB} MiB (peak ${result.peakRssMiB} MiB, +${result.perJobKiB} KiB/job)`);
+    log(
+      NAME,
+      `pool-bridge RSS idle ${result.idleRssMiB} MiB, with ${result.reached} jobs in flight ${result.busyRssMiB} MiB (peak ${result.peakRssMiB} MiB, +${result.perJobKiB} KiB/job)`,
+    );
     return result;
   } finally {
     await bridge.child.stop(2000);
@@ -233,15 +266,28 @@ async function profileBridge(): Promise<ProfileSummary & { jobsPerSecond: number
   try {
     const payload = (i: number): string => `{"action":"BUILD_IP","i":${i}}`;
     result = await gearmanLoad({
-      address: gd.address, functionName: FN, connections: CONNECTIONS, outstanding: OUTSTANDING, timeLimitMs: TIME_LIMIT_MS,
-      payload, jobs: JOBS, check: () => true, uniquePrefix: 'profile',
+      address: gd.address,
+      functionName: FN,
+      connections: CONNECTIONS,
+      outstanding: OUTSTANDING,
+      timeLimitMs: TIME_LIMIT_MS,
+      payload,
+      jobs: JOBS,
+      check: () => true,
+      uniquePrefix: 'profile',
     });
   } finally {
     await server.stop();
   }
   const summary = { ...summariseProfile(file), jobsPerSecond: result.jobsPerSecond };
-  log(NAME, `profile (INFO, ${result.jobsPerSecond} jobs/s under the profiler): idle ${summary.idlePct}%; ` +
-    summary.inclusive.slice(0, 8).map((e) => `${e.where} ${e.pct}%`).join(', '));
+  log(
+    NAME,
+    `profile (INFO, ${result.jobsPerSecond} jobs/s under the profiler): idle ${summary.idlePct}%; ` +
+      summary.inclusive
+        .slice(0, 8)
+        .map((e) => `${e.where} ${e.pct}%`)
+        .join(', '),
+  );
   return summary;
 }
 
@@ -263,10 +309,17 @@ async function main(): Promise<void> {
   const bridgeDefault = results.find((r) => r.key === 'bridge_info') as ConfigResult;
   const bridgeWarn = results.find((r) => r.key === 'bridge_warn') as ConfigResult;
   // Ratio per run (the configurations of one run ran back to back), then the median of those.
-  const perRun = (b: ConfigResult): Stat => stat(b.runs.map((r, i) => round(r.jobsPerSecond / (reference.runs[i]?.jobsPerSecond ?? Number.NaN), 3)));
+  const perRun = (b: ConfigResult): Stat =>
+    stat(b.runs.map((r, i) => round(r.jobsPerSecond / (reference.runs[i]?.jobsPerSecond ?? Number.NaN), 3)));
   const out = {
     gearmandThreads: GD_THREADS,
-    load: { jobs: JOBS, connections: CONNECTIONS, outstanding: OUTSTANDING, timeLimitMs: TIME_LIMIT_MS, warmupJobs: 500 },
+    load: {
+      jobs: JOBS,
+      connections: CONNECTIONS,
+      outstanding: OUTSTANDING,
+      timeLimitMs: TIME_LIMIT_MS,
+      warmupJobs: 500,
+    },
     bridgeConcurrency: BRIDGE_CONCURRENCY,
     quick,
     configs: results,
@@ -276,7 +329,10 @@ async function main(): Promise<void> {
     profile,
     seconds: round((performance.now() - t0) / 1000, 1),
   };
-  log(NAME, `reference: ${reference.label}; bridge (INFO) / reference = ${out.ratio.bridgeInfoOverReference.median}, (WARN) = ${out.ratio.bridgeWarnOverReference.median}`);
+  log(
+    NAME,
+    `reference: ${reference.label}; bridge (INFO) / reference = ${out.ratio.bridgeInfoOverReference.median}, (WARN) = ${out.ratio.bridgeWarnOverReference.median}`,
+  );
   log(NAME, `wrote ${writeFragment(NAME, out)} in ${out.seconds} s`);
 }
 

@@ -132,18 +132,27 @@ async function buildRound(n: number): Promise<Round> {
     const t0 = performance.now();
     const epoch0 = Date.now();
     const jobs = Array.from({ length: n }, (_, i) =>
-      (clients[i % clients.length] as GearmanClient).submit(FN, `${tag}-${i}`, JSON.stringify({ action: 'BUILD_DEVICE' })),
+      (clients[i % clients.length] as GearmanClient).submit(
+        FN,
+        `${tag}-${i}`,
+        JSON.stringify({ action: 'BUILD_DEVICE' }),
+      ),
     );
     const results = await Promise.race([
       Promise.all(jobs),
       new Promise<JobResult[]>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`round of ${n} builds not finished after ${ROUND_TIMEOUT_MS} ms`)), ROUND_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`round of ${n} builds not finished after ${ROUND_TIMEOUT_MS} ms`)),
+          ROUND_TIMEOUT_MS,
+        );
       }),
     ]);
     const wallMs = performance.now() - t0;
     const records = sim.requests().slice(before);
     const counts = countRequests(records);
-    const creates = records.filter((r) => r.service === 'compute' && r.method === 'POST' && r.path === '/v2.1/servers').map((r) => r.at - epoch0);
+    const creates = records
+      .filter((r) => r.service === 'compute' && r.method === 'POST' && r.path === '/v2.1/servers')
+      .map((r) => r.at - epoch0);
     const notPass = results.filter((r) => (r.json as { response?: string } | undefined)?.response !== 'PASS');
     const requests = (counts.identity ?? 0) + (counts.compute ?? 0) + (counts.network ?? 0) + (counts.image ?? 0);
     return {
@@ -152,7 +161,13 @@ async function buildRound(n: number): Promise<Round> {
       pass: n - notPass.length,
       notPass: notPass.length,
       ...(notPass[0] ? { firstError: notPass[0].data.toString().slice(0, 300) } : {}),
-      latencyP50Ms: round(percentile(results.map((r) => r.ms), 50), 1),
+      latencyP50Ms: round(
+        percentile(
+          results.map((r) => r.ms),
+          50,
+        ),
+        1,
+      ),
       latencyMaxMs: round(Math.max(...results.map((r) => r.ms)), 1),
       statusPollsPerBuild: round((counts[STATUS_POLL_KEY] ?? 0) / n, 2),
       requestsPerBuild: round(requests / n, 2),
@@ -175,7 +190,12 @@ interface Stack {
 let stackSeq = 0;
 let bridgeSeq = 0;
 async function startStack(concurrency: number, offline: Offline): Promise<Stack> {
-  const bridge = startBridgeCli({ gearman: gd.address, lambdaEndpoint: offline.url, concurrency, log: `${NAME}-${++bridgeSeq}-bridge.log` });
+  const bridge = startBridgeCli({
+    gearman: gd.address,
+    lambdaEndpoint: offline.url,
+    concurrency,
+    log: `${NAME}-${++bridgeSeq}-bridge.log`,
+  });
   await until(registered, 'the bridge to register with gearmand', 30_000, 50);
   return { offline, bridge };
 }
@@ -194,7 +214,12 @@ function describe(r: Round): string {
   );
 }
 
-function series(label: string, meta: Omit<Series, 'rounds' | 'wallSeconds' | 'overBootTime' | 'label'>, rounds: Round[], peak?: number): Series {
+function series(
+  label: string,
+  meta: Omit<Series, 'rounds' | 'wallSeconds' | 'overBootTime' | 'label'>,
+  rounds: Round[],
+  peak?: number,
+): Series {
   const s: Series = {
     label,
     ...meta,
@@ -203,7 +228,10 @@ function series(label: string, meta: Omit<Series, 'rounds' | 'wallSeconds' | 'ov
     overBootTime: stat(rounds.map((r) => round(r.wallMs / BOOT_MS, 3))),
   };
   if (peak !== undefined) s.offlinePeakRssMiB = MiB(peak);
-  log(NAME, `${label}: ${s.wallSeconds.median.toFixed(2)} s median (${s.wallSeconds.min.toFixed(2)}–${s.wallSeconds.max.toFixed(2)}), ${s.overBootTime.median.toFixed(2)}× boot`);
+  log(
+    NAME,
+    `${label}: ${s.wallSeconds.median.toFixed(2)} s median (${s.wallSeconds.min.toFixed(2)}–${s.wallSeconds.max.toFixed(2)}), ${s.overBootTime.median.toFixed(2)}× boot`,
+  );
   return s;
 }
 
@@ -257,7 +285,11 @@ async function measure(spec: Spec): Promise<Series[]> {
       if (spec.cold > 0) await stack.offline.stop();
     }
   }
-  const meta = { endpoint: spec.inProcess ? ('in-process' as const) : ('worker-threads' as const), concurrency: spec.concurrency, n: spec.n };
+  const meta = {
+    endpoint: spec.inProcess ? ('in-process' as const) : ('worker-threads' as const),
+    concurrency: spec.concurrency,
+    n: spec.n,
+  };
   const out: Series[] = [];
   if (cold.length > 0) out.push(series(`${spec.label} cold`, { ...meta, temperature: 'cold' }, cold, peak));
   if (warm.length > 0) out.push(series(`${spec.label} warm`, { ...meta, temperature: 'warm' }, warm, peak));
@@ -280,15 +312,45 @@ async function main(): Promise<void> {
   };
   const specs: Spec[] = [
     // 1. The fleet: bridge --concurrency CONCURRENCY, serverless-offline --useInProcess.
-    ...SIZES.map((n) => ({ label: `fleet c=${CONCURRENCY} N=${n}`, inProcess: true, concurrency: CONCURRENCY, n, cold: RUNS, warm: RUNS })),
+    ...SIZES.map((n) => ({
+      label: `fleet c=${CONCURRENCY} N=${n}`,
+      inProcess: true,
+      concurrency: CONCURRENCY,
+      n,
+      cold: RUNS,
+      warm: RUNS,
+    })),
     // 2. The bridge's default concurrency (64), largest N.
     ...(DEFAULT_C_RUNS > 0
-      ? [{ label: `bridge c=64 N=${Math.max(...SIZES)}`, inProcess: true, concurrency: 64, n: Math.max(...SIZES), cold: 0, warm: DEFAULT_C_RUNS }]
+      ? [
+          {
+            label: `bridge c=64 N=${Math.max(...SIZES)}`,
+            inProcess: true,
+            concurrency: 64,
+            n: Math.max(...SIZES),
+            cold: 0,
+            warm: DEFAULT_C_RUNS,
+          },
+        ]
       : []),
     // 3. The same stack with the original's concurrency, 4.
-    ...C4_SIZES.map((n) => ({ label: `bridge c=4 N=${n}`, inProcess: true, concurrency: 4, n, cold: 0, warm: C4_RUNS })),
+    ...C4_SIZES.map((n) => ({
+      label: `bridge c=4 N=${n}`,
+      inProcess: true,
+      concurrency: 4,
+      n,
+      cold: 0,
+      warm: C4_RUNS,
+    })),
     // 4. serverless-offline's default: a worker thread per concurrent invoke (small N only: see the header).
-    ...WT_SIZES.map((n) => ({ label: `fleet c=${CONCURRENCY} N=${n} worker-threads`, inProcess: false, concurrency: CONCURRENCY, n, cold: WT_RUNS, warm: WT_RUNS })),
+    ...WT_SIZES.map((n) => ({
+      label: `fleet c=${CONCURRENCY} N=${n} worker-threads`,
+      inProcess: false,
+      concurrency: CONCURRENCY,
+      n,
+      cold: WT_RUNS,
+      warm: WT_RUNS,
+    })),
   ];
   const all: Series[] = [];
   try {

@@ -48,7 +48,9 @@ interface ServerlessYaml {
   functions: Record<string, { handler: string }>;
 }
 
-const slsYaml = parse(fs.readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as ServerlessYaml;
+const slsYaml = parse(fs.readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), {
+  logLevel: 'silent',
+}) as ServerlessYaml;
 const FUNCTIONS = Object.keys(slsYaml.functions);
 
 // ------------------------------------------------------------------ zip reading
@@ -98,18 +100,29 @@ function zipRead(buf: Buffer, e: ZipEntry): Buffer {
 
 // ------------------------------------------------------------------ steps
 
-
-async function packageAll(workDir: string): Promise<{ packaged: Packaged[]; seconds: number; extracted: Map<string, string> }> {
+async function packageAll(
+  workDir: string,
+): Promise<{ packaged: Packaged[]; seconds: number; extracted: Map<string, string> }> {
   const staging = stageService();
   const outDir = path.join(workDir, 'package');
   const t0 = performance.now();
   try {
-    const result = await run(process.execPath, [path.join(ROOT, 'node_modules/serverless/bin/serverless.js'), 'package', '--package', outDir], {
-      cwd: staging.dir,
-      env: cleanEnv({ AWS_ACCESS_KEY_ID: 'offline', AWS_SECRET_ACCESS_KEY: 'offline', SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' }),
-      timeoutMs: 300_000,
-    });
-    if (result.code !== 0) throw new Error(`serverless package failed (${result.code}):\n${result.output.slice(-3000)}`);
+    const result = await run(
+      process.execPath,
+      [path.join(ROOT, 'node_modules/serverless/bin/serverless.js'), 'package', '--package', outDir],
+      {
+        cwd: staging.dir,
+        env: cleanEnv({
+          AWS_ACCESS_KEY_ID: 'offline',
+          AWS_SECRET_ACCESS_KEY: 'offline',
+          SLS_TELEMETRY_DISABLED: '1',
+          SLS_NOTIFICATIONS_MODE: 'off',
+        }),
+        timeoutMs: 300_000,
+      },
+    );
+    if (result.code !== 0)
+      throw new Error(`serverless package failed (${result.code}):\n${result.output.slice(-3000)}`);
   } finally {
     staging.remove();
   }
@@ -127,7 +140,9 @@ async function packageAll(workDir: string): Promise<{ packaged: Packaged[]; seco
       fs.writeFileSync(target, zipRead(zip, e));
       if (e.name.endsWith('.cjs') || e.name.endsWith('.js') || e.name.endsWith('.mjs')) extracted.set(fn, target);
     }
-    const mapBytes = entries.filter((e) => e.name.endsWith('.map')).reduce((n, e) => n + e.compressed + 30 + 46 + 2 * e.name.length, 0);
+    const mapBytes = entries
+      .filter((e) => e.name.endsWith('.map'))
+      .reduce((n, e) => n + e.compressed + 30 + 46 + 2 * e.name.length, 0);
     packaged.push({
       fn,
       zipBytes: zip.length,
@@ -135,7 +150,10 @@ async function packageAll(workDir: string): Promise<{ packaged: Packaged[]; seco
       files: entries.map((e) => ({ name: e.name, bytes: e.size, compressedBytes: e.compressed })),
       zipKBWithoutMap: round((zip.length - mapBytes) / 1000, 1),
     });
-    log(NAME, `${fn}.zip ${round(zip.length / 1000, 1)} KB: ${entries.map((e) => `${e.name} ${round(e.size / 1000, 0)} KB → ${round(e.compressed / 1000, 0)} KB`).join(', ')}`);
+    log(
+      NAME,
+      `${fn}.zip ${round(zip.length / 1000, 1)} KB: ${entries.map((e) => `${e.name} ${round(e.size / 1000, 0)} KB → ${round(e.compressed / 1000, 0)} KB`).join(', ')}`,
+    );
   }
   return { packaged, seconds: round(seconds, 1), extracted };
 }
@@ -156,11 +174,23 @@ function owner(input: string): string {
 
 async function contributors(workDir: string): Promise<Contributors[]> {
   const e = slsYaml.custom.esbuild;
-  const drop = new Set(['exclude', 'outputFileExtension', 'keepOutputDirectory', 'packager', 'concurrency', 'zipConcurrency', 'nativeZip', 'external']);
+  const drop = new Set([
+    'exclude',
+    'outputFileExtension',
+    'keepOutputDirectory',
+    'packager',
+    'concurrency',
+    'zipConcurrency',
+    'nativeZip',
+    'external',
+  ]);
   const options = Object.fromEntries(Object.entries(e).filter(([k]) => !drop.has(k)));
   const out: Contributors[] = [];
   for (const fn of FUNCTIONS) {
-    const entry = path.join(ROOT, `${(slsYaml.functions[fn] as { handler: string }).handler.replace(/\.handler$/, '')}.ts`);
+    const entry = path.join(
+      ROOT,
+      `${(slsYaml.functions[fn] as { handler: string }).handler.replace(/\.handler$/, '')}.ts`,
+    );
     const result = await build({
       ...options,
       entryPoints: [entry],
@@ -189,7 +219,14 @@ async function contributors(workDir: string): Promise<Contributors[]> {
     });
   }
   const first = out[0];
-  if (first) log(NAME, `${first.fn} bundle ${round(first.outputBytes / 1000, 0)} KB: ${first.top.slice(0, 6).map((t) => `${t.input} ${round(t.bytes / 1000, 0)} KB`).join(', ')}`);
+  if (first)
+    log(
+      NAME,
+      `${first.fn} bundle ${round(first.outputBytes / 1000, 0)} KB: ${first.top
+        .slice(0, 6)
+        .map((t) => `${t.input} ${round(t.bytes / 1000, 0)} KB`)
+        .join(', ')}`,
+    );
   return out;
 }
 
@@ -236,7 +273,10 @@ async function coldInit(extracted: Map<string, string>): Promise<{ functions: In
   for (const fn of FUNCTIONS) {
     const s = samples.get(fn) as { on: number[]; off: number[] };
     results.push({ fn, withSourceMaps: stat(s.on), withoutSourceMaps: stat(s.off) });
-    log(NAME, `${fn} init ${stat(s.on).median} ms (${stat(s.on).min}–${stat(s.on).max}) with source maps, ${stat(s.off).median} ms without`);
+    log(
+      NAME,
+      `${fn} init ${stat(s.on).median} ms (${stat(s.on).min}–${stat(s.on).max}) with source maps, ${stat(s.off).median} ms without`,
+    );
   }
   // The AWS SDK client the bundles leave to the runtime, alone.
   const sdk: number[] = [];
@@ -267,7 +307,10 @@ async function main(): Promise<void> {
       maxInitMs: maxInit,
       seconds: round((performance.now() - t0) / 1000, 1),
     };
-    log(NAME, `largest zip ${maxZip} KB (target ≤ ${TARGET_ZIP_KB}); slowest init ${maxInit} ms median (target ≤ ${TARGET_INIT_MS})`);
+    log(
+      NAME,
+      `largest zip ${maxZip} KB (target ≤ ${TARGET_ZIP_KB}); slowest init ${maxInit} ms median (target ≤ ${TARGET_INIT_MS})`,
+    );
     log(NAME, `wrote ${writeFragment(NAME, out)} in ${out.seconds} s`);
   } finally {
     fs.rmSync(workDir, { recursive: true, force: true });

@@ -50,7 +50,12 @@ let seq = 0;
 
 const envelope = (message: Record<string, unknown>): Record<string, unknown> => {
   seq += 1;
-  return { envelope: 'libra-pool-manager/v1', unique: `bench-${process.pid}-${seq}-${crypto.randomUUID()}`, handle: `H:bench:${seq}`, message };
+  return {
+    envelope: 'libra-pool-manager/v1',
+    unique: `bench-${process.pid}-${seq}-${crypto.randomUUID()}`,
+    handle: `H:bench:${seq}`,
+    message,
+  };
 };
 
 type ActionCalls = ReportedActionCalls & { fn: FunctionName };
@@ -139,26 +144,54 @@ async function main(): Promise<void> {
   let builds: TimedInvocation[];
   try {
     // Devices (default status polling: 1 s, ×1.5, up to 15 s).
-    builds = await run('BUILD_DEVICE', 'buildDevice', Array.from({ length: BUILDS }, () => ({ action: 'BUILD_DEVICE' })));
+    builds = await run(
+      'BUILD_DEVICE',
+      'buildDevice',
+      Array.from({ length: BUILDS }, () => ({ action: 'BUILD_DEVICE' })),
+    );
     const names = builds.map((b) => String(b.result.name));
     // Cheap jobs: allocate a batch of floating IPs, release them; the two functions stay warm.
     // (The simulator's external network has a /24: batches keep within it.)
     let first: string[] = [];
     for (let done = 0; done < CHEAP; done += BATCH) {
       const n = Math.min(BATCH, CHEAP - done);
-      const ips = await run('BUILD_IP', 'buildIp', Array.from({ length: n }, () => ({ action: 'BUILD_IP' })));
+      const ips = await run(
+        'BUILD_IP',
+        'buildIp',
+        Array.from({ length: n }, () => ({ action: 'BUILD_IP' })),
+      );
       const addresses = ips.map((i) => String(i.result.ip));
       if (done === 0) {
         first = addresses.slice(0, names.length);
         addresses.splice(0, names.length);
       }
-      await run('DELETE_IP', 'deleteIp', addresses.map((ip) => ({ action: 'DELETE_IP', ip })));
+      await run(
+        'DELETE_IP',
+        'deleteIp',
+        addresses.map((ip) => ({ action: 'DELETE_IP', ip })),
+      );
     }
     const onDevice = names.map((name, k) => ({ ip: first[k] as string, name }));
-    await run('ASSIGN_IP', 'assignIp', onDevice.map((m) => ({ action: 'ASSIGN_IP', ...m })));
-    await run('REMOVE_IP', 'removeIp', onDevice.map((m) => ({ action: 'REMOVE_IP', ...m })));
-    await run('DELETE_IP', 'deleteIp', first.map((ip) => ({ action: 'DELETE_IP', ip })));
-    await run('DELETE_DEVICE', 'deleteDevice', names.map((name) => ({ action: 'DELETE_DEVICE', name })));
+    await run(
+      'ASSIGN_IP',
+      'assignIp',
+      onDevice.map((m) => ({ action: 'ASSIGN_IP', ...m })),
+    );
+    await run(
+      'REMOVE_IP',
+      'removeIp',
+      onDevice.map((m) => ({ action: 'REMOVE_IP', ...m })),
+    );
+    await run(
+      'DELETE_IP',
+      'deleteIp',
+      first.map((ip) => ({ action: 'DELETE_IP', ip })),
+    );
+    await run(
+      'DELETE_DEVICE',
+      'deleteDevice',
+      names.map((name) => ({ action: 'DELETE_DEVICE', name })),
+    );
   } finally {
     await Promise.all([...warmFunctions.values()].map((w) => w.close()));
     bundle.remove();

@@ -35,9 +35,13 @@ const { values } = parseArgs({
 async function runScript(name: string, timeoutMs: number): Promise<ScriptRun> {
   const t0 = performance.now();
   process.stderr.write(`\n== bench/${name}.ts\n`);
-  const child: Child = startChild(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', `${name}.ts`), ...(values.quick ? ['--quick'] : [])], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const child: Child = startChild(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'bench', `${name}.ts`), ...(values.quick ? ['--quick'] : [])],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -59,7 +63,9 @@ async function text(command: string, args: string[]): Promise<string> {
 
 function pkgVersion(name: string): string {
   try {
-    return (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+    return (
+      JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }
+    ).version;
   } catch {
     return 'not installed';
   }
@@ -90,7 +96,11 @@ async function machine(): Promise<Machine> {
     },
     commit: (await text('git', ['rev-parse', '--short=12', 'HEAD'])) || 'unknown',
     uncommitted: status === 'unknown' || status === '' ? 0 : status.split('\n').length,
-    command: values.quick ? 'npm run bench -- --quick' : values['report-only'] || values.only ? `bench/run.ts${values.only ? ` --only ${values.only}` : ''}` : 'npm run bench',
+    command: values.quick
+      ? 'npm run bench -- --quick'
+      : values['report-only'] || values.only
+        ? `bench/run.ts${values.only ? ` --only ${values.only}` : ''}`
+        : 'npm run bench',
   };
 }
 
@@ -123,7 +133,9 @@ async function main(): Promise<void> {
   const resultsFile = path.join(ROOT, 'bench', quick ? 'out/results.quick.json' : 'results.json');
   fs.writeFileSync(reportFile, report);
   fs.writeFileSync(resultsFile, `${JSON.stringify(figures, null, 2)}\n`);
-  process.stderr.write(`\n${JSON.stringify(figures, null, 2)}\nwrote ${path.relative(ROOT, reportFile)} and ${path.relative(ROOT, resultsFile)}\n`);
+  process.stderr.write(
+    `\n${JSON.stringify(figures, null, 2)}\nwrote ${path.relative(ROOT, reportFile)} and ${path.relative(ROOT, resultsFile)}\n`,
+  );
   if (scripts.some((s) => !s.ok)) process.exitCode = 1;
 }
 

@@ -23,6 +23,7 @@ export function parseHostPort(value: string, defaultPort: number, minPort = 1): 
   if (!host || /[\s/]/.test(host)) throw new Error(`"${v}": missing or invalid host`);
   const n = port === undefined ? defaultPort : Number(port);
   if (port !== undefined && !/^\d+$/.test(port)) throw new Error(`"${v}": port must be a number`);
-  if (!Number.isInteger(n) || n < minPort || n > 65535) throw new Error(`"${v}": port must be from ${minPort} to 65535`);
+  if (!Number.isInteger(n) || n < minPort || n > 65535)
+    throw new Error(`"${v}": port must be from ${minPort} to 65535`);
   return { host, port: n };
 }

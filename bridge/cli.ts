@@ -47,7 +47,9 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     process.exit(1);
   });
   process.on('unhandledRejection', (reason) => {
-    logger.critical('unexpected rejection; exiting', { error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason) });
+    logger.critical('unexpected rejection; exiting', {
+      error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason),
+    });
     process.exit(1);
   });
 
@@ -56,15 +58,26 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     ...invokerOptions(config, env),
     onThrottle: ({ functionName, attempt, delayMs }) => {
       metrics.throttleRetries.inc({ function: functionName });
-      logger.warn('Lambda throttled the invoke; retrying (the function did not run)', { function: functionName, attempt, delayMs });
+      logger.warn('Lambda throttled the invoke; retrying (the function did not run)', {
+        function: functionName,
+        attempt,
+        delayMs,
+      });
     },
   });
   try {
     const region = await invoker.region();
-    logger.info('invoking Lambda', { region, endpoint: config.lambdaEndpoint ?? 'AWS', functionPrefix: config.functionPrefix });
+    logger.info('invoking Lambda', {
+      region,
+      endpoint: config.lambdaEndpoint ?? 'AWS',
+      functionPrefix: config.functionPrefix,
+    });
   } catch (error) {
     return configError(
-      new ConfigError(`invalid lambda-region: no region configured (${(error as Error).message}); set --lambda-region or AWS_REGION`, 'lambda-region'),
+      new ConfigError(
+        `invalid lambda-region: no region configured (${(error as Error).message}); set --lambda-region or AWS_REGION`,
+        'lambda-region',
+      ),
     );
   }
 
@@ -114,9 +127,16 @@ export function invokerOptions(config: BridgeConfig, env: NodeJS.ProcessEnv): La
     throttle: { maxRetries: config.throttleRetries },
   };
   if (config.lambdaEndpoint) options.endpoint = config.lambdaEndpoint;
-  const region = config.lambdaRegion ?? (config.lambdaEndpoint ? (env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1') : undefined);
+  const region =
+    config.lambdaRegion ??
+    (config.lambdaEndpoint ? (env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1') : undefined);
   if (region) options.region = region;
-  if (config.lambdaEndpoint && isLoopback(new URL(config.lambdaEndpoint).hostname) && !env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE) {
+  if (
+    config.lambdaEndpoint &&
+    isLoopback(new URL(config.lambdaEndpoint).hostname) &&
+    !env.AWS_ACCESS_KEY_ID &&
+    !env.AWS_PROFILE
+  ) {
     options.credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
   }
   return options;

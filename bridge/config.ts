@@ -98,18 +98,22 @@ const text = (what: string) =>
   z
     .union([z.string(), z.number()])
     .transform((v) => String(v).trim())
-    .refine((v) => v.length > 0 && !v.includes('\0'), { message: `${what} must be a non-empty string without NUL bytes` });
+    .refine((v) => v.length > 0 && !v.includes('\0'), {
+      message: `${what} must be a non-empty string without NUL bytes`,
+    });
 
 const seconds = (min: number, max: number) =>
   z.coerce
     .number({ message: 'must be a number of seconds' })
-    .refine((v) => Number.isFinite(v) && v >= min && v <= max, { message: `must be a number of seconds from ${min} to ${max}` })
+    .refine((v) => Number.isFinite(v) && v >= min && v <= max, {
+      message: `must be a number of seconds from ${min} to ${max}`,
+    })
     .transform((v) => Math.round(v * 1000));
 
 const integer = (min: number, max: number) =>
-  z.coerce
-    .number({ message: 'must be an integer' })
-    .refine((v) => Number.isInteger(v) && v >= min && v <= max, { message: `must be an integer from ${min} to ${max}` });
+  z.coerce.number({ message: 'must be an integer' }).refine((v) => Number.isInteger(v) && v >= min && v <= max, {
+    message: `must be an integer from ${min} to ${max}`,
+  });
 
 const boolean = z.unknown().transform((v, ctx) => {
   if (typeof v === 'boolean') return v;
@@ -135,42 +139,36 @@ const readableFile = z
     { message: 'must be a readable file' },
   );
 
-const serverList = z
-  .union([z.string(), z.array(z.union([z.string(), z.number()]))])
-  .transform((v, ctx) => {
-    const items = (Array.isArray(v) ? v.map(String) : v.split(','))
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0);
-    if (items.length === 0) {
-      ctx.addIssue({ code: 'custom', message: 'needs at least one host:port' });
-      return z.NEVER;
-    }
-    const servers: ServerAddress[] = [];
-    for (const item of items) {
-      try {
-        servers.push(parseHostPort(item, 4730));
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
-        return z.NEVER;
-      }
-    }
-    return servers;
-  });
-
-const listen = z
-  .union([z.string(), z.boolean()])
-  .transform((v, ctx) => {
-    if (v === false || (typeof v === 'string' && ['off', 'none', 'false', ''].includes(v.trim().toLowerCase()))) {
-      return undefined;
-    }
-    if (v === true) return DEFAULTS.health;
+const serverList = z.union([z.string(), z.array(z.union([z.string(), z.number()]))]).transform((v, ctx) => {
+  const items = (Array.isArray(v) ? v.map(String) : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0);
+  if (items.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'needs at least one host:port' });
+    return z.NEVER;
+  }
+  const servers: ServerAddress[] = [];
+  for (const item of items) {
     try {
-      return parseHostPort(v, 9464, 0);
+      servers.push(parseHostPort(item, 4730));
     } catch (error) {
       ctx.addIssue({ code: 'custom', message: (error as Error).message });
       return z.NEVER;
     }
-  });
+  }
+  return servers;
+});
+
+const listen = z.union([z.string(), z.boolean()]).transform((v, ctx) => {
+  if (v === false || (typeof v === 'string' && ['off', 'none', 'false', ''].includes(v.trim().toLowerCase()))) {
+    return undefined;
+  }
+  if (v === true) return DEFAULTS.health;
+  try {
+    return parseHostPort(v, 9464, 0);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
 
 const LOG_LEVELS: LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'];
 
@@ -217,9 +215,7 @@ export const SETTINGS: Setting[] = [
     arg: 'prefix',
     help: 'Prepended to the Lambda function names (buildDevice, ...): serverless service-stage-.',
     defaultText: DEFAULTS.functionPrefix,
-    schema: z
-      .string()
-      .regex(/^[A-Za-z0-9_:-]*$/, { message: 'may contain only letters, digits, "-", "_" and ":"' }),
+    schema: z.string().regex(/^[A-Za-z0-9_:-]*$/, { message: 'may contain only letters, digits, "-", "_" and ":"' }),
     apply: (c, v: string) => (c.functionPrefix = v),
   },
   {
@@ -280,7 +276,7 @@ export const SETTINGS: Setting[] = [
   {
     flag: 'gearman-ssl',
     type: 'boolean',
-    help: "TLS to the job servers, verified against the system CAs unless --gearman-ssl-ca is given (implied by any --gearman-ssl-* file).",
+    help: 'TLS to the job servers, verified against the system CAs unless --gearman-ssl-ca is given (implied by any --gearman-ssl-* file).',
     defaultText: 'off',
     schema: boolean,
     apply: (c, v: boolean) => {
@@ -389,14 +385,15 @@ export type LoadResult =
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): LoadResult {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
   for (const s of SETTINGS) options[s.flag] = { type: s.type };
-  for (const [flag, o] of Object.entries(META_OPTIONS)) options[flag] = { type: o.type, ...('short' in o ? { short: o.short } : {}) };
+  for (const [flag, o] of Object.entries(META_OPTIONS))
+    options[flag] = { type: o.type, ...('short' in o ? { short: o.short } : {}) };
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false, allowNegative: true }));
   } catch (error) {
     const message = (error as Error).message;
     const flag = /'--([a-z-]+)/.exec(message)?.[1];
-    const known = flag !== undefined && (options[flag] !== undefined);
+    const known = flag !== undefined && options[flag] !== undefined;
     throw new ConfigError(`${message} (see --help)`, known ? flag : undefined);
   }
   if (values.help) return { kind: 'help' };
@@ -410,7 +407,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
 
   const configPath =
-    typeof values.config === 'string' ? values.config : env[envName('config')] ? String(env[envName('config')]) : undefined;
+    typeof values.config === 'string'
+      ? values.config
+      : env[envName('config')]
+        ? String(env[envName('config')])
+        : undefined;
   const file = configPath ? readConfigFile(configPath) : {};
 
   const config = makeConfig();
@@ -422,7 +423,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const fromEnv = env[envName(s.flag)];
     if (cli !== undefined) {
       raw = cli;
-      source = typeof cli === 'boolean' ? `--${cli ? '' : 'no-'}${s.flag} on the command line` : `--${s.flag} on the command line`;
+      source =
+        typeof cli === 'boolean'
+          ? `--${cli ? '' : 'no-'}${s.flag} on the command line`
+          : `--${s.flag} on the command line`;
     } else if (fromEnv !== undefined) {
       raw = fromEnv;
       source = `${envName(s.flag)} in the environment`;

@@ -281,7 +281,10 @@ export class ServerConnection {
     const { packets, error } = this.parser.parse(chunk);
     for (const raw of packets) this.handle(decodeResponse(raw));
     if (error) {
-      this.logger.error('job server stream is not Gearman; closing the connection', { server: this.name, error: error.message });
+      this.logger.error('job server stream is not Gearman; closing the connection', {
+        server: this.name,
+        error: error.message,
+      });
       this.lastError = error.message;
       this.socket?.destroy();
     }
@@ -365,7 +368,11 @@ export class ServerConnection {
       error: this.lastError ?? 'connection closed',
       retryInMs: delay,
       ...(orphaned.length
-        ? { orphanedJobs: orphaned.slice(0, 50), orphanedCount: orphaned.length, note: 'gearmand re-queues them; their answers will be dropped' }
+        ? {
+            orphanedJobs: orphaned.slice(0, 50),
+            orphanedCount: orphaned.length,
+            note: 'gearmand re-queues them; their answers will be dropped',
+          }
         : {}),
     });
     this.setState('backoff');

@@ -143,7 +143,8 @@ export class LambdaInvoker implements Invoker {
         } catch (error) {
           if (controller.signal.aborted) return ended();
           if (isTimeout(error)) return timedOut(this.invokeTimeoutMs);
-          if (!isThrottle(error)) return { status: 'failed', reason: 'error', message: await this.redact(describe(error)) };
+          if (!isThrottle(error))
+            return { status: 'failed', reason: 'error', message: await this.redact(describe(error)) };
           throttled += 1;
           const delayMs = Math.max(
             backoffDelay(throttled, this.throttle.baseDelayMs, this.throttle.maxDelayMs),
@@ -202,7 +203,12 @@ function timedOut(ms: number): InvokeOutcome {
  * Capped exponential backoff with jitter: a random delay between half and all of
  * min(cap, base * 2^(attempt-1)), so many throttled jobs do not retry in step.
  */
-export function backoffDelay(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  baseMs: number,
+  capMs: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
@@ -242,7 +248,11 @@ function retryAfterMs(error: unknown, capMs: number): number {
 
 function describe(error: unknown): string {
   const e = shape(error);
-  const name = isDropped(error) ? `connection dropped (${String(e.code)})` : typeof e.name === 'string' ? e.name : 'Error';
+  const name = isDropped(error)
+    ? `connection dropped (${String(e.code)})`
+    : typeof e.name === 'string'
+      ? e.name
+      : 'Error';
   const message = typeof e.message === 'string' && e.message ? e.message : String(error);
   const status = typeof e.$metadata?.httpStatusCode === 'number' ? ` (HTTP ${e.$metadata.httpStatusCode})` : '';
   return `${name}: ${message}${status}`;

@@ -67,7 +67,11 @@ export function prepareJob(
     answer: failAnswer(message, error, action),
   });
   if (payload.length > limit) {
-    return answer(undefined, `payload is ${payload.length} bytes, over the ${limit}-byte limit; send one JSON object`, 'invalid');
+    return answer(
+      undefined,
+      `payload is ${payload.length} bytes, over the ${limit}-byte limit; send one JSON object`,
+      'invalid',
+    );
   }
   if (payload.length === 0) return answer(undefined, 'payload is empty; send one JSON object', 'invalid');
   let text: string;
@@ -101,7 +105,11 @@ export function prepareJob(
   } catch (error) {
     // JSON.parse takes nesting that JSON.stringify cannot write back (it recurses): tens of
     // thousands of levels fit in a small payload. Such a message cannot be forwarded.
-    return answer(message, `message is nested too deeply to forward (${errorText(error)}); send one flat JSON object`, action);
+    return answer(
+      message,
+      `message is nested too deeply to forward (${errorText(error)}); send one flat JSON object`,
+      action,
+    );
   }
   return {
     kind: 'invoke',
@@ -128,7 +136,11 @@ export function finishJob(job: Extract<PreparedJob, { kind: 'invoke' }>, outcome
   }
   const bytes = Buffer.from(outcome.payload.buffer, outcome.payload.byteOffset, outcome.payload.byteLength);
   if (outcome.functionError) {
-    return failAnswer(message, `${functionName} failed (${outcome.functionError}): ${functionErrorText(bytes)}`, action);
+    return failAnswer(
+      message,
+      `${functionName} failed (${outcome.functionError}): ${functionErrorText(bytes)}`,
+      action,
+    );
   }
   let result: unknown;
   try {
@@ -137,7 +149,11 @@ export function finishJob(job: Extract<PreparedJob, { kind: 'invoke' }>, outcome
     return failAnswer(message, `${functionName} returned something that is not JSON: ${preview(bytes)}`, action);
   }
   if (!isMessage(result)) {
-    return failAnswer(message, `${functionName} returned JSON ${jsonKind(result)}, not an object: ${preview(bytes)}`, action);
+    return failAnswer(
+      message,
+      `${functionName} returned JSON ${jsonKind(result)}, not an object: ${preview(bytes)}`,
+      action,
+    );
   }
   if (result.response !== 'PASS' && result.response !== 'FAIL') {
     return failAnswer(message, `${functionName} returned an object without "response": "PASS" or "FAIL"`, action);
@@ -169,14 +185,32 @@ export function failAnswer(message: Message | undefined, error: string, action: 
     };
   } catch (cause) {
     if (!(cause instanceof RangeError)) {
-      return { packet: 'WORK_FAIL', data: Buffer.alloc(0), outcome: 'work_fail', action, error: `${result.error} (and no JSON: ${errorText(cause)})` };
+      return {
+        packet: 'WORK_FAIL',
+        data: Buffer.alloc(0),
+        outcome: 'work_fail',
+        action,
+        error: `${result.error} (and no JSON: ${errorText(cause)})`,
+      };
     }
     const shown = typeof message?.action === 'string' ? { action: message.action } : undefined;
     const bare = fail(shown, `${error} (the message is too deeply nested to echo)`);
     try {
-      return { packet: 'WORK_COMPLETE', data: Buffer.from(JSON.stringify(bare), 'utf8'), outcome: 'fail', action, error: bare.error };
+      return {
+        packet: 'WORK_COMPLETE',
+        data: Buffer.from(JSON.stringify(bare), 'utf8'),
+        outcome: 'fail',
+        action,
+        error: bare.error,
+      };
     } catch {
-      return { packet: 'WORK_FAIL', data: Buffer.alloc(0), outcome: 'work_fail', action, error: `${result.error} (and no JSON: ${errorText(cause)})` };
+      return {
+        packet: 'WORK_FAIL',
+        data: Buffer.alloc(0),
+        outcome: 'work_fail',
+        action,
+        error: `${result.error} (and no JSON: ${errorText(cause)})`,
+      };
     }
   }
 }

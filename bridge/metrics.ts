@@ -25,7 +25,11 @@ export class BridgeMetrics {
       labelNames: ['action', 'outcome'],
       registers,
     });
-    this.inFlight = new Gauge({ name: 'pool_bridge_jobs_in_flight', help: 'Jobs taken and not yet answered', registers });
+    this.inFlight = new Gauge({
+      name: 'pool_bridge_jobs_in_flight',
+      help: 'Jobs taken and not yet answered',
+      registers,
+    });
     this.invokeSeconds = new Histogram({
       name: 'pool_bridge_invoke_duration_seconds',
       help: 'Lambda invoke latency, throttle retries included',

@@ -190,19 +190,31 @@ export class Worker {
     if (prepared.kind === 'answer') {
       answer = prepared.answer;
     } else {
-      log.info('job taken', { action: prepared.action, function: prepared.functionName, payloadBytes: job.data.length });
+      log.info('job taken', {
+        action: prepared.action,
+        function: prepared.functionName,
+        payloadBytes: job.data.length,
+      });
       const invokeStarted = performance.now();
       let outcome: InvokeOutcome;
       try {
         outcome = await this.invoke(prepared.functionName, prepared.payload);
       } catch (error) {
-        outcome = { status: 'failed', reason: 'error', message: error instanceof Error ? error.message : String(error) };
+        outcome = {
+          status: 'failed',
+          reason: 'error',
+          message: error instanceof Error ? error.message : String(error),
+        };
       }
       this.deps.metrics.invokeSeconds.observe({ action: prepared.action }, (performance.now() - invokeStarted) / 1000);
       try {
         answer = finishJob(prepared, outcome);
       } catch (error) {
-        answer = failAnswer(prepared.message, `bridge could not read the function's answer: ${String(error)}`, prepared.action);
+        answer = failAnswer(
+          prepared.message,
+          `bridge could not read the function's answer: ${String(error)}`,
+          prepared.action,
+        );
       }
     }
     const packet =
@@ -211,7 +223,14 @@ export class Worker {
     const outcome = sent ? answer.outcome : 'lost';
     const durationMs = Math.round(performance.now() - started);
     this.deps.metrics.jobs.inc({ action: answer.action, outcome });
-    this.remember({ server: job.server, handle: job.handle, unique: job.unique, action: answer.action, outcome, durationMs });
+    this.remember({
+      server: job.server,
+      handle: job.handle,
+      unique: job.unique,
+      action: answer.action,
+      outcome,
+      durationMs,
+    });
     const fields = { action: answer.action, outcome, durationMs, ...(answer.error ? { error: answer.error } : {}) };
     if (!sent) {
       log.warn('job finished but its connection is gone; gearmand re-queued it, answer dropped', fields);
@@ -256,13 +275,11 @@ export class Worker {
     });
     const invoked = Promise.resolve()
       .then(() => this.deps.invoker.invoke(functionName, payload, controller.signal))
-      .catch(
-        (error: unknown): InvokeOutcome => ({
-          status: 'failed',
-          reason: 'error',
-          message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-        }),
-      );
+      .catch((error: unknown): InvokeOutcome => ({
+        status: 'failed',
+        reason: 'error',
+        message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      }));
     try {
       return await Promise.race([invoked, aborted]);
     } finally {

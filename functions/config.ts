@@ -149,7 +149,8 @@ export function loadCloudSettings(env: Env): CloudSettings {
   const appCredentialSecret = pick('OS_APPLICATION_CREDENTIAL_SECRET', 'application_credential_secret');
   const authType = nonEmpty(env.OS_AUTH_TYPE) ?? entry.auth_type;
   const useAppCredential =
-    authType === 'v3applicationcredential' || (authType === undefined && (appCredentialId ?? appCredentialName) !== undefined);
+    authType === 'v3applicationcredential' ||
+    (authType === undefined && (appCredentialId ?? appCredentialName) !== undefined);
 
   let authSettings: AuthSettings;
   if (useAppCredential) {
@@ -185,7 +186,8 @@ export function loadCloudSettings(env: Env): CloudSettings {
       userDomainId: pick('OS_USER_DOMAIN_ID', 'user_domain_id'),
       projectName,
       projectId,
-      projectDomainName: pick('OS_PROJECT_DOMAIN_NAME', 'project_domain_name') ?? (projectId ? undefined : defaultDomain(env)),
+      projectDomainName:
+        pick('OS_PROJECT_DOMAIN_NAME', 'project_domain_name') ?? (projectId ? undefined : defaultDomain(env)),
       projectDomainId: pick('OS_PROJECT_DOMAIN_ID', 'project_domain_id'),
     };
   }
@@ -227,7 +229,11 @@ function defaultDomain(env: Env): string {
 export function cloudsYamlPaths(env: Env): string[] {
   const explicit = nonEmpty(env.OS_CLIENT_CONFIG_FILE);
   if (explicit) return [explicit];
-  return [join(process.cwd(), 'clouds.yaml'), join(homedir(), '.config', 'openstack', 'clouds.yaml'), '/etc/openstack/clouds.yaml'];
+  return [
+    join(process.cwd(), 'clouds.yaml'),
+    join(homedir(), '.config', 'openstack', 'clouds.yaml'),
+    '/etc/openstack/clouds.yaml',
+  ];
 }
 
 function readCloudsYaml(cloudName: string, env: Env): CloudsYamlEntry {
@@ -247,12 +253,17 @@ function readCloudsYaml(cloudName: string, env: Env): CloudsYamlEntry {
     const clouds = (document as { clouds?: Record<string, unknown> } | null)?.clouds;
     const entry = clouds?.[cloudName];
     if (entry === undefined) {
-      throw new ConfigurationError(`OS_CLOUD is '${cloudName}' but ${path} has no such cloud (it has: ${Object.keys(clouds ?? {}).join(', ') || 'none'})`);
+      throw new ConfigurationError(
+        `OS_CLOUD is '${cloudName}' but ${path} has no such cloud (it has: ${Object.keys(clouds ?? {}).join(', ') || 'none'})`,
+      );
     }
-    if (typeof entry !== 'object' || entry === null) throw new ConfigurationError(`cloud '${cloudName}' in ${path} is not a mapping`);
+    if (typeof entry !== 'object' || entry === null)
+      throw new ConfigurationError(`cloud '${cloudName}' in ${path} is not a mapping`);
     return entry as CloudsYamlEntry;
   }
-  throw new ConfigurationError(`OS_CLOUD is '${cloudName}' but no clouds.yaml was found (looked in ${cloudsYamlPaths(env).join(', ')})`);
+  throw new ConfigurationError(
+    `OS_CLOUD is '${cloudName}' but no clouds.yaml was found (looked in ${cloudsYamlPaths(env).join(', ')})`,
+  );
 }
 
 /** OS_CACERT is a file path, or (where there is no file to point at, as in Lambda) the PEM itself. */
@@ -272,7 +283,8 @@ function validUrl(setting: string, value: string): string {
   } catch {
     throw new ConfigurationError(`${setting} is not a URL`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigurationError(`${setting} must be an http(s) URL`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigurationError(`${setting} must be an http(s) URL`);
   return value.replace(/\/+$/, '');
 }
 
@@ -291,11 +303,15 @@ export function reader(env: Env) {
     string,
     required(name: string): string {
       const value = string(name);
-      if (value === undefined) throw new ConfigurationError(`${name} is not set: ${POOL_SETTINGS_HELP[name] ?? 'required'}`);
+      if (value === undefined)
+        throw new ConfigurationError(`${name} is not set: ${POOL_SETTINGS_HELP[name] ?? 'required'}`);
       return value;
     },
     list(name: string): string[] {
-      return (string(name) ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+      return (string(name) ?? '')
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean);
     },
     optionalNumber(name: string, range: { min: number; max: number }): number | undefined {
       const raw = string(name);
@@ -325,7 +341,12 @@ export function reader(env: Env) {
       } catch {
         throw new ConfigurationError(`${name} must be a JSON object of strings`);
       }
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || Object.values(parsed).some((v) => typeof v !== 'string')) {
+      if (
+        typeof parsed !== 'object' ||
+        parsed === null ||
+        Array.isArray(parsed) ||
+        Object.values(parsed).some((v) => typeof v !== 'string')
+      ) {
         throw new ConfigurationError(`${name} must be a JSON object of strings`);
       }
       return parsed as Record<string, string>;

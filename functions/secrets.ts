@@ -47,10 +47,13 @@ export type CredentialSource = { kind: 'environment' } | { kind: 'parameter'; na
 export function credentialSource(env: Env): CredentialSource {
   const name = nonEmpty(env.OS_CREDENTIALS_PARAMETER);
   if (name === undefined) return { kind: 'environment' };
-  if (isLocal(env) && (nonEmpty(env.OS_AUTH_URL) !== undefined || nonEmpty(env.OS_CLOUD) !== undefined)) return { kind: 'environment' };
+  if (isLocal(env) && (nonEmpty(env.OS_AUTH_URL) !== undefined || nonEmpty(env.OS_CLOUD) !== undefined))
+    return { kind: 'environment' };
   // A path, so the stack's IAM statement can name exactly arn:...:parameter<path>.
   if (!/^\/[A-Za-z0-9_.\-/]+$/.test(name)) {
-    throw new ConfigurationError(`OS_CREDENTIALS_PARAMETER must be an SSM parameter path such as /pool-manager/prod/openstack (got '${name}')`);
+    throw new ConfigurationError(
+      `OS_CREDENTIALS_PARAMETER must be an SSM parameter path such as /pool-manager/prod/openstack (got '${name}')`,
+    );
   }
   return { kind: 'parameter', name };
 }
@@ -72,7 +75,10 @@ export async function resolveEnv(env: Env, fetch: ParameterFetcher = ssmFetcher)
       );
     }
   }
-  const maxAgeSeconds = reader(env).number('OS_CREDENTIALS_MAX_AGE_SECONDS', DEFAULT_MAX_AGE_SECONDS, { min: 0, max: 86_400 });
+  const maxAgeSeconds = reader(env).number('OS_CREDENTIALS_MAX_AGE_SECONDS', DEFAULT_MAX_AGE_SECONDS, {
+    min: 0,
+    max: 86_400,
+  });
   let raw: string | undefined;
   try {
     raw = await fetch(name, { maxAgeSeconds });
@@ -109,11 +115,14 @@ export function parseCredentials(name: string, raw: string): Record<string, stri
   const variables: Record<string, string> = {};
   for (const [key, value] of Object.entries(document)) {
     if (!/^OS_[A-Z0-9_]+$/.test(key)) {
-      throw new ConfigurationError(`SSM parameter ${name} has the key '${key}': only OS_* variables of an openrc file belong there`);
+      throw new ConfigurationError(
+        `SSM parameter ${name} has the key '${key}': only OS_* variables of an openrc file belong there`,
+      );
     }
     if (typeof value === 'string') variables[key] = value;
     else if (typeof value === 'number' || typeof value === 'boolean') variables[key] = String(value);
-    else if (value !== null) throw new ConfigurationError(`SSM parameter ${name}: the value of ${key} must be a string`);
+    else if (value !== null)
+      throw new ConfigurationError(`SSM parameter ${name}: the value of ${key} must be a string`);
   }
   return variables;
 }
@@ -121,7 +130,9 @@ export function parseCredentials(name: string, raw: string): Record<string, stri
 /** One actionable line for a failed read; the cause's own text never carries the value. */
 export function describeParameterError(name: string, error: unknown, env: Env = {}): string {
   const cause = (error as { cause?: unknown } | undefined)?.cause ?? error;
-  const code = String((cause as { name?: unknown } | undefined)?.name ?? (error as { name?: unknown } | undefined)?.name ?? 'Error');
+  const code = String(
+    (cause as { name?: unknown } | undefined)?.name ?? (error as { name?: unknown } | undefined)?.name ?? 'Error',
+  );
   const text = String((cause as { message?: unknown } | undefined)?.message ?? '');
   const region = nonEmpty(env.AWS_REGION) ?? '<region>';
   const arn = `arn:${partition(region)}:ssm:${region}:<account>:parameter${name}`;

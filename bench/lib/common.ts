@@ -30,7 +30,8 @@ export function stat(samples: number[]): Stat {
   if (samples.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN, n: 0, samples: [] };
   const sorted = [...samples].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  const median = sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  const median =
+    sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
   return { median, min: sorted[0] as number, max: sorted[sorted.length - 1] as number, n: sorted.length, samples };
 }
 
@@ -65,7 +66,12 @@ const startedAt = new Date().toISOString();
 export function writeFragment(name: string, data: object): string {
   fs.mkdirSync(OUT_DIR, { recursive: true });
   const file = path.join(OUT_DIR, `${name}.json`);
-  const meta = { startedAt, finishedAt: new Date().toISOString(), loadAvg1mAtStart: loadAtStart, loadAvg1mAtEnd: round(os.loadavg()[0] ?? 0, 2) };
+  const meta = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    loadAvg1mAtStart: loadAtStart,
+    loadAvg1mAtEnd: round(os.loadavg()[0] ?? 0, 2),
+  };
   fs.writeFileSync(file, `${JSON.stringify({ ...data, meta }, null, 2)}\n`);
   return file;
 }
@@ -77,7 +83,12 @@ export function readFragment<T>(name: string): T | undefined {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000, everyMs = 20): Promise<void> {
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 60_000,
+  everyMs = 20,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -165,7 +176,11 @@ export function startChild(command: string, args: string[], options: SpawnOption
             resolve(m);
           } else if (!alive()) {
             cleanup();
-            reject(new Error(`${command} exited (${proc.exitCode ?? proc.signalCode}) before printing ${re}:\n${text.slice(-3000)}`));
+            reject(
+              new Error(
+                `${command} exited (${proc.exitCode ?? proc.signalCode}) before printing ${re}:\n${text.slice(-3000)}`,
+              ),
+            );
           }
         };
         const timer = setTimeout(() => {

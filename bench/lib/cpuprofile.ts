@@ -27,10 +27,11 @@ export interface ProfileSummary {
 function place(url: string, functionName: string): string {
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1] as string;
-  const project = /\/work\/[^/]+\/(.+)$/.exec(url) ?? /file:\/\/.*?\/((?:bridge|functions|bench|scripts|test)\/.+)$/.exec(url);
+  const project =
+    /\/work\/[^/]+\/(.+)$/.exec(url) ?? /file:\/\/.*?\/((?:bridge|functions|bench|scripts|test)\/.+)$/.exec(url);
   if (project) return project[1] as string;
   if (url.startsWith('node:')) return url;
-  return url ? url.split('/').slice(-1)[0] ?? url : `(${functionName || 'native'})`;
+  return url ? (url.split('/').slice(-1)[0] ?? url) : `(${functionName || 'native'})`;
 }
 
 /** Reads a .cpuprofile and summarises it (the idle, GC and root pseudo-frames apart). */
@@ -73,7 +74,9 @@ export function summariseProfile(file: string, top = 12): ProfileSummary {
   return {
     totalMs: round(total / 1000, 0),
     idlePct: round((100 * idle) / total, 1),
-    inclusive: list(new Map([...inclusive].filter(([k]) => !k.startsWith('node:') && !k.startsWith('(')))).map(([where, t]) => ({ where, pct: round((100 * t) / busy, 1) })),
+    inclusive: list(new Map([...inclusive].filter(([k]) => !k.startsWith('node:') && !k.startsWith('(')))).map(
+      ([where, t]) => ({ where, pct: round((100 * t) / busy, 1) }),
+    ),
     self: list(self).map(([fn, t]) => ({ fn, pct: round((100 * t) / busy, 1) })),
   };
 }

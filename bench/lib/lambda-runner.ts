@@ -59,7 +59,12 @@ export class WarmFunction {
    * markerUrl: after each invocation the runner GETs `${markerUrl}/${index}` (the simulator
    * logs it like any request), marking where in the request log that invocation ended.
    */
-  constructor(bundle: Bundle, readonly fn: FunctionName, env: Record<string, string>, markerUrl = '') {
+  constructor(
+    bundle: Bundle,
+    readonly fn: FunctionName,
+    env: Record<string, string>,
+    markerUrl = '',
+  ) {
     const runnerFile = join(bundle.dir, 'bench-runner.cjs');
     writeFileSync(runnerFile, RUNNER);
     this.child = spawn(process.execPath, [runnerFile, bundle.file(fn), String(bundle.timeoutSeconds(fn)), markerUrl], {
@@ -77,9 +82,7 @@ export class WarmFunction {
 
   /** Runs the events one after another in this warm process; bounded by timeoutMs in all. */
   async invoke(events: unknown[], timeoutMs = 300_000): Promise<TimedInvocation[]> {
-    const results = events.map(
-      () => new Promise<TimedInvocation>((resolve) => this.waiting.push(resolve)),
-    );
+    const results = events.map(() => new Promise<TimedInvocation>((resolve) => this.waiting.push(resolve)));
     for (const e of events) this.child.stdin.write(`${JSON.stringify(e)}\n`);
     let timer: NodeJS.Timeout | undefined;
     const failed = Promise.race([
@@ -87,7 +90,10 @@ export class WarmFunction {
         throw new Error(`${this.fn} process exited ${code}:\n${this.tail}`);
       }),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${this.fn}: ${events.length} invocations not done in ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`${this.fn}: ${events.length} invocations not done in ${timeoutMs} ms`)),
+          timeoutMs,
+        );
       }),
     ]);
     try {

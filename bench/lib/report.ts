@@ -79,8 +79,22 @@ export interface BridgeOut {
   configs: BridgeConfigResult[];
   referenceKey: string;
   ratio: { bridgeInfoOverReference: Stat; bridgeWarnOverReference: Stat };
-  memory: { inflight: number; reached: number; idleRssMiB: number; busyRssMiB: number; peakRssMiB: number; perJobKiB: number; fillMs: number };
-  profile: { totalMs: number; idlePct: number; jobsPerSecond: number; inclusive: { where: string; pct: number }[]; self: { fn: string; pct: number }[] };
+  memory: {
+    inflight: number;
+    reached: number;
+    idleRssMiB: number;
+    busyRssMiB: number;
+    peakRssMiB: number;
+    perJobKiB: number;
+    fillMs: number;
+  };
+  profile: {
+    totalMs: number;
+    idlePct: number;
+    jobsPerSecond: number;
+    inclusive: { where: string; pct: number }[];
+    self: { fn: string; pct: number }[];
+  };
   seconds: number;
   meta: Meta;
 }
@@ -184,7 +198,10 @@ const TARGETS = {
   initMs: 200,
 };
 
-function findSeries(f: FleetOut, q: Partial<Pick<FleetSeries, 'endpoint' | 'temperature' | 'concurrency' | 'n'>>): FleetSeries | undefined {
+function findSeries(
+  f: FleetOut,
+  q: Partial<Pick<FleetSeries, 'endpoint' | 'temperature' | 'concurrency' | 'n'>>,
+): FleetSeries | undefined {
   return f.series.find(
     (s) =>
       (q.endpoint === undefined || s.endpoint === q.endpoint) &&
@@ -195,13 +212,18 @@ function findSeries(f: FleetOut, q: Partial<Pick<FleetSeries, 'endpoint' | 'temp
 }
 
 function fleetHeadline(f: FleetOut): FleetSeries | undefined {
-  const n = Math.max(...f.series.filter((s) => s.endpoint === 'in-process' && s.concurrency === f.bridgeConcurrency).map((s) => s.n));
+  const n = Math.max(
+    ...f.series.filter((s) => s.endpoint === 'in-process' && s.concurrency === f.bridgeConcurrency).map((s) => s.n),
+  );
   return findSeries(f, { endpoint: 'in-process', temperature: 'cold', concurrency: f.bridgeConcurrency, n });
 }
 
 export function results(fr: Fragments): Record<string, number | null> {
   const head = fr.fleet ? fleetHeadline(fr.fleet) : undefined;
-  const warm = fr.fleet && head ? findSeries(fr.fleet, { endpoint: 'in-process', temperature: 'warm', concurrency: head.concurrency, n: head.n }) : undefined;
+  const warm =
+    fr.fleet && head
+      ? findSeries(fr.fleet, { endpoint: 'in-process', temperature: 'warm', concurrency: head.concurrency, n: head.n })
+      : undefined;
   const ref = fr.bridge?.configs.find((c) => c.key === fr.bridge?.referenceKey);
   const bridgeDefault = fr.bridge?.configs.find((c) => c.key === 'bridge_info');
   const original = fr.fleet && head ? fr.fleet.originalModel.secondsByN[String(head.n)] : undefined;
@@ -216,13 +238,19 @@ export function results(fr: Fragments): Record<string, number | null> {
     fleet_200_builds_seconds: n(head?.wallSeconds.median),
     fleet_200_builds_warm_over_boot_time: n(warm?.overBootTime.median),
     original_model_200_builds_seconds: n(original),
-    fleet_speedup_over_original_model: n(original !== undefined && head ? original / head.wallSeconds.median : undefined, 0),
+    fleet_speedup_over_original_model: n(
+      original !== undefined && head ? original / head.wallSeconds.median : undefined,
+      0,
+    ),
     bridge_jobs_per_second: n(bridgeDefault?.jobsPerSecond.median, 0),
     c_worker_jobs_per_second: n(ref?.jobsPerSecond.median, 0),
     bridge_warn_over_c_worker_throughput: n(fr.bridge?.ratio.bridgeWarnOverReference.median),
     bridge_rss_mib_1000_in_flight: n(fr.bridge?.memory.busyRssMiB, 1),
     status_polls_per_build_default_settings: n(fr.calls?.statusPollsPerBuild.median),
-    max_function_zip_kb_without_source_map: n(fr.pkg ? Math.max(...fr.pkg.packaged.map((p) => p.zipKBWithoutMap)) : undefined, 1),
+    max_function_zip_kb_without_source_map: n(
+      fr.pkg ? Math.max(...fr.pkg.packaged.map((p) => p.zipKBWithoutMap)) : undefined,
+      1,
+    ),
   };
 }
 
@@ -232,7 +260,9 @@ function medianOf(xs: number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   if (sorted.length === 0) return Number.NaN;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 const f1 = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
@@ -245,10 +275,17 @@ function ms(s: Stat | undefined, d = 2, unit = ''): string {
 const met = (ok: boolean): string => (ok ? '**met**' : '**missed**');
 const kb = (bytes: number): string => `${f1(bytes / 1000, 0)} KB`;
 function load(m: Meta | undefined): string {
-  return m ? `Load average (1 min) ${m.loadAvg1mAtStart} when the script started, ${m.loadAvg1mAtEnd} when it ended` : '';
+  return m
+    ? `Load average (1 min) ${m.loadAvg1mAtStart} when the script started, ${m.loadAvg1mAtEnd} when it ended`
+    : '';
 }
 
-function polls(bootMs: number, initialMs: number, growth: number, maxMs = Number.POSITIVE_INFINITY): { count: number; seenAtMs: number } {
+function polls(
+  bootMs: number,
+  initialMs: number,
+  growth: number,
+  maxMs = Number.POSITIVE_INFINITY,
+): { count: number; seenAtMs: number } {
   let t = 0;
   let interval = initialMs;
   let count = 1;
@@ -293,7 +330,9 @@ export function renderReport(fr: Fragments, machine: Machine, scripts: ScriptRun
   );
   if (scripts.length > 0) {
     const total = scripts.reduce((n, s) => n + s.seconds, 0);
-    const scriptLine = scripts.map((s) => `${s.name} ${s.ok ? `${f1(s.seconds, 0)} s` : `FAILED (${s.error ?? 'see the log'})`}`).join(', ');
+    const scriptLine = scripts
+      .map((s) => `${s.name} ${s.ok ? `${f1(s.seconds, 0)} s` : `FAILED (${s.error ?? 'see the log'})`}`)
+      .join(', ');
     p(`Time taken: ${scriptLine}; ${f1(total / 60, 1)} minutes in all.`, '');
   }
 
@@ -373,7 +412,7 @@ function fleetSection(f: FleetOut, p: Put): void {
     `**Reference: the original pool manager's model.** ${f.originalModel.threads} worker threads, one build each, the status polled`,
     `every ${f.originalModel.pollSeconds} s: a ${boot} s boot is seen at the first poll, so each build takes ${f.originalModel.pollSeconds} s and N builds take`,
     `ceil(N/${f.originalModel.threads}) × ${f.originalModel.pollSeconds} s. The same stack with the bridge at --concurrency 4 shows how much of the difference`,
-    'is that design (4 at a time) rather than the simulator: it polls fast, so only the concurrency is the original\'s.',
+    "is that design (4 at a time) rather than the simulator: it polls fast, so only the concurrency is the original's.",
     '',
     '**Endpoint.** serverless-offline by default runs each concurrent invoke in a Node worker thread of its own that',
     'loads the whole bundle, and keeps idle ones for reuse. On this 2-core machine that is the bottleneck, not the',
@@ -417,7 +456,9 @@ function fleetSection(f: FleetOut, p: Put): void {
   );
   // Where the time goes, for the headline series.
   const head = fleetHeadline(f);
-  const warmHead = head ? findSeries(f, { endpoint: 'in-process', temperature: 'warm', concurrency: C, n: head.n }) : undefined;
+  const warmHead = head
+    ? findSeries(f, { endpoint: 'in-process', temperature: 'warm', concurrency: C, n: head.n })
+    : undefined;
   if (head) {
     const last = (s: FleetSeries | undefined): number => medianOf(s?.rounds.map((x) => x.lastCreateMs) ?? []);
     const first = (s: FleetSeries | undefined): number => medianOf(s?.rounds.map((x) => x.firstCreateMs) ?? []);
@@ -433,7 +474,9 @@ function fleetSection(f: FleetOut, p: Put): void {
     );
   }
   const wt = f.series.filter((s) => s.endpoint === 'worker-threads' && s.temperature === 'cold');
-  const inProcessPeak = Math.max(...f.series.filter((s) => s.endpoint === 'in-process').map((s) => s.offlinePeakRssMiB ?? 0));
+  const inProcessPeak = Math.max(
+    ...f.series.filter((s) => s.endpoint === 'in-process').map((s) => s.offlinePeakRssMiB ?? 0),
+  );
   if (wt.length > 0) {
     p(
       'Worker-thread mode: every cold invoke starts a worker thread that loads the bundle and authenticates on its own,',
@@ -443,7 +486,11 @@ function fleetSection(f: FleetOut, p: Put): void {
       '',
     );
   }
-  const bad = f.series.flatMap((s) => s.rounds.filter((x) => x.notPass > 0).map((x) => `${s.label}: ${x.notPass} of ${x.n} not PASS (${x.firstError ?? ''})`));
+  const bad = f.series.flatMap((s) =>
+    s.rounds
+      .filter((x) => x.notPass > 0)
+      .map((x) => `${s.label}: ${x.notPass} of ${x.n} not PASS (${x.firstError ?? ''})`),
+  );
   if (bad.length > 0) p('Not PASS:', '', ...bad.map((b) => `- ${b}`), '');
 }
 
@@ -467,7 +514,12 @@ function bridgeSection(b: BridgeOut, p: Put): void {
     '|---|---|---|---|---|',
   );
   for (const c of b.configs) {
-    const ratio = c.key === 'bridge_info' ? b.ratio.bridgeInfoOverReference : c.key === 'bridge_warn' ? b.ratio.bridgeWarnOverReference : undefined;
+    const ratio =
+      c.key === 'bridge_info'
+        ? b.ratio.bridgeInfoOverReference
+        : c.key === 'bridge_warn'
+          ? b.ratio.bridgeWarnOverReference
+          : undefined;
     const wrong = c.runs.reduce((n, r) => n + r.wrong, 0);
     p(
       `| ${c.label}${c.key === b.referenceKey ? ' (**reference**)' : ''}${wrong ? ` (${wrong} wrong answers)` : ''} | ${ms(c.jobsPerSecond, 0)} | ${ms(c.p50Ms, 1, ' ms')} | ${ms(c.p99Ms, 1, ' ms')} | ${ratio ? ms(ratio) : c.key === b.referenceKey ? '1' : ''} |`,
@@ -490,7 +542,10 @@ function bridgeSection(b: BridgeOut, p: Put): void {
     '|---|---|',
     ...b.profile.inclusive.slice(0, 8).map((e) => `| ${e.where} | ${f1(e.pct, 1)}% |`),
     '',
-    `Largest self times: ${b.profile.self.slice(0, 6).map((e) => `${e.fn} ${f1(e.pct, 1)}%`).join(', ')}`,
+    `Largest self times: ${b.profile.self
+      .slice(0, 6)
+      .map((e) => `${e.fn} ${f1(e.pct, 1)}%`)
+      .join(', ')}`,
     '(writeBuffer is the native write: the log lines to stdout, the packets to gearmand; getBooleanFromEnv and',
     'getStringFromEnv run when Powertools reads its settings while it writes a line).',
     '',
@@ -498,19 +553,20 @@ function bridgeSection(b: BridgeOut, p: Put): void {
 }
 
 function callsSection(c: CallsOut, p: Put): void {
-  const svc = (x: Record<string, number>, s: string): string => f1(x[s] ?? 0, x[s] !== undefined && !Number.isInteger(x[s]) ? 2 : 0);
+  const svc = (x: Record<string, number>, s: string): string =>
+    f1(x[s] ?? 0, x[s] !== undefined && !Number.isInteger(x[s]) ? 2 : 0);
   const fl = polls(c.bootMs, c.pollDefaults.initialMs, c.pollDefaults.growth, c.pollDefaults.maxMs);
   p(
     '## 3. OpenStack calls per job',
     '',
     'Each function bundled as serverless.yml says (test/helpers/lambda.ts) and kept warm in one Node process (a warm',
-    'Lambda), its events sent in batches; every event is the bridge\'s envelope with a fresh Gearman unique id. Requests',
-    'counted from the simulator\'s log, split per invocation exactly (the runner marks the end of each invocation with a',
+    "Lambda), its events sent in batches; every event is the bridge's envelope with a fresh Gearman unique id. Requests",
+    "counted from the simulator's log, split per invocation exactly (the runner marks the end of each invocation with a",
     `request of its own). Default pool settings (status polls from ${c.pollDefaults.initialMs / 1000} s, ×${c.pollDefaults.growth}, up to ${c.pollDefaults.maxMs / 1000} s), ${c.bootMs / 1000} s boot.`,
     `BUILD_DEVICE ×${c.actions.find((a) => a.action === 'BUILD_DEVICE')?.jobs ?? '?'}, then BUILD_IP and DELETE_IP in batches of 100 (allocate, release) to ${c.tokens.cheapJobs / 2} each, then`,
     `ASSIGN_IP, REMOVE_IP, DELETE_IP and DELETE_DEVICE on the devices built. ${load(c.meta)}.`,
     '',
-    '| action | jobs (PASS) | first job: Keystone / Nova / Neutron / Glance | each later job: Keystone / Nova / Neutron / Glance | a later job\'s requests |',
+    "| action | jobs (PASS) | first job: Keystone / Nova / Neutron / Glance | each later job: Keystone / Nova / Neutron / Glance | a later job's requests |",
     '|---|---|---|---|---|',
   );
   for (const a of c.actions) {
@@ -528,7 +584,7 @@ function callsSection(c: CallsOut, p: Put): void {
     `**Keystone tokens.** ${t.cheapTokenRequests} token requests for ${t.cheapJobs} BUILD_IP and DELETE_IP jobs = **${f1(t.perThousandJobs)} per 1,000 jobs** (the original: one per`,
     `job, 1,000 per 1,000). Over the whole script, ${t.allTokenRequests} token requests for ${t.allJobs} jobs in ${t.warmProcesses} warm functions: one per warm function`,
     'instance, reused until shortly before it expires (an hour on the simulator), so the figure per 1,000 jobs is',
-    '1,000 ÷ (jobs an instance serves within a token\'s lifetime): 1 here with 1,000 jobs per instance, lower with more.',
+    "1,000 ÷ (jobs an instance serves within a token's lifetime): 1 here with 1,000 jobs per instance, lower with more.",
     '',
     `**Status polls per build** at the default settings: ${ms(c.statusPollsPerBuild, 0)} (${c.actions.find((a) => a.action === 'BUILD_DEVICE')?.jobs ?? '?'} builds); a ${c.bootMs / 1000} s boot is seen`,
     `by poll ${fl.count} at ${f1(fl.seenAtMs / 1000, 2)} s, and a build took ${ms(c.buildSeconds)} s. The original polled once a minute: 1 poll, but 60 s per build.`,
@@ -541,11 +597,13 @@ function packageSection(k: PackageOut, p: Put): void {
     '## 4. Function package',
     '',
     `\`serverless package\` (osls + serverless-esbuild, dummy AWS credentials; ${f1(k.packageSeconds, 0)} s), in a private copy of the service.`,
-    `esbuild options from serverless.yml: ${Object.entries(k.esbuild).map(([key, v]) => `${key}: ${JSON.stringify(v)}`).join(', ')}.`,
+    `esbuild options from serverless.yml: ${Object.entries(k.esbuild)
+      .map(([key, v]) => `${key}: ${JSON.stringify(v)}`)
+      .join(', ')}.`,
     `KB = 1,000 bytes. Cold init: the handler file taken from the zip, \`require\`d in a fresh \`node\` under a`,
     `high-resolution timer, ${k.init.runs} runs per function (round-robin over the functions), with NODE_OPTIONS=--enable-source-maps as`,
     'serverless.yml sets it ("as deployed") and without it. The bundles leave `@aws-sdk/*` out (the nodejs22.x runtime',
-    'ships the SDK); here it loads from the project\'s node_modules, as the runtime loads its own copy from disk.',
+    "ships the SDK); here it loads from the project's node_modules, as the runtime loads its own copy from disk.",
     `${load(k.meta)}.`,
     '',
     '| function | zip | handler .cjs (raw → zipped) | source map (raw → zipped) | zip without the map | init, as deployed | init, no source maps |',
@@ -573,7 +631,18 @@ function packageSection(k: PackageOut, p: Put): void {
     '',
   );
   if (!same) {
-    p('Other functions:', '', ...k.bundles.slice(1).map((b) => `- ${b.fn} (${kb(b.outputBytes)}): ${b.top.slice(0, 5).map((t) => `${t.input} ${kb(t.bytes)}`).join(', ')}`), '');
+    p(
+      'Other functions:',
+      '',
+      ...k.bundles.slice(1).map(
+        (b) =>
+          `- ${b.fn} (${kb(b.outputBytes)}): ${b.top
+            .slice(0, 5)
+            .map((t) => `${t.input} ${kb(t.bytes)}`)
+            .join(', ')}`,
+      ),
+      '',
+    );
   }
   const pk = k.packaged[0];
   const map = pk?.files.find((f) => f.name.endsWith('.map'));
@@ -607,7 +676,7 @@ function packageSection(k: PackageOut, p: Put): void {
     '  importing the SSM provider only when a credential parameter is configured would take that off every cold start',
     '  that does not read one.',
   );
-  p('**Recommendations** (not applied: serverless.yml and functions/ are others\' to change):', '', ...recs, '');
+  p("**Recommendations** (not applied: serverless.yml and functions/ are others' to change):", '', ...recs, '');
 }
 
 function missedSection(fr: Fragments, r: Record<string, number | null>, p: Put): void {
@@ -637,7 +706,7 @@ function missedSection(fr: Fragments, r: Record<string, number | null>, p: Put):
       '  a round trip through gearmand before it starts, while a pool of C workers has one grab in flight per process.',
       '  For this project the figure bounds what the bridge costs: a real job is a Lambda invoke of tens of',
       `  milliseconds to minutes, against ${f1(1000 / (fr.bridge.configs.find((c) => c.key === 'bridge_info')?.jobsPerSecond.median ?? Number.NaN), 2)} ms of bridge time per job at the throughput above.`,
-      '  Changes that would close the gap, for the bridge\'s owner: fewer lines per job at INFO, and several grabs',
+      "  Changes that would close the gap, for the bridge's owner: fewer lines per job at INFO, and several grabs",
       '  in flight per connection (up to the free slots).',
     );
   }
@@ -654,7 +723,10 @@ function missedSection(fr: Fragments, r: Record<string, number | null>, p: Put):
     lines.push(
       `- **Function zip: ${f1(fr.pkg.maxZipKB, 1)} KB (target ≤ ${TARGETS.zipKB} KB).** ${map ? `The source map is ${kb(map.compressedBytes)} of it (\`sourcemap: true\` puts it in the zip); without it the zip would be ${f1(noMap, 1)} KB, still over.` : ''}`,
       `  The code itself is dominated by dependencies: ${undici ? `undici is ${kb(undici.bytes)} (${f1(undici.pct, 0)}%) of the minified bundle` : ''}${yaml ? `, yaml ${kb(yaml.bytes)} (${f1(yaml.pct, 0)}%)` : ''};`,
-      `  the project's own code (functions/) is ${f1(top.filter((t) => t.input.startsWith('functions/')).reduce((n, t) => n + t.pct, 0), 0)}% of what the table in section 4 lists. See the recommendations there.`,
+      `  the project's own code (functions/) is ${f1(
+        top.filter((t) => t.input.startsWith('functions/')).reduce((n, t) => n + t.pct, 0),
+        0,
+      )}% of what the table in section 4 lists. See the recommendations there.`,
     );
   }
   if (fr.pkg && fr.pkg.maxInitMs > TARGETS.initMs) {

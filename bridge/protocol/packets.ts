@@ -95,9 +95,18 @@ export interface RawPacket {
 }
 
 // Responses a worker or client receives from a job server (magic "\0RES").
-export interface NoopPacket { kind: 'NOOP' }
-export interface NoJobPacket { kind: 'NO_JOB' }
-export interface JobAssignPacket { kind: 'JOB_ASSIGN'; handle: string; functionName: string; data: Buffer }
+export interface NoopPacket {
+  kind: 'NOOP';
+}
+export interface NoJobPacket {
+  kind: 'NO_JOB';
+}
+export interface JobAssignPacket {
+  kind: 'JOB_ASSIGN';
+  handle: string;
+  functionName: string;
+  data: Buffer;
+}
 export interface JobAssignUniqPacket {
   kind: 'JOB_ASSIGN_UNIQ';
   handle: string;
@@ -105,19 +114,47 @@ export interface JobAssignUniqPacket {
   unique: string;
   data: Buffer;
 }
-export interface EchoResPacket { kind: 'ECHO_RES'; data: Buffer }
-export interface ErrorPacket { kind: 'ERROR'; code: string; text: string }
-export interface JobCreatedPacket { kind: 'JOB_CREATED'; handle: string }
+export interface EchoResPacket {
+  kind: 'ECHO_RES';
+  data: Buffer;
+}
+export interface ErrorPacket {
+  kind: 'ERROR';
+  code: string;
+  text: string;
+}
+export interface JobCreatedPacket {
+  kind: 'JOB_CREATED';
+  handle: string;
+}
 export interface WorkResultPacket {
   kind: 'WORK_COMPLETE' | 'WORK_DATA' | 'WORK_WARNING' | 'WORK_EXCEPTION';
   handle: string;
   data: Buffer;
 }
-export interface WorkFailPacket { kind: 'WORK_FAIL'; handle: string }
-export interface WorkStatusPacket { kind: 'WORK_STATUS'; handle: string; numerator: string; denominator: string }
-export interface OptionResPacket { kind: 'OPTION_RES'; option: string }
+export interface WorkFailPacket {
+  kind: 'WORK_FAIL';
+  handle: string;
+}
+export interface WorkStatusPacket {
+  kind: 'WORK_STATUS';
+  handle: string;
+  numerator: string;
+  denominator: string;
+}
+export interface OptionResPacket {
+  kind: 'OPTION_RES';
+  option: string;
+}
 /** Any other type, or a known one with the wrong number of arguments: kept, not thrown. */
-export interface OtherPacket { kind: 'OTHER'; magic: Magic; type: number; name: string; data: Buffer; reason?: string }
+export interface OtherPacket {
+  kind: 'OTHER';
+  magic: Magic;
+  type: number;
+  name: string;
+  data: Buffer;
+  reason?: string;
+}
 
 export type ResponsePacket =
   | NoopPacket

@@ -212,5 +212,7 @@ function startsWith(buffer: Buffer, offset: number, magic: Uint8Array): boolean 
 }
 
 function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+  return Buffer.from(bytes)
+    .toString('hex')
+    .replace(/(..)(?!$)/g, '$1 ');
 }

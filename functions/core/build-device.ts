@@ -7,9 +7,7 @@ import { answerLost, pollUntilDeadline } from './poll';
 import type { Message, Result } from './result';
 import { fail, pass } from './result';
 
-type WaitOutcome =
-  | { kind: 'active'; server: Server }
-  | { kind: 'failed'; reason: string; server: Server | undefined };
+type WaitOutcome = { kind: 'active'; server: Server } | { kind: 'failed'; reason: string; server: Server | undefined };
 
 /**
  * BUILD_DEVICE: boot one server named from the job's unique id and wait for it to be
@@ -60,9 +58,13 @@ export async function buildDevice(ctx: ActionContext, message: Message): Promise
         if (!answerLost(error)) throw error;
         // The request may still be processed after its answer was lost: the server can show
         // up later, so look for it by name (as a rerun would) instead of leaving it behind.
-        logger.warn('the create request got no answer; looking for the server by its name', { name, error: describeError(error) });
+        logger.warn('the create request got no answer; looking for the server by its name', {
+          name,
+          error: describeError(error),
+        });
         const found = await waitForName(ctx, name);
-        if (!found) throw new Error(`${describeError(error)}; no server named ${name} appeared before the build deadline`);
+        if (!found)
+          throw new Error(`${describeError(error)}; no server named ${name} appeared before the build deadline`);
         serverId = found.id;
         logger.info('the server of the unanswered create request showed up', { name, serverId });
       }
@@ -84,9 +86,17 @@ export async function buildDevice(ctx: ActionContext, message: Message): Promise
         try {
           await openstack.compute.deleteServer(serverId);
         } catch (error) {
-          return fail(message, `another run of this job booted ${name} first, and deleting this run's twin ${serverId} failed (${describeError(error)}): delete server ${serverId} by hand`, device);
+          return fail(
+            message,
+            `another run of this job booted ${name} first, and deleting this run's twin ${serverId} failed (${describeError(error)}): delete server ${serverId} by hand`,
+            device,
+          );
         }
-        logger.warn('another run of this job booted this device first: deleted the twin this run booted', { name, serverId, keptServerId: oldest.id });
+        logger.warn('another run of this job booted this device first: deleted the twin this run booted', {
+          name,
+          serverId,
+          keptServerId: oldest.id,
+        });
         booted = undefined;
       }
       serverId = oldest.id;
@@ -128,7 +138,11 @@ async function waitForActive(ctx: ActionContext, serverId: string): Promise<Wait
   if (outcome) return outcome;
   const status = last ? `${last.status}${last.status === 'ACTIVE' ? ' without an IPv4 address' : ''}` : 'unknown';
   const waited = Math.round((ctx.clock.now() - started) / 1000);
-  return { kind: 'failed', reason: `server ${serverId} not ACTIVE after ${waited} s, the build deadline (status ${status})`, server: last };
+  return {
+    kind: 'failed',
+    reason: `server ${serverId} not ACTIVE after ${waited} s, the build deadline (status ${status})`,
+    server: last,
+  };
 }
 
 /** Polls for a server with exactly this name until one shows up or the build deadline passes. */
@@ -147,7 +161,9 @@ async function cleanUp(ctx: ActionContext, name: string, reason: string): Promis
       await ctx.openstack.compute.deleteServer(server.id);
       ctx.logger.info('deleted the failed build', { name, serverId: server.id });
     }
-    return servers.length > 0 ? `${reason}; the server was deleted` : `${reason}; no server named ${name} was left to delete`;
+    return servers.length > 0
+      ? `${reason}; the server was deleted`
+      : `${reason}; no server named ${name} was left to delete`;
   } catch (error) {
     ctx.logger.error('could not delete the failed build: it may be left behind', { name, error: describeError(error) });
     return `${reason}; deleting it also failed (${describeError(error)}): delete ${name} by hand`;

@@ -19,6 +19,9 @@ export async function deleteDevice(ctx: ActionContext, message: Message & Device
     return pass(message);
   }
   const outcome = await ctx.openstack.compute.deleteServer(server.id);
-  ctx.logger.info(outcome === 'deleted' ? 'device deleted' : 'device already deleted', { name: message.name, serverId: server.id });
+  ctx.logger.info(outcome === 'deleted' ? 'device deleted' : 'device already deleted', {
+    name: message.name,
+    serverId: server.id,
+  });
   return pass(message);
 }

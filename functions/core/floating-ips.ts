@@ -19,7 +19,10 @@ export async function buildIp(ctx: ActionContext, message: Message): Promise<Res
   if (description && floatingIps.backend === 'neutron') {
     const earlier = await floatingIps.findByDescription(description);
     if (earlier[0]) {
-      ctx.logger.info('returning the floating IP an earlier run of this job allocated', { ip: earlier[0].ip, id: earlier[0].id });
+      ctx.logger.info('returning the floating IP an earlier run of this job allocated', {
+        ip: earlier[0].ip,
+        id: earlier[0].id,
+      });
       return pass(message, { id: String(earlier[0].id), ip: earlier[0].ip });
     }
   } else if (!description) {
@@ -32,8 +35,14 @@ export async function buildIp(ctx: ActionContext, message: Message): Promise<Res
     // As with a server create: a lost answer may still have allocated the address. Only the
     // description can find it again (Nova's legacy proxy has none).
     if (!description || floatingIps.backend !== 'neutron' || !answerLost(error)) throw error;
-    ctx.logger.warn('the allocation got no answer; looking for the address by its description', { error: describeError(error) });
-    const found = await pollUntilDeadline(ctx, { description }, async () => (await floatingIps.findByDescription(description))[0]);
+    ctx.logger.warn('the allocation got no answer; looking for the address by its description', {
+      error: describeError(error),
+    });
+    const found = await pollUntilDeadline(
+      ctx,
+      { description },
+      async () => (await floatingIps.findByDescription(description))[0],
+    );
     if (!found) throw new Error(`${describeError(error)}; no floating IP for this job appeared before the deadline`);
     allocated = found;
   }
@@ -63,13 +72,20 @@ export async function assignIp(ctx: ActionContext, message: Message & IpOnDevice
     const confirmed = await confirmAssociation(ctx, floatingIps, floatingIp, server.id);
     if (!confirmed) {
       const { assignConfirmAttempts: attempts } = ctx.pool;
-      return fail(message, `the cloud accepted the association of ${ip} with ${name} but it did not show after ${attempts} reads`);
+      return fail(
+        message,
+        `the cloud accepted the association of ${ip} with ${name} but it did not show after ${attempts} reads`,
+      );
     }
   }
   const port = ctx.pool.tcpCheckPort;
   if (port !== undefined) {
     const reachable = await tcpCheck(ctx, ip, port);
-    if (!reachable) return fail(message, `${ip} is associated with ${name} but port ${port} did not accept a TCP connection within ${ctx.pool.tcpCheckTimeoutMs} ms`);
+    if (!reachable)
+      return fail(
+        message,
+        `${ip} is associated with ${name} but port ${port} did not accept a TCP connection within ${ctx.pool.tcpCheckTimeoutMs} ms`,
+      );
   }
   return pass(message);
 }
@@ -92,7 +108,10 @@ export async function removeIp(ctx: ActionContext, message: Message & IpOnDevice
     return fail(message, `${ip} is associated with server ${floatingIp.serverId}, and ${server}: not removing it`);
   }
   if (floatingIp.serverId !== server.id) {
-    return fail(message, `${ip} is associated with another server (${floatingIp.serverId}), not ${name}: not removing it`);
+    return fail(
+      message,
+      `${ip} is associated with another server (${floatingIp.serverId}), not ${name}: not removing it`,
+    );
   }
   try {
     await floatingIps.disassociate(floatingIp, server.id);
@@ -116,7 +135,10 @@ export async function deleteIp(ctx: ActionContext, message: Message & IpInput): 
     return pass(message);
   }
   const outcome = await floatingIps.release(floatingIp);
-  ctx.logger.info(outcome === 'released' ? 'floating IP released' : 'floating IP already released', { ip: message.ip, id: floatingIp.id });
+  ctx.logger.info(outcome === 'released' ? 'floating IP released' : 'floating IP already released', {
+    ip: message.ip,
+    id: floatingIp.id,
+  });
   return pass(message);
 }
 
@@ -128,7 +150,12 @@ export async function findOneServer(ctx: ActionContext, name: string): Promise<S
   return servers[0] as Server;
 }
 
-async function confirmAssociation(ctx: ActionContext, floatingIps: FloatingIps, floatingIp: FloatingIp, serverId: string): Promise<boolean> {
+async function confirmAssociation(
+  ctx: ActionContext,
+  floatingIps: FloatingIps,
+  floatingIp: FloatingIp,
+  serverId: string,
+): Promise<boolean> {
   for (let attempt = 1; attempt <= ctx.pool.assignConfirmAttempts; attempt += 1) {
     const current = await floatingIps.get(floatingIp.id);
     if (current?.serverId === serverId) return true;

@@ -9,11 +9,20 @@ import type { Action } from './actions';
 import type { Message } from './result';
 
 const deviceName = z
-  .string({ error: (issue) => (issue.input === undefined ? "'name' is missing: give the device's name" : "'name' must be a string") })
-  .check(z.minLength(1, "'name' is empty: give the device's name"), z.maxLength(255, "'name' is longer than Nova's 255 characters"));
+  .string({
+    error: (issue) =>
+      issue.input === undefined ? "'name' is missing: give the device's name" : "'name' must be a string",
+  })
+  .check(
+    z.minLength(1, "'name' is empty: give the device's name"),
+    z.maxLength(255, "'name' is longer than Nova's 255 characters"),
+  );
 
 const floatingIp = z.pipe(
-  z.string({ error: (issue) => (issue.input === undefined ? "'ip' is missing: give the floating IPv4 address" : "'ip' must be a string") }),
+  z.string({
+    error: (issue) =>
+      issue.input === undefined ? "'ip' is missing: give the floating IPv4 address" : "'ip' must be a string",
+  }),
   z.ipv4({ error: "'ip' is not an IPv4 address" }),
 );
 

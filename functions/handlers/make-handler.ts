@@ -90,17 +90,22 @@ export function makeHandler(action: Action, options: HandlerOptions = {}): PoolM
       const settings = loadSettings(await resolveEnv(readEnv(), fetchParameter));
       const remaining = context?.getRemainingTimeInMillis?.();
       // Keep the cleanup reserve from Lambda's own timeout, whatever the build deadline says.
-      const lambdaBudget = remaining !== undefined && Number.isFinite(remaining) ? remaining - reserve : Number.POSITIVE_INFINITY;
+      const lambdaBudget =
+        remaining !== undefined && Number.isFinite(remaining) ? remaining - reserve : Number.POSITIVE_INFINITY;
       const deadlineAt = Date.now() + Math.min(settings.pool.buildDeadlineMs, lambdaBudget);
-      return await runAction(action, {
-        openstack: openstackFor(settings.cloud),
-        pool: settings.pool,
-        logger,
-        unique: job.unique,
-        deadlineAt,
-        clock: systemClock,
-        onBuildWait: (ms) => metrics.addMetric('BuildWaitTime', MetricUnit.Milliseconds, ms),
-      }, message);
+      return await runAction(
+        action,
+        {
+          openstack: openstackFor(settings.cloud),
+          pool: settings.pool,
+          logger,
+          unique: job.unique,
+          deadlineAt,
+          clock: systemClock,
+          onBuildWait: (ms) => metrics.addMetric('BuildWaitTime', MetricUnit.Milliseconds, ms),
+        },
+        message,
+      );
     } catch (error) {
       // Configuration errors and anything unforeseen: still a result, never a throw.
       logger.error('job could not run', { error: describeError(error) });

@@ -3,8 +3,10 @@
  * timeouts, retries of idempotent requests, mapping of failures to typed errors, and
  * redaction of secrets from every message.
  */
-import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
-import { Agent, request, type Dispatcher } from 'undici';
+import { STATUS_CODES } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Agent, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import {
   AuthenticationError,
   ConflictError,
@@ -13,9 +15,8 @@ import {
   OpenStackError,
   QuotaError,
   TimeoutError,
-  type OpenStackErrorDetails,
-  type ServiceName,
 } from './errors';
+import type { OpenStackErrorDetails, ServiceName } from './errors';
 import { asObject, asString } from './json';
 
 /** Structurally compatible with Powertools' Logger (and with the core's ActionLogger). */
@@ -33,7 +34,12 @@ export const DEFAULT_RETRY_MAX_DELAY_MS = 5_000;
 
 const IDEMPOTENT: ReadonlySet<HttpMethod> = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
 const RETRY_STATUSES: ReadonlySet<number> = new Set([500, 502, 503, 504]);
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ETIMEDOUT',
+]);
 const RETRYABLE_CONNECTION_CODES = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
@@ -169,7 +175,8 @@ export class HttpClient {
     retryAfter: number | undefined,
   ): Promise<void> {
     const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
-    const delayMs = retryAfter !== undefined ? Math.min(retryAfter, this.maxDelayMs) : Math.round(this.random() * ceiling);
+    const delayMs =
+      retryAfter !== undefined ? Math.min(retryAfter, this.maxDelayMs) : Math.round(this.random() * ceiling);
     this.options.logger?.debug('openstack request retry', {
       service: req.service,
       method: req.method,
@@ -194,11 +201,20 @@ export class HttpClient {
     return this.redact(text, [req.headers?.['X-Auth-Token']]);
   }
 
-  private statusError(req: HttpRequest, shownPath: string, res: HttpResponse, text: string, attempts: number): OpenStackError {
+  private statusError(
+    req: HttpRequest,
+    shownPath: string,
+    res: HttpResponse,
+    text: string,
+    attempts: number,
+  ): OpenStackError {
     const { message: rawFault, kind } = extractFault(res.body, text);
     const fault = this.redactFor(req, rawFault || STATUS_CODES[res.status] || 'error');
     const suffix = attempts > 1 ? ` (after ${attempts} attempts)` : '';
-    const message = this.redactFor(req, `${req.service} ${req.method} ${shownPath} failed: ${res.status} ${fault}${suffix}`);
+    const message = this.redactFor(
+      req,
+      `${req.service} ${req.method} ${shownPath} failed: ${res.status} ${fault}${suffix}`,
+    );
     const details: OpenStackErrorDetails = {
       service: req.service,
       method: req.method,

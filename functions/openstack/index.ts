@@ -3,7 +3,8 @@
  * `OpenStack` of types.ts. No Lambda types here.
  */
 import type { Dispatcher } from 'undici';
-import { HttpClient, createAgent, type OpenStackLogger } from './http';
+import { HttpClient, createAgent } from './http';
+import type { OpenStackLogger } from './http';
 import { Keystone } from './keystone';
 import { NeutronFloatingIps } from './neutron';
 import { NovaCompute } from './nova';
@@ -51,7 +52,9 @@ export function createOpenStack(settings: CloudSettings, options: OpenStackOptio
       if (floatingIps) return floatingIps;
       const pending = session
         .hasService('network')
-        .then((neutron): FloatingIps => (neutron ? new NeutronFloatingIps(session) : new NovaLegacyFloatingIps(session)));
+        .then((neutron): FloatingIps =>
+          neutron ? new NeutronFloatingIps(session) : new NovaLegacyFloatingIps(session),
+        );
       floatingIps = pending;
       // A failed lookup (Keystone down) is not remembered: the next call tries again.
       pending.catch(() => {

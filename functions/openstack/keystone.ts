@@ -6,7 +6,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { AuthenticationError, ConfigurationError } from './errors';
 import type { HttpClient } from './http';
-import { asArray, asObject, asString, field, type JsonObject } from './json';
+import { asArray, asObject, asString, field } from './json';
+import type { JsonObject } from './json';
 import type { AuthSettings, Interface } from './types';
 
 export interface CatalogEndpoint {
@@ -137,12 +138,14 @@ function parseCatalog(value: unknown): CatalogService[] {
       const url = asString(field(endpoint, 'url'));
       const iface = asString(field(endpoint, 'interface'));
       if (!url || !iface) return [];
-      return [{
-        interface: iface,
-        region: asString(field(endpoint, 'region')),
-        regionId: asString(field(endpoint, 'region_id')),
-        url,
-      }];
+      return [
+        {
+          interface: iface,
+          region: asString(field(endpoint, 'region')),
+          regionId: asString(field(endpoint, 'region_id')),
+          url,
+        },
+      ];
     });
     return [{ type, endpoints }];
   });

@@ -2,7 +2,8 @@
  * Name resolution, the same everywhere: exactly one resource with exactly that name, or an
  * error the operator can act on. Never a guess.
  */
-import { AmbiguousNameError, NotFoundError, type ServiceName } from './errors';
+import { AmbiguousNameError, NotFoundError } from './errors';
+import type { ServiceName } from './errors';
 import { asId, asString, field } from './json';
 
 /** Regex metacharacters of Python's `re` and MySQL's REGEXP alike. */

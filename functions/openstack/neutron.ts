@@ -103,7 +103,10 @@ export class NeutronFloatingIps implements FloatingIps {
 
   async release(floatingIp: FloatingIp): Promise<'released' | 'absent'> {
     const path = `${FIPS}/${requireId('floating IP', floatingIp.id)}`;
-    return unlessNotFound(this.session.call('network', 'DELETE', path).then(() => 'released' as const), 'absent' as const);
+    return unlessNotFound(
+      this.session.call('network', 'DELETE', path).then(() => 'released' as const),
+      'absent' as const,
+    );
   }
 
   /** The external network to allocate from: the pool by id or name, else the only external one. */

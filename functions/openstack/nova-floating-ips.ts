@@ -78,6 +78,9 @@ export class NovaLegacyFloatingIps implements FloatingIps {
 
   async release(floatingIp: FloatingIp): Promise<'released' | 'absent'> {
     const path = `${FIPS}/${requireId('floating IP', floatingIp.id)}`;
-    return unlessNotFound(this.call('DELETE', path).then(() => 'released' as const), 'absent' as const);
+    return unlessNotFound(
+      this.call('DELETE', path).then(() => 'released' as const),
+      'absent' as const,
+    );
   }
 }

@@ -31,11 +31,13 @@ function mapAddresses(value: unknown): Record<string, Address[]> {
       const addr = asString(field(entry, 'addr'));
       if (!addr) return [];
       const type = asString(field(entry, 'OS-EXT-IPS:type'));
-      return [{
-        addr,
-        version: asNumber(field(entry, 'version')) === 6 || addr.includes(':') ? 6 : 4,
-        type: type === 'fixed' || type === 'floating' ? type : undefined,
-      }];
+      return [
+        {
+          addr,
+          version: asNumber(field(entry, 'version')) === 6 || addr.includes(':') ? 6 : 4,
+          type: type === 'fixed' || type === 'floating' ? type : undefined,
+        },
+      ];
     });
   }
   return out;
@@ -131,7 +133,10 @@ export class NovaCompute implements Compute {
 
   async deleteServer(id: string): Promise<'deleted' | 'absent'> {
     const path = `/servers/${requireId('server', id)}`;
-    return unlessNotFound(this.call('DELETE', path).then(() => 'deleted' as const), 'absent' as const);
+    return unlessNotFound(
+      this.call('DELETE', path).then(() => 'deleted' as const),
+      'absent' as const,
+    );
   }
 
   async resolveImage(idOrName: string): Promise<string> {

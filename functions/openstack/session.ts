@@ -2,9 +2,12 @@
  * An authenticated call to a catalog service: endpoint from the override or the token's
  * catalog, the token header, and one re-authentication on a 401.
  */
-import { AuthenticationError, ConfigurationError, type ServiceName } from './errors';
-import { stripQuery, type HttpClient, type HttpMethod, type HttpResponse } from './http';
-import { findEndpoint, requireEndpoint, type Keystone, type Token } from './keystone';
+import { AuthenticationError, ConfigurationError } from './errors';
+import type { ServiceName } from './errors';
+import { stripQuery } from './http';
+import type { HttpClient, HttpMethod, HttpResponse } from './http';
+import { findEndpoint, requireEndpoint } from './keystone';
+import type { Keystone, Token } from './keystone';
 import { asArray, field, nextQuery } from './json';
 import type { CloudSettings } from './types';
 

@@ -1,7 +1,8 @@
 /** What every service handler shares: the cloud's state, identities, tokens, faults and URLs. */
 import { stableHexId } from './ids';
 import { authRequiredReply } from './errors';
-import { headerValue, type SimReply, type SimRequest } from './http';
+import { headerValue } from './http';
+import type { SimReply, SimRequest } from './http';
 import type { Directory } from './directory';
 import type { Faults } from './faults';
 import type { SimConfig } from './options';

@@ -36,7 +36,10 @@ export interface Role {
 
 export const DEFAULT_DOMAIN: Domain = { id: 'default', name: 'Default' };
 
-export const ROLES: readonly Role[] = ['admin', 'member', 'reader'].map((name) => ({ id: stableHexId(`role:${name}`), name }));
+export const ROLES: readonly Role[] = ['admin', 'member', 'reader'].map((name) => ({
+  id: stableHexId(`role:${name}`),
+  name,
+}));
 
 export class Directory {
   readonly domains: readonly Domain[] = [DEFAULT_DOMAIN];

@@ -75,11 +75,18 @@ const NEUTRON_DEFAULT_TYPES: Record<number, string> = {
   503: 'HTTPServiceUnavailable',
 };
 
-export function neutronErrorBody(status: number, message: string, type?: string): { NeutronError: { type: string; message: string; detail: string } } {
+export function neutronErrorBody(
+  status: number,
+  message: string,
+  type?: string,
+): { NeutronError: { type: string; message: string; detail: string } } {
   return { NeutronError: { type: type ?? NEUTRON_DEFAULT_TYPES[status] ?? 'NeutronError', message, detail: '' } };
 }
 
-export function keystoneErrorBody(status: number, message: string): { error: { code: number; message: string; title: string } } {
+export function keystoneErrorBody(
+  status: number,
+  message: string,
+): { error: { code: number; message: string; title: string } } {
   return { error: { code: status, message, title: statusTitle(status) } };
 }
 

@@ -161,7 +161,8 @@ function validateEffect(effect: unknown): FaultEffect {
   if (!isObject(effect)) fail('effect must be an object');
   if ('status' in effect) {
     const status = effect.status;
-    if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) fail('effect.status must be an HTTP status code');
+    if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599)
+      fail('effect.status must be an HTTP status code');
     const headers = effect.headers;
     if (headers !== undefined && (!isObject(headers) || Object.values(headers).some((v) => typeof v !== 'string'))) {
       fail('effect.headers must map header names to strings');
@@ -182,9 +183,11 @@ function validateEffect(effect: unknown): FaultEffect {
 export function validateFaultRule(input: unknown): FaultRule {
   if (!isObject(input)) fail('a fault rule must be an object');
   const { service, method, rate } = input;
-  if (service !== undefined && !SERVICES.includes(service as ServiceName)) fail(`service must be one of ${SERVICES.join(', ')}`);
+  if (service !== undefined && !SERVICES.includes(service as ServiceName))
+    fail(`service must be one of ${SERVICES.join(', ')}`);
   if (method !== undefined && typeof method !== 'string') fail('method must be a string');
-  if (rate !== undefined && (typeof rate !== 'number' || !(rate >= 0 && rate <= 1))) fail('rate must be a number from 0 to 1');
+  if (rate !== undefined && (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)))
+    fail('rate must be a number from 0 to 1');
   const path = checkRegex(input.path, 'path');
   const times = checkNonNegative(input.times, 'times');
   const seed = checkNonNegative(input.seed, 'seed');
@@ -201,7 +204,8 @@ export function validateFaultRule(input: unknown): FaultRule {
 export function validateServerOutcome(input: unknown): ServerOutcomeRule {
   if (!isObject(input)) fail('a server outcome rule must be an object');
   const outcome = input.outcome;
-  if (outcome !== 'active' && outcome !== 'error' && outcome !== 'stuck-build') fail("outcome must be 'active', 'error' or 'stuck-build'");
+  if (outcome !== 'active' && outcome !== 'error' && outcome !== 'stuck-build')
+    fail("outcome must be 'active', 'error' or 'stuck-build'");
   if (input.faultMessage !== undefined && typeof input.faultMessage !== 'string') fail('faultMessage must be a string');
   const rule: ServerOutcomeRule = { outcome };
   const namePattern = checkRegex(input.namePattern, 'namePattern');

@@ -11,10 +11,42 @@ export interface ImageFixture {
 }
 
 export const IMAGES: readonly ImageFixture[] = [
-  { id: '7d3c5e0a-5b43-4a8e-9b1f-2c6f0e8d1a01', name: 'ubuntu-22.04', size: 688_914_432, minRam: 0, minDisk: 0, diskFormat: 'qcow2', createdAt: '2024-01-10T09:00:00Z' },
-  { id: 'a4b7c2d1-8e6f-4f3a-b5c9-0d2e4f6a8b02', name: 'haproxy-lb', size: 734_003_200, minRam: 512, minDisk: 5, diskFormat: 'qcow2', createdAt: '2024-01-11T09:00:00Z' },
-  { id: 'c0ffee00-1111-4222-8333-444455556603', name: 'duplicate-name', size: 12_716_032, minRam: 0, minDisk: 0, diskFormat: 'raw', createdAt: '2024-01-12T09:00:00Z' },
-  { id: 'c0ffee00-1111-4222-8333-444455556604', name: 'duplicate-name', size: 12_716_032, minRam: 0, minDisk: 0, diskFormat: 'raw', createdAt: '2024-01-13T09:00:00Z' },
+  {
+    id: '7d3c5e0a-5b43-4a8e-9b1f-2c6f0e8d1a01',
+    name: 'ubuntu-22.04',
+    size: 688_914_432,
+    minRam: 0,
+    minDisk: 0,
+    diskFormat: 'qcow2',
+    createdAt: '2024-01-10T09:00:00Z',
+  },
+  {
+    id: 'a4b7c2d1-8e6f-4f3a-b5c9-0d2e4f6a8b02',
+    name: 'haproxy-lb',
+    size: 734_003_200,
+    minRam: 512,
+    minDisk: 5,
+    diskFormat: 'qcow2',
+    createdAt: '2024-01-11T09:00:00Z',
+  },
+  {
+    id: 'c0ffee00-1111-4222-8333-444455556603',
+    name: 'duplicate-name',
+    size: 12_716_032,
+    minRam: 0,
+    minDisk: 0,
+    diskFormat: 'raw',
+    createdAt: '2024-01-12T09:00:00Z',
+  },
+  {
+    id: 'c0ffee00-1111-4222-8333-444455556604',
+    name: 'duplicate-name',
+    size: 12_716_032,
+    minRam: 0,
+    minDisk: 0,
+    diskFormat: 'raw',
+    createdAt: '2024-01-13T09:00:00Z',
+  },
 ];
 
 export const IMAGE_IDS = {
@@ -37,7 +69,14 @@ export const FLAVORS: readonly FlavorFixture[] = [
   { id: '1', name: 'm1.tiny', ram: 512, vcpus: 1, disk: 1, description: null },
   { id: '2', name: 'm1.small', ram: 2048, vcpus: 1, disk: 20, description: null },
   { id: '3', name: 'm1.medium', ram: 4096, vcpus: 2, disk: 40, description: null },
-  { id: 'b1e2c3d4-5f60-4a7b-8c9d-0e1f2a3b4c5d', name: 'lb.small', ram: 1024, vcpus: 1, disk: 10, description: 'Load-balancer node' },
+  {
+    id: 'b1e2c3d4-5f60-4a7b-8c9d-0e1f2a3b4c5d',
+    name: 'lb.small',
+    ram: 1024,
+    vcpus: 1,
+    disk: 10,
+    description: 'Load-balancer node',
+  },
 ];
 
 export interface SubnetFixture {
@@ -101,8 +140,7 @@ export const KEYPAIR = {
   name: 'sim-key',
   type: 'ssh',
   fingerprint: '7e:eb:ab:24:ba:d1:e1:88:ae:9a:fb:66:53:df:d3:bd',
-  publicKey:
-    'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFuYcW0Jq2YJ0x4pT5Hk0n0c1mZsbDGm0dQk3m8bqk7N sim-key@cloud-sim',
+  publicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFuYcW0Jq2YJ0x4pT5Hk0n0c1mZsbDGm0dQk3m8bqk7N sim-key@cloud-sim',
   createdAt: '2024-01-10T09:00:00.000000',
 } as const;
 

@@ -1,13 +1,17 @@
 /** Keystone v3: version discovery and /v3/auth/tokens (password, application_credential, token). */
 import { ApiError, keystoneErrorBody } from './errors';
-import { buildCatalog, SERVICE_PREFIXES, type CloudContext } from './context';
-import { headerValue, isObject, json, matchRoute, noContent, parseJson, route, type Route, type SimReply, type SimRequest } from './http';
-import { ROLES, type ApplicationCredential, type Project, type User } from './directory';
+import { buildCatalog, SERVICE_PREFIXES } from './context';
+import type { CloudContext } from './context';
+import { headerValue, isObject, json, matchRoute, noContent, parseJson, route } from './http';
+import type { Route, SimReply, SimRequest } from './http';
+import { ROLES } from './directory';
+import type { ApplicationCredential, Project, User } from './directory';
 import { isoMicros } from './time-format';
 import type { Token } from './tokens';
 
 const UNAUTHORIZED = 'The request you have made requires authentication.';
-const MALFORMED_TAIL = 'The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.';
+const MALFORMED_TAIL =
+  'The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.';
 
 function unauthorized(): ApiError {
   return new ApiError(401, UNAUTHORIZED);
@@ -48,7 +52,9 @@ export class IdentityService {
       route('POST', '/v3/auth/tokens', (request) => this.issueToken(request)),
       route('GET', '/v3/auth/tokens', (request) => this.validateToken(request)),
       route('DELETE', '/v3/auth/tokens', (request) => this.revokeToken(request)),
-      route('GET', '/v3/auth/catalog', (request) => this.withCaller(request, () => json(200, { catalog: buildCatalog(this.ctx), links: this.selfLinks(request) }))),
+      route('GET', '/v3/auth/catalog', (request) =>
+        this.withCaller(request, () => json(200, { catalog: buildCatalog(this.ctx), links: this.selfLinks(request) })),
+      ),
       route('GET', '/v3/auth/projects', (request) => this.listProjects(request)),
     ];
   }
@@ -62,11 +68,13 @@ export class IdentityService {
     try {
       const match = matchRoute(this.routes, request.method, request.path);
       if (match.kind === 'not-found') throw new ApiError(404, 'The resource could not be found.');
-      if (match.kind === 'method-not-allowed') throw new ApiError(405, 'The method is not allowed for the requested URL.');
+      if (match.kind === 'method-not-allowed')
+        throw new ApiError(405, 'The method is not allowed for the requested URL.');
       return await match.route.handle(request, match.params);
     } catch (error) {
       if (error instanceof ApiError) {
-        const headers: Record<string, string> = error.status === 401 ? { 'WWW-Authenticate': `Keystone uri="${this.identityUrl()}"` } : {};
+        const headers: Record<string, string> =
+          error.status === 401 ? { 'WWW-Authenticate': `Keystone uri="${this.identityUrl()}"` } : {};
         return json(error.status, keystoneErrorBody(error.status, error.message), headers);
       }
       throw error;
@@ -105,7 +113,9 @@ export class IdentityService {
         userId: authenticated.user.id,
         projectId: authenticated.project.id,
         methods: authenticated.methods,
-        ...(authenticated.applicationCredential ? { applicationCredentialId: authenticated.applicationCredential.id } : {}),
+        ...(authenticated.applicationCredential
+          ? { applicationCredentialId: authenticated.applicationCredential.id }
+          : {}),
       },
       this.ctx.now(),
     );
@@ -222,7 +232,20 @@ export class IdentityService {
       const directory = this.ctx.directory;
       const project = directory.projectById(caller.projectId);
       const projects = project
-        ? [{ id: project.id, name: project.name, domain_id: project.domainId, enabled: true, is_domain: false, parent_id: project.domainId, description: '', tags: [], options: {}, links: { self: `${this.identityUrl()}/v3/projects/${project.id}` } }]
+        ? [
+            {
+              id: project.id,
+              name: project.name,
+              domain_id: project.domainId,
+              enabled: true,
+              is_domain: false,
+              parent_id: project.domainId,
+              description: '',
+              tags: [],
+              options: {},
+              links: { self: `${this.identityUrl()}/v3/projects/${project.id}` },
+            },
+          ]
         : [];
       return json(200, { projects, links: this.selfLinks(request) });
     });
@@ -236,17 +259,30 @@ export class IdentityService {
     const projectDomain = directory.domainById(project?.domainId ?? 'default');
     const body: Record<string, unknown> = {
       methods: token.methods,
-      user: { domain: { id: userDomain.id, name: userDomain.name }, id: token.userId, name: user?.name ?? '', password_expires_at: null },
+      user: {
+        domain: { id: userDomain.id, name: userDomain.name },
+        id: token.userId,
+        name: user?.name ?? '',
+        password_expires_at: null,
+      },
       audit_ids: [token.auditId],
       expires_at: isoMicros(token.expiresAt),
       issued_at: isoMicros(token.issuedAt),
-      project: { domain: { id: projectDomain.id, name: projectDomain.name }, id: token.projectId, name: project?.name ?? '' },
+      project: {
+        domain: { id: projectDomain.id, name: projectDomain.name },
+        id: token.projectId,
+        name: project?.name ?? '',
+      },
       is_domain: false,
       roles: ROLES.map((role) => ({ id: role.id, name: role.name })),
     };
     if (token.applicationCredentialId) {
       const credential = directory.applicationCredentialById(token.applicationCredentialId);
-      body.application_credential = { id: token.applicationCredentialId, name: credential?.name ?? '', restricted: true };
+      body.application_credential = {
+        id: token.applicationCredentialId,
+        name: credential?.name ?? '',
+        restricted: true,
+      };
     }
     if (includeCatalog) body.catalog = buildCatalog(this.ctx);
     return { token: body };

@@ -39,7 +39,9 @@ export function newMacAddress(): string {
 }
 
 export function hostIdFor(projectId: string, host: string): string {
-  return createHash('sha224').update(projectId + host).digest('hex');
+  return createHash('sha224')
+    .update(projectId + host)
+    .digest('hex');
 }
 
 /** mulberry32: a tiny seeded PRNG, so fault `rate` draws are reproducible. */

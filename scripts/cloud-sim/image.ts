@@ -1,11 +1,32 @@
 /** Glance v2: version discovery and read-only /v2/images. */
 import { ApiError, webobErrorReply } from './errors';
-import { authenticatedToken, authRequired, type CloudContext } from './context';
-import { IMAGES, type ImageFixture } from './fixtures';
-import { headerValue, json, matchRoute, route, type Route, type SimReply, type SimRequest } from './http';
+import { authenticatedToken, authRequired } from './context';
+import type { CloudContext } from './context';
+import { IMAGES } from './fixtures';
+import type { ImageFixture } from './fixtures';
+import { headerValue, json, matchRoute, route } from './http';
+import type { Route, SimReply, SimRequest } from './http';
 import { stableHexId } from './ids';
 
-const GLANCE_VERSIONS = ['2.16', '2.15', '2.14', '2.13', '2.12', '2.11', '2.10', '2.9', '2.8', '2.7', '2.6', '2.5', '2.4', '2.3', '2.2', '2.1', '2.0'];
+const GLANCE_VERSIONS = [
+  '2.16',
+  '2.15',
+  '2.14',
+  '2.13',
+  '2.12',
+  '2.11',
+  '2.10',
+  '2.9',
+  '2.8',
+  '2.7',
+  '2.6',
+  '2.5',
+  '2.4',
+  '2.3',
+  '2.2',
+  '2.1',
+  '2.0',
+];
 /** Query parameters that are not image attributes. */
 const PAGING_PARAMS = new Set(['limit', 'marker', 'sort_key', 'sort_dir', 'sort', 'member_status']);
 const DEFAULT_LIMIT = 25;
@@ -30,7 +51,11 @@ function imageView(image: ImageFixture): Record<string, unknown> {
     os_hidden: false,
     checksum: stableHexId(`checksum:${image.id}`),
     os_hash_algo: 'sha512',
-    os_hash_value: stableHexId(`sha512a:${image.id}`) + stableHexId(`sha512b:${image.id}`) + stableHexId(`sha512c:${image.id}`) + stableHexId(`sha512d:${image.id}`),
+    os_hash_value:
+      stableHexId(`sha512a:${image.id}`) +
+      stableHexId(`sha512b:${image.id}`) +
+      stableHexId(`sha512c:${image.id}`) +
+      stableHexId(`sha512d:${image.id}`),
     owner: stableHexId('project:admin'),
     size: image.size,
     virtual_size: null,
@@ -105,7 +130,8 @@ export class ImageService {
 
   async handle(request: SimRequest): Promise<SimReply> {
     const path = request.path.replace(/\/+$/, '');
-    if (request.method === 'GET' && (path === '' || path === '/v2')) return json(300, versionsDocument(request.serviceUrl));
+    if (request.method === 'GET' && (path === '' || path === '/v2'))
+      return json(300, versionsDocument(request.serviceUrl));
     if (request.method === 'GET' && path === '/versions') return json(200, versionsDocument(request.serviceUrl));
     if (!authenticatedToken(this.cloud, request)) return authRequired(this.cloud);
     try {
@@ -114,7 +140,8 @@ export class ImageService {
       if (match.kind === 'method-not-allowed') throw new ApiError(405, 'The method is not allowed for this resource.');
       return await match.route.handle(request, match.params);
     } catch (error) {
-      if (error instanceof ApiError) return webobErrorReply(error.status, error.message, headerValue(request, 'accept'));
+      if (error instanceof ApiError)
+        return webobErrorReply(error.status, error.message, headerValue(request, 'accept'));
       throw error;
     }
   }

@@ -24,7 +24,10 @@ export { FLAVORS, IMAGE_IDS, IMAGES, KEYPAIR, PRIVATE_NETWORK, PUBLIC_NETWORK } 
 export async function startCloudSim(options: CloudSimOptions = {}): Promise<CloudSim> {
   const config = resolveOptions(options);
   const now = (): number => Date.now();
-  const state = new CloudState({ instances: config.quotas.instances, floatingIps: config.quotas.floatingIps }, config.deleteDelayMs);
+  const state = new CloudState(
+    { instances: config.quotas.instances, floatingIps: config.quotas.floatingIps },
+    config.deleteDelayMs,
+  );
   const tokens = new TokenStore(config.tokenTtlSeconds);
   const directory = new Directory(config.users, config.applicationCredentials);
   const faults = new Faults(state, config.seed);
@@ -35,7 +38,12 @@ export async function startCloudSim(options: CloudSimOptions = {}): Promise<Clou
   const inspect = {
     counts: () => {
       state.advance(now());
-      return { servers: state.servers.size, floatingIps: state.floatingIps.size, ports: state.ports.size, tokens: tokens.countValid(now()) };
+      return {
+        servers: state.servers.size,
+        floatingIps: state.floatingIps.size,
+        ports: state.ports.size,
+        tokens: tokens.countValid(now()),
+      };
     },
     servers: () => {
       state.advance(now());

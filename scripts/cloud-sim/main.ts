@@ -92,12 +92,19 @@ async function main(): Promise<void> {
   }
   const { options, quiet } = parsed;
   if (!quiet) {
-    options.onRequest = (r) => process.stderr.write(`[cloud-sim] ${r.service} ${r.method} ${r.path} -> ${r.status || 'no answer'}\n`);
+    options.onRequest = (r) =>
+      process.stderr.write(`[cloud-sim] ${r.service} ${r.method} ${r.path} -> ${r.status || 'no answer'}\n`);
   }
   const sim = await startCloudSim(options);
-  process.stdout.write(Object.entries(sim.env).map(([name, value]) => `export ${name}=${shellQuote(value)}\n`).join(''));
+  process.stdout.write(
+    Object.entries(sim.env)
+      .map(([name, value]) => `export ${name}=${shellQuote(value)}\n`)
+      .join(''),
+  );
   // The pid matters: `npx`/`npm run` do not pass SIGTERM on to this process, so supervisors signal it directly.
-  process.stderr.write(`[cloud-sim] pid ${process.pid} listening on ${sim.url} (state: ${sim.url}/_sim/state); stop with Ctrl-C or SIGTERM\n`);
+  process.stderr.write(
+    `[cloud-sim] pid ${process.pid} listening on ${sim.url} (state: ${sim.url}/_sim/state); stop with Ctrl-C or SIGTERM\n`,
+  );
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -2,10 +2,12 @@
  * The loopback HTTP server: sorts each request to its service by path prefix, records it,
  * runs fault injection, and writes the reply.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { defaultMessage, serviceErrorReply } from './errors';
-import { headerValue, json, type SimReply, type SimRequest } from './http';
+import { headerValue, json } from './http';
+import type { SimReply, SimRequest } from './http';
 import { newRequestId } from './ids';
 import { SERVICE_PREFIXES } from './context';
 import type { Faults } from './faults';
@@ -88,7 +90,12 @@ export class SimHttpServer {
     }
     for (const [service, prefix] of Object.entries(SERVICE_PREFIXES) as [ServiceName, string][]) {
       if (pathname === prefix || pathname.startsWith(`${prefix}/`)) {
-        return { service, handler: this.deps.services[service], servicePath: pathname.slice(prefix.length) || '/', prefix };
+        return {
+          service,
+          handler: this.deps.services[service],
+          servicePath: pathname.slice(prefix.length) || '/',
+          prefix,
+        };
       }
     }
     return { service: 'sim', handler: undefined, servicePath: pathname, prefix: '' };
@@ -140,24 +147,44 @@ export class SimHttpServer {
     this.deps.onRequest?.({ ...record });
   }
 
-  private async handle(service: ServiceName, handler: ServiceHandler | undefined, request: SimRequest): Promise<SimReply> {
+  private async handle(
+    service: ServiceName,
+    handler: ServiceHandler | undefined,
+    request: SimRequest,
+  ): Promise<SimReply> {
     try {
       if (!handler) throw new Error(`no handler for ${service}`);
       return await handler.handle(request);
     } catch (error) {
       console.error(`[cloud-sim] ${service} ${request.method} ${request.path} failed`, error);
-      return serviceErrorReply(service, 500, 'An unexpected error prevented the server from fulfilling your request.', headerValue(request, 'accept'));
+      return serviceErrorReply(
+        service,
+        500,
+        'An unexpected error prevented the server from fulfilling your request.',
+        headerValue(request, 'accept'),
+      );
     }
   }
 
-  private faultReply(service: ServiceName, status: number, body: unknown, headers: Record<string, string> | undefined, request: SimRequest): SimReply {
-    const base = body === undefined ? serviceErrorReply(service, status, defaultMessage(status), headerValue(request, 'accept')) : json(status, body);
+  private faultReply(
+    service: ServiceName,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> | undefined,
+    request: SimRequest,
+  ): SimReply {
+    const base =
+      body === undefined
+        ? serviceErrorReply(service, status, defaultMessage(status), headerValue(request, 'accept'))
+        : json(status, body);
     return headers ? { ...base, headers: { ...base.headers, ...headers } } : base;
   }
 
   private rootReply(request: SimRequest): SimReply {
     if (request.path === '/' && request.method === 'GET') {
-      const services = Object.fromEntries(Object.entries(SERVICE_PREFIXES).map(([name, prefix]) => [name, this.baseUrl + prefix]));
+      const services = Object.fromEntries(
+        Object.entries(SERVICE_PREFIXES).map(([name, prefix]) => [name, this.baseUrl + prefix]),
+      );
       return json(200, { name: 'cloud-sim', services, control: `${this.baseUrl}/_sim/state` });
     }
     return json(404, { error: `nothing is served at ${request.path}` });

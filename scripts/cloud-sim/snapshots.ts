@@ -1,5 +1,6 @@
 /** Plain snapshots of the cloud for test assertions and GET /_sim/state. */
-import { networkById, serverStatus, type CloudState } from './state';
+import { networkById, serverStatus } from './state';
+import type { CloudState } from './state';
 import { isoSeconds } from './time-format';
 import type { SimFloatingIp, SimServer } from './types';
 
@@ -29,8 +30,12 @@ export function serverSnapshots(state: CloudState): SimServer[] {
         fixedIp: port.fixedIp,
         macAddress: port.macAddress,
       })),
-      floatingIps: [...state.floatingIps.values()].filter((f) => f.portId !== null && server.portIds.includes(f.portId)).map((f) => f.address),
-      fault: server.fault ? { code: server.fault.code, message: server.fault.message, created: isoSeconds(server.fault.createdAt) } : null,
+      floatingIps: [...state.floatingIps.values()]
+        .filter((f) => f.portId !== null && server.portIds.includes(f.portId))
+        .map((f) => f.address),
+      fault: server.fault
+        ? { code: server.fault.code, message: server.fault.message, created: isoSeconds(server.fault.createdAt) }
+        : null,
       created: isoSeconds(server.createdAt),
     };
   });

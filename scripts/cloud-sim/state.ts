@@ -4,7 +4,8 @@
  * simulator needs no timers and stays deterministic.
  */
 import { intToIpv4, ipv4ToInt, newMacAddress, newUuid } from './ids';
-import { NETWORKS, PRIVATE_NETWORK, type NetworkFixture, type SubnetFixture } from './fixtures';
+import { NETWORKS, PRIVATE_NETWORK } from './fixtures';
+import type { NetworkFixture, SubnetFixture } from './fixtures';
 import type { FloatingIpAssociationBehaviour } from './types';
 
 export type ServerPhase = 'building' | 'active' | 'error' | 'stopped';
@@ -333,7 +334,13 @@ export class CloudState {
     this.servers.delete(server.id);
   }
 
-  private createPort(network: NetworkFixture, deviceId: string, deviceOwner: string, projectId: string, now: number): PortRecord {
+  private createPort(
+    network: NetworkFixture,
+    deviceId: string,
+    deviceOwner: string,
+    projectId: string,
+    now: number,
+  ): PortRecord {
     // A full subnet would make Nova fail the boot; 254 ports is far beyond what tests need.
     const fixedIp = this.allocateAddress(network.subnet) ?? network.subnet.allocationEnd;
     const port: PortRecord = {
@@ -389,7 +396,8 @@ export class CloudState {
   private claimAddress(subnet: SubnetFixture, address: string): 'ok' | 'address-in-use' | 'address-outside-subnet' {
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) return 'address-outside-subnet';
     const value = ipv4ToInt(address);
-    if (value < ipv4ToInt(subnet.allocationStart) || value > ipv4ToInt(subnet.allocationEnd)) return 'address-outside-subnet';
+    if (value < ipv4ToInt(subnet.allocationStart) || value > ipv4ToInt(subnet.allocationEnd))
+      return 'address-outside-subnet';
     const used = this.usedIn(subnet);
     if (used.has(value)) return 'address-in-use';
     used.add(value);

@@ -17,7 +17,10 @@ export class TokenStore {
 
   constructor(private readonly ttlSeconds: number) {}
 
-  issue(fields: { userId: string; projectId: string; methods: string[]; applicationCredentialId?: string }, now: number): Token {
+  issue(
+    fields: { userId: string; projectId: string; methods: string[]; applicationCredentialId?: string },
+    now: number,
+  ): Token {
     const token: Token = {
       id: newTokenId(),
       ...fields,

@@ -92,7 +92,12 @@ export async function startGearmand(options: GearmandOptions = {}): Promise<Gear
       `--threads=${options.threads ?? 2}`,
       '--verbose=WARNING',
       ...(options.ssl
-        ? ['--ssl', `--ssl-ca-file=${options.ssl.ca}`, `--ssl-certificate=${options.ssl.cert}`, `--ssl-key=${options.ssl.key}`]
+        ? [
+            '--ssl',
+            `--ssl-ca-file=${options.ssl.ca}`,
+            `--ssl-certificate=${options.ssl.cert}`,
+            `--ssl-key=${options.ssl.key}`,
+          ]
         : []),
       ...(options.args ?? []),
     ];
@@ -136,7 +141,8 @@ export async function startGearmand(options: GearmandOptions = {}): Promise<Gear
     if (!proc || proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
     process.kill(proc.pid, sig);
     const timer = setTimeout(() => {
-      if (proc.pid !== undefined && proc.exitCode === null && proc.signalCode === null) process.kill(proc.pid, 'SIGKILL');
+      if (proc.pid !== undefined && proc.exitCode === null && proc.signalCode === null)
+        process.kill(proc.pid, 'SIGKILL');
     }, 5000);
     await exited;
     clearTimeout(timer);

@@ -70,17 +70,22 @@ export function planFleet(env: NodeJS.ProcessEnv): FleetPlan {
   let lambda: FleetPlan['lambda'] = 'offline';
   if (lambdaSetting === 'aws') lambda = 'aws';
   else if (lambdaSetting !== '' && lambdaSetting !== 'offline') {
-    errors.push(`FLEET_LAMBDA=${env.FLEET_LAMBDA}: expected "offline" (the default: serverless offline on loopback) or "aws" (the deployed functions)`);
+    errors.push(
+      `FLEET_LAMBDA=${env.FLEET_LAMBDA}: expected "offline" (the default: serverless offline on loopback) or "aws" (the deployed functions)`,
+    );
   }
   let cloud: CloudPlan;
   if (lambda === 'aws') cloud = { kind: 'deployed' };
   else if (set(env, 'OS_CLOUD')) cloud = { kind: 'external', via: 'OS_CLOUD', describe: `OS_CLOUD=${env.OS_CLOUD}` };
-  else if (set(env, 'OS_AUTH_URL')) cloud = { kind: 'external', via: 'OS_AUTH_URL', describe: `OS_AUTH_URL=${env.OS_AUTH_URL}` };
+  else if (set(env, 'OS_AUTH_URL'))
+    cloud = { kind: 'external', via: 'OS_AUTH_URL', describe: `OS_AUTH_URL=${env.OS_AUTH_URL}` };
   else cloud = { kind: 'simulator' };
   if (cloud.kind === 'external') {
     const missing = ['POOL_IMAGE', 'POOL_FLAVOR'].filter((name) => !set(env, name));
     if (missing.length > 0) {
-      errors.push(`${missing.join(' and ')} must be set to use a real cloud (${cloud.describe}): the image and flavor to boot devices from (ID or name)`);
+      errors.push(
+        `${missing.join(' and ')} must be set to use a real cloud (${cloud.describe}): the image and flavor to boot devices from (ID or name)`,
+      );
     }
   }
   return { cloud, lambda, errors };
@@ -175,7 +180,9 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   try {
     progress('starting gearmand');
     if (!fs.existsSync(GEARMAND)) {
-      throw new StartError(`gearmand failed to start: ${GEARMAND} does not exist; install Debian's gearman-job-server (bash scripts/setup.sh) or set GEARMAND to its path`);
+      throw new StartError(
+        `gearmand failed to start: ${GEARMAND} does not exist; install Debian's gearman-job-server (bash scripts/setup.sh) or set GEARMAND to its path`,
+      );
     }
     if (options.gearmanPort !== undefined && (await accepts(HOST, options.gearmanPort))) {
       throw new StartError(
@@ -225,7 +232,13 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     }
 
     progress('starting the bridge');
-    const bridge = await startPoolBridge(gearmand.address, functions?.url, env, path.join(logDir, 'bridge.log'), options);
+    const bridge = await startPoolBridge(
+      gearmand.address,
+      functions?.url,
+      env,
+      path.join(logDir, 'bridge.log'),
+      options,
+    );
     cleanups.push(() => bridge.stop());
 
     let stopping: Promise<void> | undefined;
@@ -369,7 +382,10 @@ async function startPoolBridge(
 export function fleetBanner(fleet: Fleet, env: NodeJS.ProcessEnv = process.env): string {
   const { gearmand, functions, cloud, bridge, plan } = fleet;
   const pad = (label: string): string => `  ${label.padEnd(17)}`;
-  const lines = ['pool manager fleet is up (Ctrl-C stops it)', `${pad('gearmand')}${gearmand.address} (pid ${gearmand.pid})`];
+  const lines = [
+    'pool manager fleet is up (Ctrl-C stops it)',
+    `${pad('gearmand')}${gearmand.address} (pid ${gearmand.pid})`,
+  ];
   if (functions) {
     lines.push(`${pad('functions')}${functions.url} (serverless offline, pid ${functions.pid})`);
   } else {

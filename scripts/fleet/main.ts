@@ -60,7 +60,8 @@ function parseOptions(argv: string[]): { options: FleetOptions; verbose: boolean
   const options: FleetOptions = {};
   const port = values['gearman-port'];
   if (port !== undefined) {
-    if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw new Error(`--gearman-port needs a port number, got "${port}"`);
+    if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)
+      throw new Error(`--gearman-port needs a port number, got "${port}"`);
     options.gearmanPort = Number(port);
   }
   const delay = values['boot-delay-ms'];
@@ -89,7 +90,10 @@ async function main(): Promise<void> {
   try {
     parsed = parseOptions(process.argv.slice(2));
   } catch (error) {
-    fail(`${(error as Error).message.replace(/\. To specify a positional argument.*$/s, '')}\nTry: npm start -- --help`, 2);
+    fail(
+      `${(error as Error).message.replace(/\. To specify a positional argument.*$/s, '')}\nTry: npm start -- --help`,
+      2,
+    );
   }
   if (parsed === 'help') {
     process.stdout.write(HELP);
@@ -119,7 +123,8 @@ async function main(): Promise<void> {
     void started.stop().then(
       () => {
         const left = started.processes().filter((p) => pidAlive(p.pid));
-        if (left.length > 0) fail(`still running after stop: ${left.map((p) => `${p.name} pid ${p.pid}`).join(', ')}`, 1);
+        if (left.length > 0)
+          fail(`still running after stop: ${left.map((p) => `${p.name} pid ${p.pid}`).join(', ')}`, 1);
         process.stderr.write(`fleet: stopped; logs kept in ${path.relative(process.cwd(), logDir) || logDir}\n`);
         process.exit(0);
       },
@@ -141,7 +146,8 @@ async function main(): Promise<void> {
     });
   } catch (error) {
     // Logs that say why something failed stay; an empty run directory does not.
-    if (fs.readdirSync(logDir).every((f) => fs.statSync(path.join(logDir, f)).size === 0)) fs.rmSync(logDir, { recursive: true, force: true });
+    if (fs.readdirSync(logDir).every((f) => fs.statSync(path.join(logDir, f)).size === 0))
+      fs.rmSync(logDir, { recursive: true, force: true });
     if (error instanceof FleetConfigError) fail(error.message, 2);
     fail(error instanceof Error ? error.message : String(error), 1);
   }

@@ -111,7 +111,10 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
 export async function within<T, F>(promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<F>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise<F>((resolve) => (timer = setTimeout(() => resolve(fallback), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -135,7 +138,11 @@ export async function stopGroup(pgid: number, exited: Promise<unknown>, graceMs:
   if (!groupAlive(pgid)) return;
   signalGroup(pgid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  const leaderGone = await within(exited.then(() => true), graceMs, false);
+  const leaderGone = await within(
+    exited.then(() => true),
+    graceMs,
+    false,
+  );
   if (leaderGone) await waitGroupGone(pgid, Math.max(200, deadline - Date.now()));
   if (groupAlive(pgid)) {
     signalGroup(pgid, 'SIGKILL');
@@ -311,14 +318,19 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   }
   if (!matched) {
     if (exitInfo) return fail(`it exited (${describeExit(exitInfo)}) before it was ready`);
-    return fail(`not ready within ${Math.round(options.readyTimeoutMs / 1000)} s (waiting for output matching ${options.ready.line})`);
+    return fail(
+      `not ready within ${Math.round(options.readyTimeoutMs / 1000)} s (waiting for output matching ${options.ready.line})`,
+    );
   }
   const match = matched;
   if (options.ready.check) {
     for (;;) {
       if (exitInfo) return fail(`it exited (${describeExit(exitInfo)}) before it was ready`);
       if (await options.ready.check(match).catch(() => false)) break;
-      if (timeLeft() === 0) return fail(`not ready within ${Math.round(options.readyTimeoutMs / 1000)} s (its readiness check never passed)`);
+      if (timeLeft() === 0)
+        return fail(
+          `not ready within ${Math.round(options.readyTimeoutMs / 1000)} s (its readiness check never passed)`,
+        );
       await sleep(100);
     }
   }

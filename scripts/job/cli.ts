@@ -111,7 +111,8 @@ export function parseJobArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   let message: Record<string, unknown> = {};
   let verbatim = false;
   const args = [...positionals];
-  const jsonText = typeof values.data === 'string' ? values.data : args[0]?.trimStart().startsWith('{') ? args.shift() : undefined;
+  const jsonText =
+    typeof values.data === 'string' ? values.data : args[0]?.trimStart().startsWith('{') ? args.shift() : undefined;
   if (jsonText !== undefined) {
     let parsed: unknown;
     try {
@@ -119,7 +120,8 @@ export function parseJobArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     } catch (error) {
       throw new UsageError(`--data is not valid JSON: ${(error as Error).message}`);
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError('--data must be a JSON object, e.g. {"action": "BUILD_IP"}');
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new UsageError('--data must be a JSON object, e.g. {"action": "BUILD_IP"}');
     message = parsed as Record<string, unknown>;
     verbatim = true;
   }
@@ -132,28 +134,36 @@ export function parseJobArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   for (const arg of args) {
     const i = arg.indexOf('=');
     const key = arg.slice(0, i);
-    if (i <= 0 || !/^[A-Za-z_][A-Za-z0-9_-]*$/.test(key)) throw new UsageError(`"${arg}": expected field=value after the action (e.g. name=libra-stg-haproxy-...)`);
+    if (i <= 0 || !/^[A-Za-z_][A-Za-z0-9_-]*$/.test(key))
+      throw new UsageError(`"${arg}": expected field=value after the action (e.g. name=libra-stg-haproxy-...)`);
     message[key] = arg.slice(i + 1);
   }
   if (message.action === undefined) {
-    throw new UsageError(`no action given; expected one of ${Object.keys(ACTIONS).join(', ')} (or --data with an "action")`);
+    throw new UsageError(
+      `no action given; expected one of ${Object.keys(ACTIONS).join(', ')} (or --data with an "action")`,
+    );
   }
   const action = normaliseAction(message.action);
   if (!verbatim) {
-    const missing = (REQUIRED[action ?? ''] ?? []).filter((field) => typeof message[field] !== 'string' || message[field] === '');
-    if (missing.length > 0) throw new UsageError(`${String(message.action)} needs ${missing.map((f) => `${f}=...`).join(' and ')}`);
+    const missing = (REQUIRED[action ?? ''] ?? []).filter(
+      (field) => typeof message[field] !== 'string' || message[field] === '',
+    );
+    if (missing.length > 0)
+      throw new UsageError(`${String(message.action)} needs ${missing.map((f) => `${f}=...`).join(' and ')}`);
   }
 
   let timeoutMs = DEFAULT_TIMEOUT_SECONDS * 1000;
   if (values.timeout !== undefined) {
     const seconds = Number(values.timeout);
-    if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout needs a positive number of seconds, got "${String(values.timeout)}"`);
+    if (!Number.isFinite(seconds) || seconds <= 0)
+      throw new UsageError(`--timeout needs a positive number of seconds, got "${String(values.timeout)}"`);
     timeoutMs = Math.round(seconds * 1000);
   }
   const functionName = String(values.function ?? 'libra_pool_mgm');
   if (functionName === '' || functionName.includes('\0')) throw new UsageError('--function needs a non-empty name');
   const unique = values.unique === undefined ? randomUUID() : String(values.unique);
-  if (unique.includes('\0') || Buffer.byteLength(unique) > 64) throw new UsageError('--unique must be at most 64 bytes, without NUL bytes (gearmand limit)');
+  if (unique.includes('\0') || Buffer.byteLength(unique) > 64)
+    throw new UsageError('--unique must be at most 64 bytes, without NUL bytes (gearmand limit)');
   return {
     host,
     port,
@@ -179,7 +189,12 @@ function seconds(ms: number): string {
 }
 
 /** Colours when stdout is a terminal and NO_COLOR is not set. */
-function palette(term: Terminal): { green: (s: string) => string; red: (s: string) => string; dim: (s: string) => string; bold: (s: string) => string } {
+function palette(term: Terminal): {
+  green: (s: string) => string;
+  red: (s: string) => string;
+  dim: (s: string) => string;
+  bold: (s: string) => string;
+} {
   const on = Boolean(term.out.isTTY) && !term.env.NO_COLOR;
   const wrap = (open: number, close: number) => (s: string) => (on ? `\x1b[${open}m${s}\x1b[${close}m` : s);
   return { green: wrap(32, 39), red: wrap(31, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
@@ -197,8 +212,14 @@ export function formatResult(
   const footer = c.dim(`job ${outcome.handle} on ${request.address}, unique ${request.unique}`);
   const raw = outcome.data.toString('utf8');
   if (outcome.packet !== 'WORK_COMPLETE') {
-    const what = outcome.packet === 'WORK_FAIL' ? 'the worker sent WORK_FAIL (no result)' : `the worker sent WORK_EXCEPTION: ${raw}`;
-    return { text: `${c.red(c.bold('FAIL'))}  ${action}  (${seconds(elapsedMs)})\n  ${what}\n${footer}\n`, pass: false };
+    const what =
+      outcome.packet === 'WORK_FAIL'
+        ? 'the worker sent WORK_FAIL (no result)'
+        : `the worker sent WORK_EXCEPTION: ${raw}`;
+    return {
+      text: `${c.red(c.bold('FAIL'))}  ${action}  (${seconds(elapsedMs)})\n  ${what}\n${footer}\n`,
+      pass: false,
+    };
   }
   let result: unknown;
   try {
@@ -207,11 +228,16 @@ export function formatResult(
     result = undefined;
   }
   if (result === null || typeof result !== 'object' || Array.isArray(result)) {
-    return { text: `${c.red(c.bold('FAIL'))}  ${action}  (${seconds(elapsedMs)})\n  the result is not a JSON object: ${raw}\n${footer}\n`, pass: false };
+    return {
+      text: `${c.red(c.bold('FAIL'))}  ${action}  (${seconds(elapsedMs)})\n  the result is not a JSON object: ${raw}\n${footer}\n`,
+      pass: false,
+    };
   }
   const fields = result as Record<string, unknown>;
   const pass = fields.response === 'PASS';
-  const verdict = pass ? c.green(c.bold('PASS')) : c.red(c.bold(typeof fields.response === 'string' ? fields.response : 'FAIL (no "response")'));
+  const verdict = pass
+    ? c.green(c.bold('PASS'))
+    : c.red(c.bold(typeof fields.response === 'string' ? fields.response : 'FAIL (no "response")'));
   const shownAction = typeof fields.action === 'string' ? fields.action : action;
   const keys = Object.keys(fields).filter((k) => k !== 'action' && k !== 'response');
   keys.sort((a, b) => Number(b === 'error') - Number(a === 'error'));
@@ -221,11 +247,17 @@ export function formatResult(
     const text = typeof value === 'string' ? value : JSON.stringify(value);
     return `  ${k.padEnd(width)}${k === 'error' ? c.red(text) : text}`;
   });
-  return { text: `${verdict}  ${shownAction}  (${seconds(elapsedMs)})\n${lines.join('\n')}${lines.length ? '\n' : ''}${footer}\n`, pass };
+  return {
+    text: `${verdict}  ${shownAction}  (${seconds(elapsedMs)})\n${lines.join('\n')}${lines.length ? '\n' : ''}${footer}\n`,
+    pass,
+  };
 }
 
 /** Runs the CLI; resolves with the exit status. */
-export async function runJobCli(argv: string[], term: Terminal = { out: process.stdout, err: process.stderr, env: process.env }): Promise<number> {
+export async function runJobCli(
+  argv: string[],
+  term: Terminal = { out: process.stdout, err: process.stderr, env: process.env },
+): Promise<number> {
   let request: JobRequest | 'help';
   try {
     request = parseJobArgs(argv, term.env);
@@ -245,7 +277,9 @@ export async function runJobCli(argv: string[], term: Terminal = { out: process.
 
   const status = await functionStatus(req.host, req.port, req.functionName);
   if (status !== 'unreachable' && (status === undefined || status.workers === 0)) {
-    term.err.write(`job: no worker has registered ${req.functionName} on ${req.address}: the job waits until one does (is pool-bridge running?)\n`);
+    term.err.write(
+      `job: no worker has registered ${req.functionName} on ${req.address}: the job waits until one does (is pool-bridge running?)\n`,
+    );
   }
 
   const started = Date.now();
@@ -255,12 +289,20 @@ export async function runJobCli(argv: string[], term: Terminal = { out: process.
   let frame = 0;
   const draw = (): void => {
     const where = handle ? `job ${handle} on ${req.address}` : `submitting to ${req.address}`;
-    term.out.write(`\r\x1b[2K${SPINNER[frame++ % SPINNER.length]} ${action} ${where} · ${seconds(Date.now() - started)}`);
+    term.out.write(
+      `\r\x1b[2K${SPINNER[frame++ % SPINNER.length]} ${action} ${where} · ${seconds(Date.now() - started)}`,
+    );
   };
   const timer = spinning
     ? setInterval(draw, 100)
     : ticking
-      ? setInterval(() => term.err.write(`job: waiting for ${action} (${handle ?? 'not queued yet'}): ${seconds(Date.now() - started)}\n`), 10_000)
+      ? setInterval(
+          () =>
+            term.err.write(
+              `job: waiting for ${action} (${handle ?? 'not queued yet'}): ${seconds(Date.now() - started)}\n`,
+            ),
+          10_000,
+        )
       : undefined;
   const clear = (): void => {
     if (timer) clearInterval(timer);
@@ -299,7 +341,9 @@ export async function runJobCli(argv: string[], term: Terminal = { out: process.
       return 130;
     }
     if (abort.signal.aborted) {
-      term.err.write(`job: no result within ${seconds(req.timeoutMs)}; job ${handle ?? '(not queued)'} may still be running; ${again}\n`);
+      term.err.write(
+        `job: no result within ${seconds(req.timeoutMs)}; job ${handle ?? '(not queued)'} may still be running; ${again}\n`,
+      );
       return 1;
     }
     term.err.write(`job: ${error instanceof JobError ? error.message : String(error)}\n`);
@@ -313,7 +357,10 @@ export async function runJobCli(argv: string[], term: Terminal = { out: process.
   if (req.json) {
     term.out.write(`${outcome.data.toString('utf8')}\n`);
     try {
-      return (JSON.parse(outcome.data.toString('utf8')) as { response?: unknown }).response === 'PASS' && outcome.packet === 'WORK_COMPLETE' ? 0 : 1;
+      return (JSON.parse(outcome.data.toString('utf8')) as { response?: unknown }).response === 'PASS' &&
+        outcome.packet === 'WORK_COMPLETE'
+        ? 0
+        : 1;
     } catch {
       return 1;
     }

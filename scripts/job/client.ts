@@ -58,12 +58,18 @@ export function submitJob(options: SubmitOptions): Promise<JobOutcome> {
       if (error) reject(error);
       else if (outcome) resolve(outcome);
     };
-    const onAbort = (): void => finish(new JobError(`stopped waiting for the job ${handle ?? '(not queued yet)'}`, handle));
+    const onAbort = (): void =>
+      finish(new JobError(`stopped waiting for the job ${handle ?? '(not queued yet)'}`, handle));
     if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
     const connectTimer = setTimeout(
-      () => finish(new JobError(`cannot connect to the job server at ${where}: no answer within ${(options.connectTimeoutMs ?? 5000) / 1000} s`)),
+      () =>
+        finish(
+          new JobError(
+            `cannot connect to the job server at ${where}: no answer within ${(options.connectTimeoutMs ?? 5000) / 1000} s`,
+          ),
+        ),
       options.connectTimeoutMs ?? 5000,
     );
     socket.once('connect', () => {
@@ -72,9 +78,23 @@ export function submitJob(options: SubmitOptions): Promise<JobOutcome> {
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       const why = error.code === 'ECONNREFUSED' ? 'connection refused (is gearmand running there?)' : error.message;
-      finish(new JobError(handle ? `lost the connection to ${where} while job ${handle} ran: ${why}` : `cannot connect to the job server at ${where}: ${why}`, handle));
+      finish(
+        new JobError(
+          handle
+            ? `lost the connection to ${where} while job ${handle} ran: ${why}`
+            : `cannot connect to the job server at ${where}: ${why}`,
+          handle,
+        ),
+      );
     });
-    socket.on('close', () => finish(new JobError(`the job server at ${where} closed the connection${handle ? ` while job ${handle} ran` : ''}`, handle)));
+    socket.on('close', () =>
+      finish(
+        new JobError(
+          `the job server at ${where} closed the connection${handle ? ` while job ${handle} ran` : ''}`,
+          handle,
+        ),
+      ),
+    );
     socket.on('data', (chunk: Buffer) => {
       const { packets, error } = parser.parse(chunk);
       for (const raw of packets) {
@@ -107,7 +127,8 @@ export function submitJob(options: SubmitOptions): Promise<JobOutcome> {
             break;
         }
       }
-      if (error) finish(new JobError(`the job server at ${where} sent something that is not Gearman: ${error.message}`, handle));
+      if (error)
+        finish(new JobError(`the job server at ${where} sent something that is not Gearman: ${error.message}`, handle));
     });
   });
 }
@@ -122,7 +143,12 @@ export interface FunctionStatus {
  * gearmand's text admin "status" line for one function; undefined when it is not listed
  * (no worker ever registered it and no job is queued) or the server does not answer.
  */
-export function functionStatus(host: string, port: number, functionName: string, timeoutMs = 1500): Promise<FunctionStatus | undefined | 'unreachable'> {
+export function functionStatus(
+  host: string,
+  port: number,
+  functionName: string,
+  timeoutMs = 1500,
+): Promise<FunctionStatus | undefined | 'unreachable'> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port }, () => socket.write('status\n'));
     let text = '';
@@ -138,7 +164,8 @@ export function functionStatus(host: string, port: number, functionName: string,
       if (!lines.includes('.')) return;
       for (const line of lines) {
         const [name, queued, running, workers] = line.split('\t');
-        if (name === functionName) return done({ queued: Number(queued), running: Number(running), workers: Number(workers) });
+        if (name === functionName)
+          return done({ queued: Number(queued), running: Number(running), workers: Number(workers) });
       }
       done(undefined);
     });

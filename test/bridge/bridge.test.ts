@@ -42,7 +42,10 @@ describe('round trip through real gearmand', { timeout: 30_000 }, () => {
       `gearadmin workers: ${JSON.stringify(workers)}`,
     );
     const status = await adminCommand(gd.host, gd.port, 'status');
-    assert.ok(status.some((l) => /^libra_pool_mgm\t\d+\t\d+\t1$/.test(l)), JSON.stringify(status));
+    assert.ok(
+      status.some((l) => /^libra_pool_mgm\t\d+\t\d+\t1$/.test(l)),
+      JSON.stringify(status),
+    );
   });
 
   test('gearman CLI job: unique id and handle reach the function, its result comes back verbatim', async () => {
@@ -66,12 +69,17 @@ describe('round trip through real gearmand', { timeout: 30_000 }, () => {
     const c = await GearmanClient.connect(gd.address);
     try {
       const actions = ['BUILD_DEVICE', 'DELETE_DEVICE', 'BUILD_IP', 'ASSIGN_IP', 'REMOVE_IP', 'DELETE_IP'];
-      const results = await Promise.all(actions.map((action, i) => c.submit(FN, `route-${i}`, JSON.stringify({ action }))));
+      const results = await Promise.all(
+        actions.map((action, i) => c.submit(FN, `route-${i}`, JSON.stringify({ action }))),
+      );
       for (const [i, r] of results.entries()) {
         assert.equal(r.packet, 'WORK_COMPLETE');
         assert.deepEqual(r.json, { action: actions[i], response: 'PASS' });
       }
-      const names = invoker.calls.filter((c) => c.envelope.unique?.startsWith('route-')).map((c) => c.functionName).sort();
+      const names = invoker.calls
+        .filter((c) => c.envelope.unique?.startsWith('route-'))
+        .map((c) => c.functionName)
+        .sort();
       assert.deepEqual(names, [
         'pool-manager-dev-assignIp',
         'pool-manager-dev-buildDevice',
@@ -96,7 +104,14 @@ describe('round trip through real gearmand', { timeout: 30_000 }, () => {
       ['null', Buffer.from('null')],
       ['empty', Buffer.alloc(0)],
       ['binary', Buffer.from([0xff, 0x00, 0xfe, 0x00, 0x80, 0x7b])],
-      ['huge', Buffer.concat([Buffer.from('{"action":"BUILD_IP","pad":"'), Buffer.alloc(1024 * 1024, 0x61), Buffer.from('"}')])],
+      [
+        'huge',
+        Buffer.concat([
+          Buffer.from('{"action":"BUILD_IP","pad":"'),
+          Buffer.alloc(1024 * 1024, 0x61),
+          Buffer.from('"}'),
+        ]),
+      ],
       ['unknown action', Buffer.from('{"action":"EXPLODE"}')],
       ['no action', Buffer.from('{"name":"x"}')],
     ];
@@ -123,8 +138,22 @@ describe('round trip through real gearmand', { timeout: 30_000 }, () => {
 
   test('invoke failures become FAIL results: FunctionError, throw, non-object, bad shapes', async () => {
     const outcomes: [string, () => InvokeOutcome | Promise<InvokeOutcome>, RegExp][] = [
-      ['function error', () => ({ status: 'returned', payload: Buffer.from('{"errorType":"Error","errorMessage":"nova down"}'), functionError: 'Unhandled' }), /failed \(Unhandled\): Error: nova down/],
-      ['throw', () => { throw new Error('socket hang up'); }, /invoking pool-manager-dev-buildIp failed: Error: socket hang up/],
+      [
+        'function error',
+        () => ({
+          status: 'returned',
+          payload: Buffer.from('{"errorType":"Error","errorMessage":"nova down"}'),
+          functionError: 'Unhandled',
+        }),
+        /failed \(Unhandled\): Error: nova down/,
+      ],
+      [
+        'throw',
+        () => {
+          throw new Error('socket hang up');
+        },
+        /invoking pool-manager-dev-buildIp failed: Error: socket hang up/,
+      ],
       ['reject', () => Promise.reject(new Error('ECONNRESET')), /ECONNRESET/],
       ['array result', () => json([1, 2]), /returned JSON array/],
       ['garbage outcome', () => ({}) as InvokeOutcome, /bridge could not read|invoking/],
@@ -145,9 +174,16 @@ describe('round trip through real gearmand', { timeout: 30_000 }, () => {
     assert.ok(bridge.health);
     const h = await fetch(`${bridge.health.url}/healthz`);
     assert.equal(h.status, 200);
-    const body = (await h.json()) as { status: string; servers: { server: string; state: string }[]; concurrency: number };
+    const body = (await h.json()) as {
+      status: string;
+      servers: { server: string; state: string }[];
+      concurrency: number;
+    };
     assert.equal(body.status, 'ok');
-    assert.deepEqual(body.servers.map((s) => [s.server, s.state]), [[gd.address, 'connected']]);
+    assert.deepEqual(
+      body.servers.map((s) => [s.server, s.state]),
+      [[gd.address, 'connected']],
+    );
     assert.equal(body.concurrency, 64);
     const m = await fetch(`${bridge.health.url}/metrics`);
     assert.equal(m.status, 200);
@@ -205,7 +241,9 @@ describe('concurrency', { timeout: 30_000 }, () => {
       const device = c.submit(FN, 'long-device', '{"action":"BUILD_DEVICE"}');
       await waitFor(() => invoker.active === 1, 'the device build to start');
       const t0 = performance.now();
-      const ips = await Promise.all(Array.from({ length: 8 }, (_, i) => c.submit(FN, `ip-${i}`, '{"action":"BUILD_IP"}')));
+      const ips = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => c.submit(FN, `ip-${i}`, '{"action":"BUILD_IP"}')),
+      );
       const ipTime = performance.now() - t0;
       assert.ok(ips.every((r) => (r.json as { response?: string }).response === 'PASS'));
       assert.ok(ipTime < 2500, `8 BUILD_IP on 2 free slots took ${Math.round(ipTime)} ms while BUILD_DEVICE ran`);
@@ -274,7 +312,9 @@ describe('job server restarts', { timeout: 30_000 }, () => {
       const served = performance.now() - restarted;
       assert.equal((r.json as { response?: string }).response, 'PASS');
       assert.ok(served < 3000, `first job after restart served in ${Math.round(served)} ms`);
-      console.log(`# gearmand killed mid-job and restarted: first job served ${Math.round(served)} ms after it came back`);
+      console.log(
+        `# gearmand killed mid-job and restarted: first job served ${Math.round(served)} ms after it came back`,
+      );
       // The job that was running finishes; its answer has nowhere to go and must not crash anything.
       await waitFor(() => bridge.worker.recent.some((x) => x.unique === 'mid-run'), 'the orphaned job to finish');
       assert.equal(bridge.worker.recent.find((x) => x.unique === 'mid-run')?.outcome, 'lost');
@@ -412,13 +452,62 @@ describe('TLS to the job server', { timeout: 30_000 }, () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bridge-tls-'));
     gd = await startGearmand();
     try {
-      openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=test-ca', '-keyout', file('ca.key'), '-out', file('ca.pem'));
+      openssl(
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=test-ca',
+        '-keyout',
+        file('ca.key'),
+        '-out',
+        file('ca.pem'),
+      );
       for (const who of ['server', 'client']) {
-        openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${who === 'server' ? 'localhost' : 'pool-bridge'}`, '-keyout', file(`${who}.key`), '-out', file(`${who}.csr`));
-        fs.writeFileSync(file(`${who}.ext`), who === 'server' ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' : 'extendedKeyUsage=clientAuth\n');
-        openssl('x509', '-req', '-in', file(`${who}.csr`), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', file(`${who}.ext`), '-out', file(`${who}.pem`));
+        openssl(
+          'req',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-subj',
+          `/CN=${who === 'server' ? 'localhost' : 'pool-bridge'}`,
+          '-keyout',
+          file(`${who}.key`),
+          '-out',
+          file(`${who}.csr`),
+        );
+        fs.writeFileSync(
+          file(`${who}.ext`),
+          who === 'server' ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' : 'extendedKeyUsage=clientAuth\n',
+        );
+        openssl(
+          'x509',
+          '-req',
+          '-in',
+          file(`${who}.csr`),
+          '-CA',
+          file('ca.pem'),
+          '-CAkey',
+          file('ca.key'),
+          '-CAcreateserial',
+          '-days',
+          '2',
+          '-extfile',
+          file(`${who}.ext`),
+          '-out',
+          file(`${who}.pem`),
+        );
       }
-      proxy = await startTlsProxy({ target: { host: gd.host, port: gd.port }, cert: read('server.pem'), key: read('server.key'), ca: read('ca.pem') });
+      proxy = await startTlsProxy({
+        target: { host: gd.host, port: gd.port },
+        cert: read('server.pem'),
+        key: read('server.key'),
+        ca: read('ca.pem'),
+      });
     } catch (error) {
       skip = `no openssl to make test certificates: ${(error as Error).message.split('\n')[0]}`;
     }

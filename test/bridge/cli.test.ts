@@ -43,11 +43,16 @@ interface Child {
 
 const children = new Set<ChildProcess>();
 after(() => {
-  for (const c of children) if (c.pid !== undefined && c.exitCode === null && c.signalCode === null) process.kill(c.pid, 'SIGKILL');
+  for (const c of children)
+    if (c.pid !== undefined && c.exitCode === null && c.signalCode === null) process.kill(c.pid, 'SIGKILL');
 });
 
 function runBridge(args: string[], env: NodeJS.ProcessEnv = {}): Child {
-  const proc = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: cleanEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(proc);
   let out = '';
   let err = '';
@@ -167,12 +172,18 @@ describe('pool-bridge: life cycle', { timeout: 60_000 }, () => {
 
   const start = (extra: string[] = []): Child =>
     runBridge([
-      '--gearman', gd.address,
-      '--lambda-endpoint', lambda.url,
-      '--health-listen', '127.0.0.1:0',
-      '--client-id', 'cli-test',
-      '--reconnect-max-delay', '0.5',
-      '--invoke-timeout', '30',
+      '--gearman',
+      gd.address,
+      '--lambda-endpoint',
+      lambda.url,
+      '--health-listen',
+      '127.0.0.1:0',
+      '--client-id',
+      'cli-test',
+      '--reconnect-max-delay',
+      '0.5',
+      '--invoke-timeout',
+      '30',
       ...extra,
     ]);
 
@@ -189,11 +200,17 @@ describe('pool-bridge: life cycle', { timeout: 60_000 }, () => {
     await waitFor(async () => (await fetch(`${url}/healthz`)).status === 200, 'registration', 15_000);
 
     const client = await GearmanClient.connect(gd.address);
-    const jobs = ['sig-1', 'sig-2', 'sig-3'].map((u) => client.submit(FN, u, JSON.stringify({ action: 'BUILD_IP', u })));
+    const jobs = ['sig-1', 'sig-2', 'sig-3'].map((u) =>
+      client.submit(FN, u, JSON.stringify({ action: 'BUILD_IP', u })),
+    );
     await waitFor(() => lambda.requests.length - before === 3, 'three invokes in flight', 10_000);
 
     signal(c, 'SIGTERM');
-    await waitFor(() => c.logs().some((l) => String(l.message).startsWith('signal received')), 'the signal to be seen', 5000);
+    await waitFor(
+      () => c.logs().some((l) => String(l.message).startsWith('signal received')),
+      'the signal to be seen',
+      5000,
+    );
     const late = client.submit(FN, 'sig-late', '{"action":"BUILD_IP"}').catch((e: Error) => e);
 
     const results: JobResult[] = await within(Promise.all(jobs), 10_000, 'in-flight jobs answered');
@@ -213,7 +230,11 @@ describe('pool-bridge: life cycle', { timeout: 60_000 }, () => {
       assert.match(String(l.unique), /^sig-/, JSON.stringify(l));
       assert.match(String(l.handle), /^H:/);
     }
-    const answered = c.logs().filter((l) => l.message === 'job answered').map((l) => l.unique).sort();
+    const answered = c
+      .logs()
+      .filter((l) => l.message === 'job answered')
+      .map((l) => l.unique)
+      .sort();
     assert.deepEqual(answered, ['sig-1', 'sig-2', 'sig-3']);
 
     // The job the bridge did not take is still queued for another worker.
@@ -238,9 +259,17 @@ describe('pool-bridge: life cycle', { timeout: 60_000 }, () => {
     const client = await GearmanClient.connect(gd.address);
     const job = client.submit(FN, 'stuck', '{"action":"BUILD_DEVICE"}').catch((e: Error) => e);
     const before = lambda.requests.length;
-    await waitFor(() => lambda.requests.length > before || lambda.requests.some((r) => r.body.includes('stuck')), 'the invoke', 10_000);
+    await waitFor(
+      () => lambda.requests.length > before || lambda.requests.some((r) => r.body.includes('stuck')),
+      'the invoke',
+      10_000,
+    );
     signal(c, 'SIGINT');
-    await waitFor(() => c.logs().some((l) => String(l.message).startsWith('signal received')), 'the first signal', 5000);
+    await waitFor(
+      () => c.logs().some((l) => String(l.message).startsWith('signal received')),
+      'the first signal',
+      5000,
+    );
     const t0 = Date.now();
     signal(c, 'SIGINT');
     const { code } = await within(c.exited, 5000, 'exit on the second signal');
@@ -261,7 +290,10 @@ describe('pool-bridge: life cycle', { timeout: 60_000 }, () => {
       client.close();
       assert.equal((r.json as { response?: string }).response, 'PASS');
       const health = (await (await fetch(`${url}/healthz`)).json()) as { servers: { server: string; state: string }[] };
-      assert.deepEqual(health.servers.map((s) => [s.server, s.state]), [[gd.address, 'connected']]);
+      assert.deepEqual(
+        health.servers.map((s) => [s.server, s.state]),
+        [[gd.address, 'connected']],
+      );
       const text = await (await fetch(`${url}/metrics`)).text();
       assert.match(text, /pool_bridge_jobs_total\{action="DELETE_IP",outcome="pass"\} 1/);
       assert.match(text, /pool_bridge_invoke_duration_seconds_count\{action="DELETE_IP"\} 1/);

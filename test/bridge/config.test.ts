@@ -65,7 +65,14 @@ describe('defaults', () => {
 describe('precedence: command line > environment > file > defaults', () => {
   const file = yamlFile(
     'layers.yaml',
-    ['gearman:', '  - 10.0.0.1:4730', '  - "[::1]:4731"', 'concurrency: 8', 'function-prefix: from-file-', 'keepalive: false'].join('\n'),
+    [
+      'gearman:',
+      '  - 10.0.0.1:4730',
+      '  - "[::1]:4731"',
+      'concurrency: 8',
+      'function-prefix: from-file-',
+      'keepalive: false',
+    ].join('\n'),
   );
 
   test('file over defaults, with a YAML list of servers', () => {
@@ -102,7 +109,16 @@ describe('precedence: command line > environment > file > defaults', () => {
   });
 
   test('durations are seconds', () => {
-    const c = config(['--invoke-timeout', '900.5', '--drain-timeout', '0', '--reconnect-max-delay', '5', '--keepalive-idle', '30']);
+    const c = config([
+      '--invoke-timeout',
+      '900.5',
+      '--drain-timeout',
+      '0',
+      '--reconnect-max-delay',
+      '5',
+      '--keepalive-idle',
+      '30',
+    ]);
     assert.equal(c.invokeTimeoutMs, 900_500);
     assert.equal(c.drainTimeoutMs, 0);
     assert.equal(c.reconnectMaxDelayMs, 5000);
@@ -112,11 +128,16 @@ describe('precedence: command line > environment > file > defaults', () => {
   test('Lambda endpoint, region, TLS files', () => {
     const pem = yamlFile('x.pem', 'not really a pem');
     const c = config([
-      '--lambda-endpoint', 'http://127.0.0.1:3002',
-      '--lambda-region', 'eu-west-1',
-      '--gearman-ssl-ca', pem,
-      '--gearman-ssl-cert', pem,
-      '--gearman-ssl-key', pem,
+      '--lambda-endpoint',
+      'http://127.0.0.1:3002',
+      '--lambda-region',
+      'eu-west-1',
+      '--gearman-ssl-ca',
+      pem,
+      '--gearman-ssl-cert',
+      pem,
+      '--gearman-ssl-key',
+      pem,
     ]);
     assert.equal(c.lambdaEndpoint, 'http://127.0.0.1:3002');
     assert.equal(c.lambdaRegion, 'eu-west-1');
@@ -136,7 +157,12 @@ describe('precedence: command line > environment > file > defaults', () => {
 
 describe('invalid configuration names the setting and where it came from', () => {
   test('command line', () => {
-    rejects(['--concurrency', '0'], {}, 'concurrency', /invalid concurrency \(--concurrency on the command line\): must be an integer from 1/);
+    rejects(
+      ['--concurrency', '0'],
+      {},
+      'concurrency',
+      /invalid concurrency \(--concurrency on the command line\): must be an integer from 1/,
+    );
     rejects(['--gearman', 'host:port'], {}, 'gearman', /invalid gearman .*port must be a number/);
     rejects(['--gearman', '::1:4730'], {}, 'gearman', /IPv6 address in brackets/);
     rejects(['--lambda-endpoint', 'ftp://x'], {}, 'lambda-endpoint', /http/);
@@ -148,15 +174,30 @@ describe('invalid configuration names the setting and where it came from', () =>
   });
 
   test('environment', () => {
-    rejects([], { POOL_BRIDGE_INVOKE_TIMEOUT: 'soon' }, 'invoke-timeout', /POOL_BRIDGE_INVOKE_TIMEOUT in the environment/);
+    rejects(
+      [],
+      { POOL_BRIDGE_INVOKE_TIMEOUT: 'soon' },
+      'invoke-timeout',
+      /POOL_BRIDGE_INVOKE_TIMEOUT in the environment/,
+    );
     rejects([], { POOL_BRIDGE_KEEPALIVE: 'maybe' }, 'keepalive', /true or false/);
     rejects([], { POOL_BRIDGE_CONCURRANCY: '4' }, 'POOL_BRIDGE_CONCURRANCY', /unknown environment variable/);
   });
 
   test('file', () => {
     const bad = yamlFile('bad.yaml', 'concurrency: lots\n');
-    rejects(['--config', bad], {}, 'concurrency', new RegExp(`"concurrency" in ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-    rejects(['--config', yamlFile('unknown.yaml', 'concurency: 4\n')], {}, 'concurency', /unknown setting "concurency"/);
+    rejects(
+      ['--config', bad],
+      {},
+      'concurrency',
+      new RegExp(`"concurrency" in ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+    );
+    rejects(
+      ['--config', yamlFile('unknown.yaml', 'concurency: 4\n')],
+      {},
+      'concurency',
+      /unknown setting "concurency"/,
+    );
     rejects(['--config', yamlFile('list.yaml', '- a\n- b\n')], {}, 'config', /mapping/);
     rejects(['--config', yamlFile('broken.yaml', 'a: [\n')], {}, 'config', /not valid YAML/);
     rejects(['--config', path.join(dir, 'missing.yaml')], {}, 'config', /cannot read/);

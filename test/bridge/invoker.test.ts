@@ -74,7 +74,13 @@ describe('LambdaInvoker', () => {
     let n = 0;
     lambda.handler = (req) =>
       ++n <= 2
-        ? { kind: 'error', status: 429, type: 'TooManyRequestsException', message: 'Rate Exceeded.', extra: { Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' } }
+        ? {
+            kind: 'error',
+            status: 429,
+            type: 'TooManyRequestsException',
+            message: 'Rate Exceeded.',
+            extra: { Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' },
+          }
         : echoPass(req);
     const start = lambda.requests.length;
     const throttles: number[] = [];
@@ -91,7 +97,12 @@ describe('LambdaInvoker', () => {
   });
 
   test('throttling that does not stop gives up after maxRetries with reason "throttled"', async () => {
-    lambda.handler = () => ({ kind: 'error', status: 429, type: 'TooManyRequestsException', message: 'Rate Exceeded.' });
+    lambda.handler = () => ({
+      kind: 'error',
+      status: 429,
+      type: 'TooManyRequestsException',
+      message: 'Rate Exceeded.',
+    });
     const start = lambda.requests.length;
     const inv = invoker({ throttle: { baseDelayMs: 5, maxDelayMs: 20, maxRetries: 2 } });
     try {
@@ -173,7 +184,10 @@ describe('LambdaInvoker', () => {
     try {
       assert.equal(await inv.client.config.maxAttempts(), 1);
       const handler = inv.client.config.requestHandler as unknown as {
-        httpHandlerConfigs(): { requestTimeout?: number; httpAgent?: { keepAlive?: boolean; keepAliveMsecs?: number; maxSockets?: number } };
+        httpHandlerConfigs(): {
+          requestTimeout?: number;
+          httpAgent?: { keepAlive?: boolean; keepAliveMsecs?: number; maxSockets?: number };
+        };
       };
       // The handler resolves its config lazily, on first use.
       lambda.handler = echoPass;
@@ -205,9 +219,24 @@ describe('LambdaInvoker', () => {
 });
 
 test('backoffDelay: exponential, capped, jittered between half and all of the ceiling', () => {
-  assert.equal(backoffDelay(1, 100, 1000, () => 0), 50);
-  assert.equal(backoffDelay(1, 100, 1000, () => 1), 100);
-  assert.equal(backoffDelay(3, 100, 1000, () => 1), 400);
-  assert.equal(backoffDelay(10, 100, 1000, () => 1), 1000);
-  assert.equal(backoffDelay(10, 100, 1000, () => 0), 500);
+  assert.equal(
+    backoffDelay(1, 100, 1000, () => 0),
+    50,
+  );
+  assert.equal(
+    backoffDelay(1, 100, 1000, () => 1),
+    100,
+  );
+  assert.equal(
+    backoffDelay(3, 100, 1000, () => 1),
+    400,
+  );
+  assert.equal(
+    backoffDelay(10, 100, 1000, () => 1),
+    1000,
+  );
+  assert.equal(
+    backoffDelay(10, 100, 1000, () => 0),
+    500,
+  );
 });

@@ -105,7 +105,9 @@ describe('prepareJob: payloads that are not a JSON object get a FAIL object', ()
 
   test('no action, or a non-string action', () => {
     assertFail(answerOf(prepareJob(bytes('{"name":"x"}'), 'u', 'H', opts)), /no "action"/, { name: 'x' });
-    assertFail(answerOf(prepareJob(bytes('{"action":7}'), 'u', 'H', opts)), /unknown action of type number/, { action: 7 });
+    assertFail(answerOf(prepareJob(bytes('{"action":7}'), 'u', 'H', opts)), /unknown action of type number/, {
+      action: 7,
+    });
   });
 });
 
@@ -118,15 +120,17 @@ describe('finishJob: invoke outcomes', () => {
   });
 
   test("the function's JSON object goes back verbatim (PASS)", () => {
-    const body = '{"action":"BUILD_DEVICE", "zone":"a","response":"PASS","name":"n","addr":"1.2.3.4","type":"t","az":"3"}';
+    const body =
+      '{"action":"BUILD_DEVICE", "zone":"a","response":"PASS","name":"n","addr":"1.2.3.4","type":"t","az":"3"}';
     const a = finishJob(job, returned(body));
     assert.equal(a.packet, 'WORK_COMPLETE');
     assert.equal(a.data.toString(), body);
     assert.equal(a.outcome, 'pass');
   });
 
-  test("a FAIL decided by the function also goes back verbatim", () => {
-    const body = '{"action":"BUILD_DEVICE","response":"FAIL","error":"quota exceeded","name":"n","addr":"","type":"t","az":"3"}';
+  test('a FAIL decided by the function also goes back verbatim', () => {
+    const body =
+      '{"action":"BUILD_DEVICE","response":"FAIL","error":"quota exceeded","name":"n","addr":"","type":"t","az":"3"}';
     const a = finishJob(job, returned(body));
     assert.equal(a.data.toString(), body);
     assert.equal(a.outcome, 'fail');
@@ -134,14 +138,29 @@ describe('finishJob: invoke outcomes', () => {
   });
 
   test('FunctionError: FAIL naming the function and its error, message echoed', () => {
-    const a = finishJob(job, returned('{"errorType":"Error","errorMessage":"Nova said 500\\nretry later","trace":["a","b"]}', 'Unhandled'));
-    assertFail(a, /pool-manager-dev-buildDevice failed \(Unhandled\): Error: Nova said 500 retry later/, { action: 'BUILD_DEVICE', zone: 'a' });
+    const a = finishJob(
+      job,
+      returned('{"errorType":"Error","errorMessage":"Nova said 500\\nretry later","trace":["a","b"]}', 'Unhandled'),
+    );
+    assertFail(a, /pool-manager-dev-buildDevice failed \(Unhandled\): Error: Nova said 500 retry later/, {
+      action: 'BUILD_DEVICE',
+      zone: 'a',
+    });
   });
 
   test('invoke failure, timeout, throttling, abort', () => {
-    assertFail(finishJob(job, { status: 'failed', reason: 'error', message: 'ECONNREFUSED' }), /invoking pool-manager-dev-buildDevice failed: ECONNREFUSED/);
-    assertFail(finishJob(job, { status: 'failed', reason: 'timeout', message: 'no answer within 960 s' }), /timed out: no answer within 960 s/);
-    assertFail(finishJob(job, { status: 'failed', reason: 'throttled', message: 'throttled 9 times' }), /was not run: throttled 9 times/);
+    assertFail(
+      finishJob(job, { status: 'failed', reason: 'error', message: 'ECONNREFUSED' }),
+      /invoking pool-manager-dev-buildDevice failed: ECONNREFUSED/,
+    );
+    assertFail(
+      finishJob(job, { status: 'failed', reason: 'timeout', message: 'no answer within 960 s' }),
+      /timed out: no answer within 960 s/,
+    );
+    assertFail(
+      finishJob(job, { status: 'failed', reason: 'throttled', message: 'throttled 9 times' }),
+      /was not run: throttled 9 times/,
+    );
     assertFail(finishJob(job, { status: 'failed', reason: 'aborted', message: 'stopping' }), /abandoned/);
   });
 

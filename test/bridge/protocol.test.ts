@@ -46,7 +46,10 @@ describe('serializer: requests, byte for byte', () => {
   });
 
   test('SET_CLIENT_ID (22): one argument, the id', () => {
-    assert.deepEqual(worker.setClientId('bridge-1'), hex(`${REQ} 00 00 00 16 00 00 00 08 ${Buffer.from('bridge-1').toString('hex')}`));
+    assert.deepEqual(
+      worker.setClientId('bridge-1'),
+      hex(`${REQ} 00 00 00 16 00 00 00 08 ${Buffer.from('bridge-1').toString('hex')}`),
+    );
   });
 
   test('RESET_ABILITIES (3) and CANT_DO (2)', () => {
@@ -143,7 +146,11 @@ describe('parser: framing', () => {
       const a = parser.parse(stream.subarray(0, cut));
       const b = parser.parse(stream.subarray(cut));
       assert.equal(a.error ?? b.error, undefined);
-      assert.deepEqual(kinds([...a.packets, ...b.packets]), ['NOOP', 'JOB_ASSIGN_UNIQ', 'NO_JOB', 'ERROR'], `cut at ${cut}`);
+      assert.deepEqual(
+        kinds([...a.packets, ...b.packets]),
+        ['NOOP', 'JOB_ASSIGN_UNIQ', 'NO_JOB', 'ERROR'],
+        `cut at ${cut}`,
+      );
     }
   });
 

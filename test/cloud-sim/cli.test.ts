@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
@@ -8,7 +9,10 @@ const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const EXPORT_LINES = 9;
 
 function runCli(args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string } {
-  const child = spawn('npx', ['tsx', 'scripts/cloud-sim/main.ts', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npx', ['tsx', 'scripts/cloud-sim/main.ts', ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -25,15 +29,26 @@ async function until(condition: () => boolean, what: string, timeoutMs = 15_000)
 }
 
 function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
 }
 
 test('CLI prints the export lines first, serves, and exits 0 on SIGTERM', async () => {
   const cli = runCli(['--port', '0', '--boot-delay-ms', '10']);
   let simPid: number | undefined;
   try {
-    await until(() => cli.stdout().split('\n').filter((l) => l.startsWith('export ')).length >= EXPORT_LINES, 'export lines');
+    await until(
+      () =>
+        cli
+          .stdout()
+          .split('\n')
+          .filter((l) => l.startsWith('export ')).length >= EXPORT_LINES,
+      'export lines',
+    );
     const lines = cli.stdout().trimEnd().split('\n');
     assert.equal(lines.length, EXPORT_LINES, 'nothing but the exports on stdout');
     for (const line of lines) assert.match(line, /^export OS_[A-Z_]+='[^']*'$/);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
-import { IMAGE_IDS, PUBLIC_NETWORK, PRIVATE_NETWORK, startCloudSim, type CloudSim } from '../../scripts/cloud-sim';
-import { clients, issueToken, serverBody, waitFor, type JsonResponse } from './helpers';
+import { IMAGE_IDS, PUBLIC_NETWORK, PRIVATE_NETWORK, startCloudSim } from '../../scripts/cloud-sim';
+import type { CloudSim } from '../../scripts/cloud-sim';
+import { clients, issueToken, serverBody, waitFor } from './helpers';
+import type { JsonResponse } from './helpers';
 
 const BOOT_DELAY_MS = 150;
 let sim: CloudSim;
@@ -35,14 +37,20 @@ async function statusOf(id: string): Promise<JsonResponse> {
 }
 
 test('create answers 202 with links, adminPass and Location; BUILD turns ACTIVE after the boot delay', async () => {
-  const created = await nova('/servers', { method: 'POST', body: serverBody('lb-one', { key_name: 'sim-key', metadata: { role: 'lb' } }) });
+  const created = await nova('/servers', {
+    method: 'POST',
+    body: serverBody('lb-one', { key_name: 'sim-key', metadata: { role: 'lb' } }),
+  });
   assert.equal(created.status, 202);
   const server = created.body.server;
   assert.match(server.id, /^[0-9a-f-]{36}$/);
   assert.equal(typeof server.adminPass, 'string');
   assert.deepEqual(server.security_groups, [{ name: 'default' }]);
   assert.equal(server['OS-DCF:diskConfig'], 'MANUAL');
-  assert.deepEqual(server.links.map((l: { rel: string }) => l.rel), ['self', 'bookmark']);
+  assert.deepEqual(
+    server.links.map((l: { rel: string }) => l.rel),
+    ['self', 'bookmark'],
+  );
   assert.equal(created.headers.get('location'), `${sim.url}/compute/v2.1/servers/${server.id}`);
   assert.equal(created.headers.get('openstack-api-version'), 'compute 2.1');
 
@@ -100,13 +108,23 @@ test('name filter is an unanchored regular expression', async () => {
   assert.deepEqual(await names(`name=${encodeURIComponent('^libra-1$')}`), ['libra-1']);
   assert.deepEqual(await names(`name=${encodeURIComponent('.*')}`), ['libra-1', 'libra-10', 'other']);
   assert.deepEqual(await names('name=nomatch'), []);
-  assert.equal((await nova(`/servers?name=${encodeURIComponent('libra-(')}`)).status, 400, 'invalid regex -> 400 (simulator choice)');
+  assert.equal(
+    (await nova(`/servers?name=${encodeURIComponent('libra-(')}`)).status,
+    400,
+    'invalid regex -> 400 (simulator choice)',
+  );
 
   const detail = await nova('/servers/detail?name=libra-10&status=BUILD');
-  assert.deepEqual(detail.body.servers.map((s: { name: string }) => s.name), ['libra-10']);
+  assert.deepEqual(
+    detail.body.servers.map((s: { name: string }) => s.name),
+    ['libra-10'],
+  );
   assert.equal((await nova('/servers?status=ACTIVE')).body.servers.length, 0);
   assert.deepEqual((await nova('/servers?status=BOGUS')).body.servers, [], 'unknown status before 2.38: empty list');
-  assert.equal((await nova('/servers?status=BOGUS', { headers: { 'OpenStack-API-Version': 'compute 2.38' } })).status, 400);
+  assert.equal(
+    (await nova('/servers?status=BOGUS', { headers: { 'OpenStack-API-Version': 'compute 2.38' } })).status,
+    400,
+  );
 
   const page = await nova('/servers?limit=2');
   assert.equal(page.body.servers.length, 2);
@@ -149,18 +167,33 @@ test('create validation: image, flavor, key, networks, user_data, name', async (
   const missingImage = await bad(serverBody('x', { imageRef: '00000000-0000-4000-8000-000000000000' }));
   assert.deepEqual(missingImage.body, { badRequest: { code: 400, message: 'Can not find requested image' } });
   assert.equal((await bad(serverBody('x', { flavorRef: '999' }))).status, 400);
-  assert.equal((await bad(serverBody('x', { key_name: 'nope' }))).body.badRequest.message, 'Invalid key_name provided.');
+  assert.equal(
+    (await bad(serverBody('x', { key_name: 'nope' }))).body.badRequest.message,
+    'Invalid key_name provided.',
+  );
   assert.equal((await bad(serverBody('x', { user_data: 'not base64!' }))).status, 400);
   assert.equal((await bad({ server: { imageRef: IMAGE_IDS.ubuntu, flavorRef: '1' } })).status, 400);
-  assert.equal((await bad(serverBody('x', { networks: [{ uuid: '00000000-0000-4000-8000-000000000000' }] }))).status, 400);
+  assert.equal(
+    (await bad(serverBody('x', { networks: [{ uuid: '00000000-0000-4000-8000-000000000000' }] }))).status,
+    400,
+  );
   assert.equal((await bad(serverBody('x', { networks: [{ uuid: PUBLIC_NETWORK.id }] }))).status, 403);
   assert.equal((await bad(serverBody('x', { security_groups: [{ name: 'missing' }] }))).status, 400);
-  assert.equal((await bad(serverBody('x'), { 'OpenStack-API-Version': 'compute 2.37' })).status, 400, 'networks required at 2.37');
+  assert.equal(
+    (await bad(serverBody('x'), { 'OpenStack-API-Version': 'compute 2.37' })).status,
+    400,
+    'networks required at 2.37',
+  );
   const malformed = await nova('/servers', { method: 'POST', body: '{"server": ' });
   assert.deepEqual(malformed.body, { badRequest: { code: 400, message: 'Malformed request body' } });
   assert.equal(sim.counts().servers, 0);
 
-  const ok = await bad(serverBody('with-net', { networks: [{ uuid: PRIVATE_NETWORK.id }], user_data: Buffer.from('#!/bin/sh\n').toString('base64') }));
+  const ok = await bad(
+    serverBody('with-net', {
+      networks: [{ uuid: PRIVATE_NETWORK.id }],
+      user_data: Buffer.from('#!/bin/sh\n').toString('base64'),
+    }),
+  );
   assert.equal(ok.status, 202);
   const none = await bad(serverBody('no-net', { networks: 'none' }), { 'OpenStack-API-Version': 'compute 2.37' });
   assert.equal(none.status, 202);
@@ -193,7 +226,14 @@ test('microversions: echoed headers, 406 outside range, 400 malformed, embedded 
 
 test('flavors, images proxy, keypairs, unknown routes and wrong methods', async () => {
   const flavors = (await nova('/flavors/detail')).body.flavors;
-  assert.deepEqual(flavors.slice(0, 3).map((f: { id: string; name: string }) => [f.id, f.name]), [['1', 'm1.tiny'], ['2', 'm1.small'], ['3', 'm1.medium']]);
+  assert.deepEqual(
+    flavors.slice(0, 3).map((f: { id: string; name: string }) => [f.id, f.name]),
+    [
+      ['1', 'm1.tiny'],
+      ['2', 'm1.small'],
+      ['3', 'm1.medium'],
+    ],
+  );
   assert.equal((await nova('/flavors/2')).body.flavor.ram, 2048);
   assert.equal((await nova('/flavors/42')).status, 404);
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
-import { startCloudSim, type CloudSim } from '../../scripts/cloud-sim';
+import { startCloudSim } from '../../scripts/cloud-sim';
+import type { CloudSim } from '../../scripts/cloud-sim';
 import { call, clients, issueToken, serverBody } from './helpers';
 
 let sim: CloudSim;
@@ -47,7 +48,11 @@ test('times limits how often a rule fires; requests are still recorded', async (
   await assert.rejects(issueToken(sim));
   assert.ok(await issueToken(sim));
   assert.equal((sim.requestCounts()['identity:POST /v3/auth/tokens'] ?? 0) - before, 3);
-  const statuses = sim.requests().filter((r) => r.service === 'identity').slice(-3).map((r) => r.status);
+  const statuses = sim
+    .requests()
+    .filter((r) => r.service === 'identity')
+    .slice(-3)
+    .map((r) => r.status);
   assert.deepEqual(statuses, [500, 500, 201]);
   assert.equal(sim.faults.list()[0]?.applied, 2);
 });
@@ -73,7 +78,9 @@ test('hang fault never answers (the client gives up); close() still completes', 
   try {
     hanging.faults.add({ service: 'image', effect: { hang: true } });
     const token = await issueToken(hanging);
-    await assert.rejects(fetch(`${hanging.url}/image/v2/images`, { headers: { 'X-Auth-Token': token }, signal: AbortSignal.timeout(150) }));
+    await assert.rejects(
+      fetch(`${hanging.url}/image/v2/images`, { headers: { 'X-Auth-Token': token }, signal: AbortSignal.timeout(150) }),
+    );
   } finally {
     await hanging.close();
   }
@@ -108,7 +115,8 @@ test('rules validate their input', () => {
 });
 
 test('HTTP control API under /_sim mirrors the programmatic one and is immune to faults', async () => {
-  const control = (path: string, method = 'GET', body?: unknown) => call(`${sim.url}/_sim${path}`, { method, ...(body !== undefined ? { body } : {}) });
+  const control = (path: string, method = 'GET', body?: unknown) =>
+    call(`${sim.url}/_sim${path}`, { method, ...(body !== undefined ? { body } : {}) });
   const added = await control('/faults', 'POST', { service: 'compute', effect: { status: 502 } });
   assert.equal(added.status, 201);
   assert.equal((await api.nova('/servers')).status, 502);

@@ -1,5 +1,6 @@
 /** Small fetch-based client helpers for the cloud-sim tests. */
-import { IMAGE_IDS, type CloudSim } from '../../scripts/cloud-sim';
+import { IMAGE_IDS } from '../../scripts/cloud-sim';
+import type { CloudSim } from '../../scripts/cloud-sim';
 
 export interface JsonResponse {
   status: number;

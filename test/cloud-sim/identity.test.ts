@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startCloudSim, type CloudSim } from '../../scripts/cloud-sim';
+import { startCloudSim } from '../../scripts/cloud-sim';
+import type { CloudSim } from '../../scripts/cloud-sim';
 import { call, clients, issueToken, passwordAuth } from './helpers';
 
 let sim: CloudSim;
@@ -29,7 +30,11 @@ test('password auth issues a scoped token with a full catalog', async () => {
   const types = token.catalog.map((entry: { type: string }) => entry.type).sort();
   assert.deepEqual(types, ['compute', 'identity', 'image', 'network']);
   for (const entry of token.catalog) {
-    assert.deepEqual(entry.endpoints.map((e: { interface: string }) => e.interface).sort(), ['admin', 'internal', 'public']);
+    assert.deepEqual(entry.endpoints.map((e: { interface: string }) => e.interface).sort(), [
+      'admin',
+      'internal',
+      'public',
+    ]);
     for (const endpoint of entry.endpoints) {
       assert.equal(endpoint.region, 'RegionOne');
       assert.equal(endpoint.region_id, 'RegionOne');
@@ -46,13 +51,25 @@ test('password auth works with user and project ids and without a scope', async 
   const { user, project } = first.body.token;
   const byId = await call(`${sim.authUrl}/auth/tokens`, {
     method: 'POST',
-    body: { auth: { identity: { methods: ['password'], password: { user: { id: user.id, password: 'sim-password' } } }, scope: { project: { id: project.id } } } },
+    body: {
+      auth: {
+        identity: { methods: ['password'], password: { user: { id: user.id, password: 'sim-password' } } },
+        scope: { project: { id: project.id } },
+      },
+    },
   });
   assert.equal(byId.status, 201);
   assert.equal(byId.body.token.project.id, project.id);
   const unscopedRequest = await call(`${sim.authUrl}/auth/tokens`, {
     method: 'POST',
-    body: { auth: { identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password: 'sim-password' } } } } },
+    body: {
+      auth: {
+        identity: {
+          methods: ['password'],
+          password: { user: { name: 'admin', domain: { id: 'default' }, password: 'sim-password' } },
+        },
+      },
+    },
   });
   assert.equal(unscopedRequest.status, 201);
   assert.equal(unscopedRequest.body.token.project.name, 'admin', "scoped to the user's default project");
@@ -61,7 +78,14 @@ test('password auth works with user and project ids and without a scope', async 
 test('application credential auth by id and by name', async () => {
   const byId = await call(`${sim.authUrl}/auth/tokens`, {
     method: 'POST',
-    body: { auth: { identity: { methods: ['application_credential'], application_credential: { id: 'sim-appcred', secret: 'sim-appcred-secret' } } } },
+    body: {
+      auth: {
+        identity: {
+          methods: ['application_credential'],
+          application_credential: { id: 'sim-appcred', secret: 'sim-appcred-secret' },
+        },
+      },
+    },
   });
   assert.equal(byId.status, 201);
   assert.deepEqual(byId.body.token.methods, ['application_credential']);
@@ -74,7 +98,11 @@ test('application credential auth by id and by name', async () => {
       auth: {
         identity: {
           methods: ['application_credential'],
-          application_credential: { name: 'sim-appcred', secret: 'sim-appcred-secret', user: { name: 'admin', domain: { name: 'Default' } } },
+          application_credential: {
+            name: 'sim-appcred',
+            secret: 'sim-appcred-secret',
+            user: { name: 'admin', domain: { name: 'Default' } },
+          },
         },
       },
     },
@@ -83,7 +111,14 @@ test('application credential auth by id and by name', async () => {
 
   const wrongSecret = await call(`${sim.authUrl}/auth/tokens`, {
     method: 'POST',
-    body: { auth: { identity: { methods: ['application_credential'], application_credential: { id: 'sim-appcred', secret: 'nope' } } } },
+    body: {
+      auth: {
+        identity: {
+          methods: ['application_credential'],
+          application_credential: { id: 'sim-appcred', secret: 'nope' },
+        },
+      },
+    },
   });
   assert.equal(wrongSecret.status, 401);
 });
@@ -91,7 +126,9 @@ test('application credential auth by id and by name', async () => {
 test('bad credentials get 401 with Keystone error body; malformed bodies get 400', async () => {
   const wrong = await call(`${sim.authUrl}/auth/tokens`, { method: 'POST', body: passwordAuth('wrong') });
   assert.equal(wrong.status, 401);
-  assert.deepEqual(wrong.body, { error: { code: 401, message: 'The request you have made requires authentication.', title: 'Unauthorized' } });
+  assert.deepEqual(wrong.body, {
+    error: { code: 401, message: 'The request you have made requires authentication.', title: 'Unauthorized' },
+  });
   assert.equal(wrong.headers.get('x-subject-token'), null);
 
   const notJson = await call(`${sim.authUrl}/auth/tokens`, { method: 'POST', body: '{"auth": ' });
@@ -104,7 +141,9 @@ test('bad credentials get 401 with Keystone error body; malformed bodies get 400
 
   const nameWithoutDomain = await call(`${sim.authUrl}/auth/tokens`, {
     method: 'POST',
-    body: { auth: { identity: { methods: ['password'], password: { user: { name: 'admin', password: 'sim-password' } } } } },
+    body: {
+      auth: { identity: { methods: ['password'], password: { user: { name: 'admin', password: 'sim-password' } } } },
+    },
   });
   assert.equal(nameWithoutDomain.status, 400);
   assert.match(nameWithoutDomain.body.error.message, /Expecting to find domain in user/);
@@ -116,7 +155,11 @@ test('tokens validate with X-Subject-Token and revoke with DELETE', async () => 
   const valid = await call(`${sim.authUrl}/auth/tokens`, { token: caller, headers: { 'X-Subject-Token': subject } });
   assert.equal(valid.status, 200);
   assert.equal(valid.headers.get('x-subject-token'), subject);
-  const revoked = await call(`${sim.authUrl}/auth/tokens`, { method: 'DELETE', token: caller, headers: { 'X-Subject-Token': subject } });
+  const revoked = await call(`${sim.authUrl}/auth/tokens`, {
+    method: 'DELETE',
+    token: caller,
+    headers: { 'X-Subject-Token': subject },
+  });
   assert.equal(revoked.status, 204);
   const gone = await call(`${sim.authUrl}/auth/tokens`, { token: caller, headers: { 'X-Subject-Token': subject } });
   assert.equal(gone.status, 404);
@@ -137,7 +180,10 @@ test('version discovery documents', async () => {
   assert.match(v21.version, /^2\.\d+$/);
   const computeVersion = await call(`${sim.url}/compute/v2.1`);
   assert.equal(computeVersion.body.version.id, 'v2.1');
-  assert.equal(computeVersion.body.version['media-types'][0].type, 'application/vnd.openstack.compute+json;version=2.1');
+  assert.equal(
+    computeVersion.body.version['media-types'][0].type,
+    'application/vnd.openstack.compute+json;version=2.1',
+  );
 
   const networkRoot = await call(`${sim.url}/network`);
   assert.equal(networkRoot.status, 200);
@@ -157,7 +203,9 @@ test('expired tokens get 401 from Nova and Neutron (keystonemiddleware body)', a
   sim.expireTokens();
   const novaDenied = await nova('/servers');
   assert.equal(novaDenied.status, 401);
-  assert.deepEqual(novaDenied.body, { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } });
+  assert.deepEqual(novaDenied.body, {
+    error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' },
+  });
   assert.equal(novaDenied.headers.get('www-authenticate'), `Keystone uri="${sim.url}/identity"`);
   assert.equal((await neutron('/floatingips')).status, 401);
   assert.equal(sim.counts().tokens, 0);

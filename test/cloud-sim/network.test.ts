@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
-import { PRIVATE_NETWORK, PUBLIC_NETWORK, startCloudSim, type CloudSim } from '../../scripts/cloud-sim';
+import { PRIVATE_NETWORK, PUBLIC_NETWORK, startCloudSim } from '../../scripts/cloud-sim';
+import type { CloudSim } from '../../scripts/cloud-sim';
 import { clients, issueToken, serverBody, waitFor } from './helpers';
 
 let sim: CloudSim;
@@ -37,7 +38,10 @@ test('networks: private and external public, with filters', async () => {
   const all = await api.neutron('/networks');
   assert.deepEqual(all.body.networks.map((n: { name: string }) => n.name).sort(), ['private', 'public']);
   const external = await api.neutron('/networks?router:external=True');
-  assert.deepEqual(external.body.networks.map((n: { id: string }) => n.id), [PUBLIC_NETWORK.id]);
+  assert.deepEqual(
+    external.body.networks.map((n: { id: string }) => n.id),
+    [PUBLIC_NETWORK.id],
+  );
   const byName = await api.neutron('/networks?name=private&fields=id&fields=name');
   assert.deepEqual(byName.body.networks, [{ id: PRIVATE_NETWORK.id, name: 'private' }]);
   assert.equal((await api.neutron(`/networks/${PRIVATE_NETWORK.id}`)).body.network['router:external'], false);
@@ -54,7 +58,10 @@ test('Neutron floating IP: create, find by description, associate, port_details,
   const port = await portOf(serverId);
   assert.equal((await api.neutron(`/ports/${port.id}`)).body.port.device_owner, 'compute:nova');
 
-  const created = await api.neutron('/floatingips', { method: 'POST', body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id, description: 'job-42' } } });
+  const created = await api.neutron('/floatingips', {
+    method: 'POST',
+    body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id, description: 'job-42' } },
+  });
   assert.equal(created.status, 201);
   const fip = created.body.floatingip;
   assert.match(fip.floating_ip_address, /^127\.0\.100\.\d+$/);
@@ -62,17 +69,34 @@ test('Neutron floating IP: create, find by description, associate, port_details,
   assert.equal(fip.port_id, null);
   assert.equal(fip.port_details, null);
   assert.equal(fip.description, 'job-42');
-  for (const key of ['id', 'floating_network_id', 'router_id', 'fixed_ip_address', 'tenant_id', 'project_id', 'created_at', 'updated_at', 'revision_number', 'tags']) {
+  for (const key of [
+    'id',
+    'floating_network_id',
+    'router_id',
+    'fixed_ip_address',
+    'tenant_id',
+    'project_id',
+    'created_at',
+    'updated_at',
+    'revision_number',
+    'tags',
+  ]) {
     assert.ok(key in fip, `floatingip has ${key}`);
   }
 
   const found = await api.neutron('/floatingips?description=job-42');
-  assert.deepEqual(found.body.floatingips.map((f: { id: string }) => f.id), [fip.id]);
+  assert.deepEqual(
+    found.body.floatingips.map((f: { id: string }) => f.id),
+    [fip.id],
+  );
   assert.equal((await api.neutron('/floatingips?description=other')).body.floatingips.length, 0);
   const byAddress = await api.neutron(`/floatingips?floating_ip_address=${fip.floating_ip_address}&fields=id`);
   assert.deepEqual(byAddress.body.floatingips, [{ id: fip.id }]);
 
-  const associated = await api.neutron(`/floatingips/${fip.id}`, { method: 'PUT', body: { floatingip: { port_id: port.id } } });
+  const associated = await api.neutron(`/floatingips/${fip.id}`, {
+    method: 'PUT',
+    body: { floatingip: { port_id: port.id } },
+  });
   assert.equal(associated.status, 200);
   const shown = (await api.neutron(`/floatingips/${fip.id}`)).body.floatingip;
   assert.equal(shown.port_id, port.id);
@@ -93,24 +117,38 @@ test('Neutron floating IP: create, find by description, associate, port_details,
     ],
   );
 
-  const second = await api.neutron('/floatingips', { method: 'POST', body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id } } });
-  const conflict = await api.neutron(`/floatingips/${second.body.floatingip.id}`, { method: 'PUT', body: { floatingip: { port_id: port.id } } });
+  const second = await api.neutron('/floatingips', {
+    method: 'POST',
+    body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id } },
+  });
+  const conflict = await api.neutron(`/floatingips/${second.body.floatingip.id}`, {
+    method: 'PUT',
+    body: { floatingip: { port_id: port.id } },
+  });
   assert.equal(conflict.status, 409);
   assert.equal(conflict.body.NeutronError.type, 'FloatingIPPortAlreadyAssociated');
 
-  const detached = await api.neutron(`/floatingips/${fip.id}`, { method: 'PUT', body: { floatingip: { port_id: null } } });
+  const detached = await api.neutron(`/floatingips/${fip.id}`, {
+    method: 'PUT',
+    body: { floatingip: { port_id: null } },
+  });
   assert.equal(detached.body.floatingip.port_id, null);
   assert.equal((await api.neutron(`/floatingips/${fip.id}`)).body.floatingip.status, 'DOWN');
 
   assert.equal((await api.neutron(`/floatingips/${fip.id}`, { method: 'DELETE' })).status, 204);
   const gone = await api.neutron(`/floatingips/${fip.id}`);
   assert.equal(gone.status, 404);
-  assert.deepEqual(gone.body, { NeutronError: { type: 'FloatingIPNotFound', message: `Floating IP ${fip.id} could not be found`, detail: '' } });
+  assert.deepEqual(gone.body, {
+    NeutronError: { type: 'FloatingIPNotFound', message: `Floating IP ${fip.id} could not be found`, detail: '' },
+  });
   assert.equal((await api.neutron(`/floatingips/${fip.id}`, { method: 'DELETE' })).status, 404);
 });
 
 test('Neutron create errors: non-external network, missing network, quota OverQuota, malformed body', async () => {
-  const internal = await api.neutron('/floatingips', { method: 'POST', body: { floatingip: { floating_network_id: PRIVATE_NETWORK.id } } });
+  const internal = await api.neutron('/floatingips', {
+    method: 'POST',
+    body: { floatingip: { floating_network_id: PRIVATE_NETWORK.id } },
+  });
   assert.equal(internal.status, 400);
   const missing = await api.neutron('/floatingips', { method: 'POST', body: { floatingip: {} } });
   assert.equal(missing.status, 400);
@@ -119,24 +157,47 @@ test('Neutron create errors: non-external network, missing network, quota OverQu
   assert.equal(malformed.body.NeutronError.message, 'Body contains invalid data');
 
   for (let i = 0; i < 3; i += 1) {
-    assert.equal((await api.neutron('/floatingips', { method: 'POST', body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id } } })).status, 201);
+    assert.equal(
+      (
+        await api.neutron('/floatingips', {
+          method: 'POST',
+          body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id } },
+        })
+      ).status,
+      201,
+    );
   }
-  const over = await api.neutron('/floatingips', { method: 'POST', body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id } } });
+  const over = await api.neutron('/floatingips', {
+    method: 'POST',
+    body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id } },
+  });
   assert.equal(over.status, 409);
-  assert.deepEqual(over.body, { NeutronError: { type: 'OverQuota', message: "Quota exceeded for resources: ['floatingip'].", detail: '' } });
+  assert.deepEqual(over.body, {
+    NeutronError: { type: 'OverQuota', message: "Quota exceeded for resources: ['floatingip'].", detail: '' },
+  });
 });
 
 test('association behaviour: delayed and never', async () => {
   const serverId = await activeServer('slow-assoc');
   const port = await portOf(serverId);
-  const fip = (await api.neutron('/floatingips', { method: 'POST', body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id } } })).body.floatingip;
+  const fip = (
+    await api.neutron('/floatingips', {
+      method: 'POST',
+      body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id } },
+    })
+  ).body.floatingip;
 
   sim.faults.floatingIpAssociation({ delayMs: 100 });
-  const accepted = await api.neutron(`/floatingips/${fip.id}`, { method: 'PUT', body: { floatingip: { port_id: port.id } } });
+  const accepted = await api.neutron(`/floatingips/${fip.id}`, {
+    method: 'PUT',
+    body: { floatingip: { port_id: port.id } },
+  });
   assert.equal(accepted.status, 200);
   assert.equal((await api.neutron(`/floatingips/${fip.id}`)).body.floatingip.port_id, null, 'not visible yet');
   assert.equal(sim.floatingIps()[0]?.pendingPortId, port.id);
-  await waitFor(async () => ((await api.neutron(`/floatingips/${fip.id}`)).body.floatingip.port_id === port.id ? true : undefined));
+  await waitFor(async () =>
+    (await api.neutron(`/floatingips/${fip.id}`)).body.floatingip.port_id === port.id ? true : undefined,
+  );
 
   await api.neutron(`/floatingips/${fip.id}`, { method: 'PUT', body: { floatingip: { port_id: null } } });
   sim.faults.floatingIpAssociation('never');
@@ -157,10 +218,17 @@ test('legacy Nova os-floating-ips + addFloatingIp/removeFloatingIp share the sto
   assert.deepEqual(Object.keys(legacy).sort(), ['fixed_ip', 'id', 'instance_id', 'ip', 'pool']);
   assert.equal(legacy.pool, 'public');
   assert.equal(legacy.instance_id, null);
-  assert.equal((await api.neutron(`/floatingips/${legacy.id}`)).body.floatingip.floating_ip_address, legacy.ip, 'same store as Neutron');
+  assert.equal(
+    (await api.neutron(`/floatingips/${legacy.id}`)).body.floatingip.floating_ip_address,
+    legacy.ip,
+    'same store as Neutron',
+  );
   assert.equal((await api.nova('/os-floating-ips', { method: 'POST', body: { pool: 'nope' } })).status, 404);
 
-  const added = await api.nova(`/servers/${serverId}/action`, { method: 'POST', body: { addFloatingIp: { address: legacy.ip } } });
+  const added = await api.nova(`/servers/${serverId}/action`, {
+    method: 'POST',
+    body: { addFloatingIp: { address: legacy.ip } },
+  });
   assert.equal(added.status, 202);
   const shown = (await api.nova(`/os-floating-ips/${legacy.id}`)).body.floating_ip;
   assert.equal(shown.instance_id, serverId);
@@ -168,11 +236,20 @@ test('legacy Nova os-floating-ips + addFloatingIp/removeFloatingIp share the sto
   const listed = (await api.nova('/os-floating-ips')).body.floating_ips;
   assert.equal(listed.length, 1);
 
-  const notMine = await api.nova(`/servers/${serverId}/action`, { method: 'POST', body: { removeFloatingIp: { address: '127.0.100.250' } } });
+  const notMine = await api.nova(`/servers/${serverId}/action`, {
+    method: 'POST',
+    body: { removeFloatingIp: { address: '127.0.100.250' } },
+  });
   assert.equal(notMine.status, 404);
-  const removed = await api.nova(`/servers/${serverId}/action`, { method: 'POST', body: { removeFloatingIp: { address: legacy.ip } } });
+  const removed = await api.nova(`/servers/${serverId}/action`, {
+    method: 'POST',
+    body: { removeFloatingIp: { address: legacy.ip } },
+  });
   assert.equal(removed.status, 202);
-  const again = await api.nova(`/servers/${serverId}/action`, { method: 'POST', body: { removeFloatingIp: { address: legacy.ip } } });
+  const again = await api.nova(`/servers/${serverId}/action`, {
+    method: 'POST',
+    body: { removeFloatingIp: { address: legacy.ip } },
+  });
   assert.equal(again.status, 409);
   assert.ok(again.body.conflictingRequest);
 
@@ -185,7 +262,16 @@ test('legacy Nova os-floating-ips + addFloatingIp/removeFloatingIp share the sto
     headers: { 'OpenStack-API-Version': 'compute 2.44' },
   });
   assert.equal(action244.status, 404);
-  assert.equal((await api.nova(`/servers/${serverId}/action`, { method: 'POST', body: { addFloatingIp: { address: legacy.ip } }, headers: { 'OpenStack-API-Version': 'compute 2.43' } })).status, 202);
+  assert.equal(
+    (
+      await api.nova(`/servers/${serverId}/action`, {
+        method: 'POST',
+        body: { addFloatingIp: { address: legacy.ip } },
+        headers: { 'OpenStack-API-Version': 'compute 2.43' },
+      })
+    ).status,
+    202,
+  );
 
   assert.equal((await api.nova(`/os-floating-ips/${legacy.id}`, { method: 'DELETE' })).status, 202);
   assert.equal((await api.nova(`/os-floating-ips/${legacy.id}`)).status, 404);
@@ -194,7 +280,12 @@ test('legacy Nova os-floating-ips + addFloatingIp/removeFloatingIp share the sto
 test('deleting a server disassociates its floating IP; counts return to zero after cleanup', async () => {
   const serverId = await activeServer('short-lived');
   const port = await portOf(serverId);
-  const fip = (await api.neutron('/floatingips', { method: 'POST', body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id, port_id: port.id } } })).body.floatingip;
+  const fip = (
+    await api.neutron('/floatingips', {
+      method: 'POST',
+      body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id, port_id: port.id } },
+    })
+  ).body.floatingip;
   assert.equal(fip.port_id, port.id);
   assert.equal(sim.servers()[0]?.floatingIps[0], fip.floating_ip_address);
   assert.deepEqual({ ...sim.counts(), tokens: 0 }, { servers: 1, floatingIps: 1, ports: 1, tokens: 0 });
@@ -204,7 +295,10 @@ test('deleting a server disassociates its floating IP; counts return to zero aft
   assert.equal((await api.neutron(`/ports?device_id=${serverId}`)).body.ports.length, 0);
   await api.neutron(`/floatingips/${fip.id}`, { method: 'DELETE' });
   const counts = sim.counts();
-  assert.deepEqual({ servers: counts.servers, floatingIps: counts.floatingIps, ports: counts.ports }, { servers: 0, floatingIps: 0, ports: 0 });
+  assert.deepEqual(
+    { servers: counts.servers, floatingIps: counts.floatingIps, ports: counts.ports },
+    { servers: 0, floatingIps: 0, ports: 0 },
+  );
   assert.ok(counts.tokens >= 1);
 });
 

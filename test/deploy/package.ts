@@ -35,7 +35,11 @@ export interface Packaged {
   output: string;
 }
 
-export async function packageStack(options: { stage: string; region?: string; params?: Record<string, string> }): Promise<Packaged> {
+export async function packageStack(options: {
+  stage: string;
+  region?: string;
+  params?: Record<string, string>;
+}): Promise<Packaged> {
   const work = mkdtempSync(join(tmpdir(), 'pool-manager-package-'));
   try {
     const project = join(work, 'project');
@@ -59,7 +63,9 @@ export async function packageStack(options: { stage: string; region?: string; pa
       timeout: 180_000,
       maxBuffer: 16 * 1024 * 1024,
     });
-    const template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as CfnTemplate;
+    const template = JSON.parse(
+      readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'),
+    ) as CfnTemplate;
     const zips: Record<string, number> = {};
     for (const name of readdirSync(out)) if (name.endsWith('.zip')) zips[name] = statSync(join(out, name)).size;
     return { template, zips, output: `${stdout}${stderr}` };

@@ -75,7 +75,8 @@ test('the unit restarts on failure, runs unprivileged and hardened, and outlasts
     assert.equal(one(key), value, key);
   }
   assert.ok(!('MemoryDenyWriteExecute' in service), "V8's JIT needs writable executable memory");
-  for (const environment of service.Environment ?? []) assert.doesNotMatch(environment, /SECRET|PASSWORD|AWS_ACCESS_KEY|AWS_SECRET/);
+  for (const environment of service.Environment ?? [])
+    assert.doesNotMatch(environment, /SECRET|PASSWORD|AWS_ACCESS_KEY|AWS_SECRET/);
   assert.deepEqual(unit.Install?.WantedBy, ['multi-user.target']);
   assert.ok(unit.Unit?.After?.[0]?.includes('network-online.target'));
 });
@@ -93,9 +94,13 @@ test('systemd-analyze verifies the unit and rates its exposure OK', async (t) =>
     // The same unit with this machine's node, so verify checks the unit, not the install.
     const file = join(dir, 'pool-bridge.service');
     writeFileSync(file, readFileSync(UNIT, 'utf8').replace('ExecStart=/usr/bin/node', `ExecStart=${process.execPath}`));
-    const verify = await run('systemd-analyze', ['verify', file]).catch((error: { stderr?: string }) => ({ stderr: `FAILED ${error.stderr}` }));
+    const verify = await run('systemd-analyze', ['verify', file]).catch((error: { stderr?: string }) => ({
+      stderr: `FAILED ${error.stderr}`,
+    }));
     assert.equal(verify.stderr.trim(), '', verify.stderr);
-    const security = await run('systemd-analyze', ['security', '--offline=true', '--no-pager', file]).catch(() => undefined);
+    const security = await run('systemd-analyze', ['security', '--offline=true', '--no-pager', file]).catch(
+      () => undefined,
+    );
     if (!security) {
       t.diagnostic('systemd-analyze security --offline is not supported here (systemd < 250)');
       return;

@@ -35,7 +35,11 @@ function evaluate(value: Json): Json {
   if (typeof value !== 'object' || value === null) return value;
   const object = value as Record<string, Json>;
   if ('Ref' in object) {
-    const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT };
+    const pseudo: Record<string, string> = {
+      'AWS::Partition': 'aws',
+      'AWS::Region': REGION,
+      'AWS::AccountId': ACCOUNT,
+    };
     return pseudo[String(object.Ref)] ?? `Ref(${String(object.Ref)})`;
   }
   if ('Fn::Join' in object) {
@@ -118,13 +122,20 @@ function checkStack(stage: string, load: () => Promise<Packaged>, expect: Expect
   test('the environment names the credentials parameter and carries no secret', async () => {
     const resources = (await load()).template.Resources;
     for (const fn of FUNCTIONS) {
-      const variables = (resources[`${logicalId(fn)}LambdaFunction`]?.Properties as { Environment: { Variables: Record<string, string> } })
-        .Environment.Variables;
+      const variables = (
+        resources[`${logicalId(fn)}LambdaFunction`]?.Properties as {
+          Environment: { Variables: Record<string, string> };
+        }
+      ).Environment.Variables;
       assert.equal(variables.OS_CREDENTIALS_PARAMETER, `/pool-manager/${stage}/openstack`);
       assert.equal(variables.POOL_BUILD_DEADLINE_SECONDS, expect.buildDeadline);
       assert.equal(variables.POOL_IMAGE, expect.image);
       for (const name of Object.keys(variables)) {
-        assert.doesNotMatch(name, /PASSWORD|SECRET|TOKEN|^OS_(AUTH_URL|USERNAME|APPLICATION_CREDENTIAL)/, `${fn}: ${name} must come from the parameter`);
+        assert.doesNotMatch(
+          name,
+          /PASSWORD|SECRET|TOKEN|^OS_(AUTH_URL|USERNAME|APPLICATION_CREDENTIAL)/,
+          `${fn}: ${name} must come from the parameter`,
+        );
       }
     }
   });
@@ -152,10 +163,18 @@ function checkStack(stage: string, load: () => Promise<Packaged>, expect: Expect
         Version: '2012-10-17',
         Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
       });
-      assert.equal(properties.ManagedPolicyArns, undefined, 'no managed policies (AWSLambdaBasicExecutionRole allows all log groups)');
+      assert.equal(
+        properties.ManagedPolicyArns,
+        undefined,
+        'no managed policies (AWSLambdaBasicExecutionRole allows all log groups)',
+      );
       const policies = properties.Policies as { PolicyDocument: { Statement: Json[] } }[];
       assert.equal(policies.length, 1);
-      const found = statements(policies[0]!.PolicyDocument).map((s) => ({ ...s, Resource: evaluate(s.Resource), Condition: evaluate(s.Condition) }));
+      const found = statements(policies[0]!.PolicyDocument).map((s) => ({
+        ...s,
+        Resource: evaluate(s.Resource),
+        Condition: evaluate(s.Condition),
+      }));
       assert.deepEqual(found, [
         {
           Sid: 'WriteOwnLogs',
@@ -164,7 +183,13 @@ function checkStack(stage: string, load: () => Promise<Packaged>, expect: Expect
           Resource: `GetAtt(${id}LogGroup.Arn)`,
           Condition: undefined,
         },
-        { Sid: 'ReadOpenStackCredentials', Effect: 'Allow', Action: 'ssm:GetParameter', Resource: parameterArn, Condition: undefined },
+        {
+          Sid: 'ReadOpenStackCredentials',
+          Effect: 'Allow',
+          Action: 'ssm:GetParameter',
+          Resource: parameterArn,
+          Condition: undefined,
+        },
         {
           Sid: 'DecryptOpenStackCredentialsThroughSsm',
           Effect: 'Allow',
@@ -181,9 +206,13 @@ function checkStack(stage: string, load: () => Promise<Packaged>, expect: Expect
     const { template } = await load();
     const resources = template.Resources;
     const policies = byType(template, 'AWS::IAM::ManagedPolicy');
-    assert.deepEqual(policies.map(([id]) => id), ['BridgeInvokePolicy']);
+    assert.deepEqual(
+      policies.map(([id]) => id),
+      ['BridgeInvokePolicy'],
+    );
     const properties = resources.BridgeInvokePolicy?.Properties as Record<string, Json>;
-    for (const attachment of ['Roles', 'Users', 'Groups']) assert.equal(properties[attachment], undefined, 'the operator attaches it');
+    for (const attachment of ['Roles', 'Users', 'Groups'])
+      assert.equal(properties[attachment], undefined, 'the operator attaches it');
     const found = statements(properties.PolicyDocument as { Statement: Json[] });
     assert.equal(found.length, 1);
     assert.equal(found[0]?.Effect, 'Allow');
@@ -206,14 +235,17 @@ function checkStack(stage: string, load: () => Promise<Packaged>, expect: Expect
     const resources = template.Resources;
     const all: Statement[] = [];
     for (const [, role] of byType(template, 'AWS::IAM::Role')) {
-      for (const policy of (role.Properties?.Policies ?? []) as { PolicyDocument: { Statement: Json[] } }[]) all.push(...statements(policy.PolicyDocument));
+      for (const policy of (role.Properties?.Policies ?? []) as { PolicyDocument: { Statement: Json[] } }[])
+        all.push(...statements(policy.PolicyDocument));
     }
-    for (const [, policy] of byType(template, 'AWS::IAM::ManagedPolicy')) all.push(...statements(policy.Properties?.PolicyDocument as { Statement: Json[] }));
+    for (const [, policy] of byType(template, 'AWS::IAM::ManagedPolicy'))
+      all.push(...statements(policy.Properties?.PolicyDocument as { Statement: Json[] }));
     assert.equal(all.length, 6 * 3 + 1);
     for (const statement of all) {
       assert.equal(statement.Effect, 'Allow');
       assert.ok(!('NotAction' in statement) && !('NotResource' in statement));
-      for (const action of asList(statement.Action) as string[]) assert.doesNotMatch(action, /\*/, `wildcard action ${action}`);
+      for (const action of asList(statement.Action) as string[])
+        assert.doesNotMatch(action, /\*/, `wildcard action ${action}`);
       for (const resource of asList(evaluate(statement.Resource)) as string[]) {
         assert.notEqual(resource, '*');
         assert.doesNotMatch(resource, /^arn:[^:]*:[^:]*:[^:]*:[^:]*:\*$/, `wildcard resource ${resource}`);
@@ -221,7 +253,9 @@ function checkStack(stage: string, load: () => Promise<Packaged>, expect: Expect
     }
     // Only serverless's deployment-bucket policy remains, and it is a Deny on non-TLS access.
     assert.doesNotMatch(JSON.stringify(template), /cloudwatch:PutMetricData|"Action":"\*"|"\*:\*"/);
-    const iamTypes = Object.values(resources).map((r) => r.Type).filter((type) => type.startsWith('AWS::IAM::'));
+    const iamTypes = Object.values(resources)
+      .map((r) => r.Type)
+      .filter((type) => type.startsWith('AWS::IAM::'));
     assert.deepEqual(iamTypes.sort(), [...Array(6).fill('AWS::IAM::Role'), 'AWS::IAM::ManagedPolicy'].sort());
   });
 

@@ -70,10 +70,15 @@ describe('each example of the specification, sent verbatim with the gearman CLI'
     assert.equal(result.type, 'basename: libra-stg-haproxy, image: haproxy-lb');
     assert.equal(result.az, '3');
     name = String(result.name);
-    const server = cloud().servers().find((s) => s.name === name);
+    const server = cloud()
+      .servers()
+      .find((s) => s.name === name);
     assert.ok(server, 'the server exists in the cloud');
     assert.equal(server.status, 'ACTIVE');
-    assert.ok(server.networks.some((n) => n.fixedIp === result.addr), 'addr is the server address');
+    assert.ok(
+      server.networks.some((n) => n.fixedIp === result.addr),
+      'addr is the server address',
+    );
     assert.equal(cloud().counts().servers, before + 1);
   });
 
@@ -100,7 +105,9 @@ describe('each example of the specification, sent verbatim with the gearman CLI'
     assert.ok(inSimPool(result.ip), `ip is one of the cloud's floating IPs: ${String(result.ip)}`);
     ip = String(result.ip);
     ipId = String(result.id);
-    const fip = cloud().floatingIps().find((f) => f.address === ip);
+    const fip = cloud()
+      .floatingIps()
+      .find((f) => f.address === ip);
     assert.ok(fip, 'the floating IP is allocated');
     assert.equal(fip.id, ipId);
   });
@@ -120,9 +127,16 @@ describe('each example of the specification, sent verbatim with the gearman CLI'
     const spec = example('ASSIGN_IP');
     const result = await job(spec.example.replace(SPEC_IP, ip).replace(SPEC_NAME, name));
     assert.deepEqual(result, { action: 'ASSIGN_IP', ip, name, response: 'PASS' });
-    const server = cloud().servers().find((s) => s.name === name);
+    const server = cloud()
+      .servers()
+      .find((s) => s.name === name);
     assert.deepEqual(server?.floatingIps, [ip]);
-    assert.equal(cloud().floatingIps().find((f) => f.address === ip)?.serverId, server?.id);
+    assert.equal(
+      cloud()
+        .floatingIps()
+        .find((f) => f.address === ip)?.serverId,
+      server?.id,
+    );
   });
 
   test('REMOVE_IP as written (no such IP in this cloud): FAIL naming the IP', async () => {
@@ -135,23 +149,40 @@ describe('each example of the specification, sent verbatim with the gearman CLI'
     assert.equal(result.response, 'FAIL');
     assert.equal(result.error, `no floating IP ${SPEC_IP} in this project`);
     // The association made above is untouched.
-    assert.deepEqual(cloud().servers().find((s) => s.name === name)?.floatingIps, [ip]);
+    assert.deepEqual(
+      cloud()
+        .servers()
+        .find((s) => s.name === name)?.floatingIps,
+      [ip],
+    );
   });
 
   test('REMOVE_IP with the device and IP just built: PASS, the IP stays allocated', async () => {
     const spec = example('REMOVE_IP');
     const result = await job(spec.example.replace(SPEC_IP, ip).replace(SPEC_NAME, name));
     assert.deepEqual(result, { action: 'REMOVE_IP', ip, name, response: 'PASS' });
-    const fip = cloud().floatingIps().find((f) => f.address === ip);
+    const fip = cloud()
+      .floatingIps()
+      .find((f) => f.address === ip);
     assert.ok(fip, 'still allocated');
     assert.equal(fip.serverId, null);
-    assert.deepEqual(cloud().servers().find((s) => s.name === name)?.floatingIps, []);
+    assert.deepEqual(
+      cloud()
+        .servers()
+        .find((s) => s.name === name)?.floatingIps,
+      [],
+    );
   });
 
   test('DELETE_IP (the contract adds it): PASS, the IP is released', async () => {
     const result = await job(`{"action": "DELETE_IP", "ip": "${ip}"}`);
     assert.deepEqual(result, { action: 'DELETE_IP', ip, response: 'PASS' });
-    assert.equal(cloud().floatingIps().find((f) => f.address === ip), undefined);
+    assert.equal(
+      cloud()
+        .floatingIps()
+        .find((f) => f.address === ip),
+      undefined,
+    );
   });
 
   test('DELETE_DEVICE as written (a device that is not there): PASS, the goal state holds', async () => {
@@ -166,8 +197,16 @@ describe('each example of the specification, sent verbatim with the gearman CLI'
     const spec = example('DELETE_DEVICE');
     const result = await job(spec.example.replace(SPEC_NAME, name));
     assert.deepEqual(result, { ...spec.response, name });
-    assert.equal(cloud().servers().find((s) => s.name === name), undefined);
-    assert.deepEqual({ servers: cloud().counts().servers, floatingIps: cloud().counts().floatingIps }, { servers: 0, floatingIps: 0 });
+    assert.equal(
+      cloud()
+        .servers()
+        .find((s) => s.name === name),
+      undefined,
+    );
+    assert.deepEqual(
+      { servers: cloud().counts().servers, floatingIps: cloud().counts().floatingIps },
+      { servers: 0, floatingIps: 0 },
+    );
   });
 });
 
@@ -193,7 +232,10 @@ test('a full lifecycle through the gearman CLI leaves the simulator empty', asyn
     assert.deepEqual(result, { ...message, response: 'PASS' }, `${action}: ${JSON.stringify(result)}`);
   }
   const counts = cloud().counts();
-  assert.deepEqual({ servers: counts.servers, floatingIps: counts.floatingIps, ports: counts.ports }, { servers: 0, floatingIps: 0, ports: 0 });
+  assert.deepEqual(
+    { servers: counts.servers, floatingIps: counts.floatingIps, ports: counts.ports },
+    { servers: 0, floatingIps: 0, ports: 0 },
+  );
 });
 
 describe('the same unique id twice (gearman -u) gives one device, one IP', () => {
@@ -211,7 +253,10 @@ describe('the same unique id twice (gearman -u) gives one device, one IP', () =>
   test('BUILD_DEVICE sent twice at once: one device, both clients get it', async () => {
     const unique = `e2e-build-device-${randomUUID()}`;
     const before = cloud().counts().servers;
-    const [a, b] = await Promise.all([job('{"action":"BUILD_DEVICE"}', unique), job('{"action":"BUILD_DEVICE"}', unique)]);
+    const [a, b] = await Promise.all([
+      job('{"action":"BUILD_DEVICE"}', unique),
+      job('{"action":"BUILD_DEVICE"}', unique),
+    ]);
     assert.equal(a.response, 'PASS', JSON.stringify(a));
     assert.deepEqual(b, a);
     assert.equal(cloud().counts().servers, before + 1);
@@ -226,12 +271,16 @@ describe('the same unique id twice (gearman -u) gives one device, one IP', () =>
     assert.equal(first.response, 'PASS', JSON.stringify(first));
     assert.deepEqual(again, first);
     const concurrent = `e2e-build-ip-${randomUUID()}`;
-    const [a, b] = await Promise.all([job('{"action":"BUILD_IP"}', concurrent), job('{"action":"BUILD_IP"}', concurrent)]);
+    const [a, b] = await Promise.all([
+      job('{"action":"BUILD_IP"}', concurrent),
+      job('{"action":"BUILD_IP"}', concurrent),
+    ]);
     assert.equal(a.response, 'PASS', JSON.stringify(a));
     assert.deepEqual(b, a);
     assert.notEqual(a.ip, first.ip);
     assert.equal(cloud().counts().floatingIps, before + 2);
-    for (const ip of [first.ip, a.ip]) assert.equal((await job(JSON.stringify({ action: 'DELETE_IP', ip }))).response, 'PASS');
+    for (const ip of [first.ip, a.ip])
+      assert.equal((await job(JSON.stringify({ action: 'DELETE_IP', ip }))).response, 'PASS');
     assert.equal(cloud().counts().floatingIps, before);
   });
 });

@@ -16,7 +16,9 @@ export const FUNCTION = 'libra_pool_mgm';
 export function startTestFleet(options: FleetOptions = {}): Promise<Fleet> {
   return startFleet({
     cloud: { bootDelayMs: 500 },
-    ...(process.env.TEST_FLEET_LOG ? { onLog: (service: string, line: string) => process.stderr.write(`[${service}] ${line}\n`) } : {}),
+    ...(process.env.TEST_FLEET_LOG
+      ? { onLog: (service: string, line: string) => process.stderr.write(`[${service}] ${line}\n`) }
+      : {}),
     ...options,
   });
 }
@@ -29,9 +31,17 @@ export interface RunResult {
 }
 
 /** Runs a command (no shell) to completion, killing it (by PID) after timeoutMs. */
-export function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? ROOT,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -59,7 +69,11 @@ export interface GearmanResult extends RunResult {
  * The real gearman CLI as a client: gearman -h HOST -p PORT -f libra_pool_mgm [-u UNIQUE] PAYLOAD.
  * It prints the job's result on stdout.
  */
-export async function gearman(fleet: Fleet, payload: string, options: { unique?: string; timeoutMs?: number } = {}): Promise<GearmanResult> {
+export async function gearman(
+  fleet: Fleet,
+  payload: string,
+  options: { unique?: string; timeoutMs?: number } = {},
+): Promise<GearmanResult> {
   const args = ['-h', fleet.gearmand.host, '-p', String(fleet.gearmand.port), '-f', FUNCTION];
   if (options.unique !== undefined) args.push('-u', options.unique);
   args.push(payload);
@@ -67,7 +81,8 @@ export async function gearman(fleet: Fleet, payload: string, options: { unique?:
   let json: Record<string, unknown> | undefined;
   try {
     const parsed: unknown = JSON.parse(result.stdout);
-    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) json = parsed as Record<string, unknown>;
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed))
+      json = parsed as Record<string, unknown>;
   } catch {
     json = undefined;
   }

@@ -28,7 +28,9 @@ describe('with Neutron', () => {
   });
 
   test('a full lifecycle passes every action and leaves the cloud empty', async () => {
-    const build = await runAction('BUILD_DEVICE', actionContext(sim, { unique: 'job-life' }), { action: 'BUILD_DEVICE' });
+    const build = await runAction('BUILD_DEVICE', actionContext(sim, { unique: 'job-life' }), {
+      action: 'BUILD_DEVICE',
+    });
     assert.equal(build.response, 'PASS', JSON.stringify(build));
     assert.equal(build.action, 'BUILD_DEVICE');
     assert.match(String(build.name), new RegExp(`^libra-stg-haproxy-${UUID.source}`));
@@ -54,16 +56,30 @@ describe('with Neutron', () => {
     const remove = { action: 'REMOVE_IP', ip, name };
     assert.deepEqual(await runAction('REMOVE_IP', actionContext(sim), remove), { ...remove, response: 'PASS' });
     assert.equal(sim.floatingIps()[0]?.port_id, null);
-    assert.equal((await runAction('REMOVE_IP', actionContext(sim), remove)).response, 'PASS', 'already removed is PASS');
+    assert.equal(
+      (await runAction('REMOVE_IP', actionContext(sim), remove)).response,
+      'PASS',
+      'already removed is PASS',
+    );
 
     const del = { action: 'DELETE_IP', ip };
     assert.deepEqual(await runAction('DELETE_IP', actionContext(sim), del), { ...del, response: 'PASS' });
     assert.equal((await runAction('DELETE_IP', actionContext(sim), del)).response, 'PASS', 'already released is PASS');
 
     const delDevice = { action: 'DELETE_DEVICE', name };
-    assert.deepEqual(await runAction('DELETE_DEVICE', actionContext(sim), delDevice), { ...delDevice, response: 'PASS' });
-    assert.equal((await runAction('DELETE_DEVICE', actionContext(sim), delDevice)).response, 'PASS', 'already gone is PASS');
-    assert.deepEqual({ servers: sim.counts().servers, floatingIps: sim.counts().floatingIps }, { servers: 0, floatingIps: 0 });
+    assert.deepEqual(await runAction('DELETE_DEVICE', actionContext(sim), delDevice), {
+      ...delDevice,
+      response: 'PASS',
+    });
+    assert.equal(
+      (await runAction('DELETE_DEVICE', actionContext(sim), delDevice)).response,
+      'PASS',
+      'already gone is PASS',
+    );
+    assert.deepEqual(
+      { servers: sim.counts().servers, floatingIps: sim.counts().floatingIps },
+      { servers: 0, floatingIps: 0 },
+    );
   });
 
   test('a rerun with the same unique id resumes the same server and returns the same IP', async () => {
@@ -77,7 +93,9 @@ describe('with Neutron', () => {
     assert.equal(first.response, 'PASS');
     assert.equal(second.response, 'PASS');
     assert.equal(first.name, second.name);
-    const third = await runAction('BUILD_DEVICE', actionContext(sim, { unique: 'job-twice' }), { action: 'BUILD_DEVICE' });
+    const third = await runAction('BUILD_DEVICE', actionContext(sim, { unique: 'job-twice' }), {
+      action: 'BUILD_DEVICE',
+    });
     assert.equal(third.name, first.name);
     assert.equal(sim.counts().servers, 1);
 
@@ -95,12 +113,21 @@ describe('with Neutron', () => {
     const ctx = actionContext(sim, { unique: 'lost-answer', env: { OS_REQUEST_TIMEOUT_MS: '300' } });
     const result = await runAction('BUILD_IP', ctx, { action: 'BUILD_IP' });
     assert.equal(result.response, 'PASS', JSON.stringify(result));
-    assert.deepEqual(sim.floatingIps().map((fip) => fip.address), [result.ip]);
+    assert.deepEqual(
+      sim.floatingIps().map((fip) => fip.address),
+      [result.ip],
+    );
   });
 
   test('a server that goes to ERROR is deleted and the FAIL keeps name, addr, type, az', async () => {
-    sim.faults.serverOutcome({ namePattern: '^libra-stg-haproxy-', outcome: 'error', faultMessage: 'No valid host was found.' });
-    const result = await runAction('BUILD_DEVICE', actionContext(sim, { unique: 'job-error' }), { action: 'BUILD_DEVICE' });
+    sim.faults.serverOutcome({
+      namePattern: '^libra-stg-haproxy-',
+      outcome: 'error',
+      faultMessage: 'No valid host was found.',
+    });
+    const result = await runAction('BUILD_DEVICE', actionContext(sim, { unique: 'job-error' }), {
+      action: 'BUILD_DEVICE',
+    });
     assert.equal(result.response, 'FAIL');
     assert.match(String(result.error), /went to ERROR: No valid host was found\..*the server was deleted/);
     assert.match(String(result.name), UUID);
@@ -113,9 +140,13 @@ describe('with Neutron', () => {
   test('a server that never becomes ACTIVE fails at the deadline and is deleted', async () => {
     sim.faults.serverOutcome({ outcome: 'stuck-build' });
     const started = Date.now();
-    const result = await runAction('BUILD_DEVICE', actionContext(sim, { unique: 'job-stuck', pool: { buildDeadlineMs: 400 } }), {
-      action: 'BUILD_DEVICE',
-    });
+    const result = await runAction(
+      'BUILD_DEVICE',
+      actionContext(sim, { unique: 'job-stuck', pool: { buildDeadlineMs: 400 } }),
+      {
+        action: 'BUILD_DEVICE',
+      },
+    );
     assert.equal(result.response, 'FAIL');
     assert.match(String(result.error), /not ACTIVE after \d+ s, the build deadline \(status BUILD\).*deleted/);
     assert.ok(Date.now() - started < 5000);
@@ -126,7 +157,9 @@ describe('with Neutron', () => {
   test('quota exceeded fails with the cloud own words and leaves nothing behind', async () => {
     const quotaSim = await startCloud({ quotas: { instances: 0, floatingIps: 0 } });
     try {
-      const build = await runAction('BUILD_DEVICE', actionContext(quotaSim, { unique: 'q' }), { action: 'BUILD_DEVICE' });
+      const build = await runAction('BUILD_DEVICE', actionContext(quotaSim, { unique: 'q' }), {
+        action: 'BUILD_DEVICE',
+      });
       assert.equal(build.response, 'FAIL');
       assert.match(String(build.error), /Quota exceeded for instances/);
       assert.equal(quotaSim.counts().servers, 0);
@@ -149,15 +182,28 @@ describe('with Neutron', () => {
     }
     for (const name of ['.*', 'libra-', 'libra', '^libra-1', 'libra-1$', 'libra-10|libra-100', 'libra-1.', '']) {
       const result = await runAction('DELETE_DEVICE', ctx, { action: 'DELETE_DEVICE', name });
-      assert.equal(sim.counts().servers, 5, `DELETE_DEVICE ${JSON.stringify(name)} deleted something: ${JSON.stringify(result)}`);
+      assert.equal(
+        sim.counts().servers,
+        5,
+        `DELETE_DEVICE ${JSON.stringify(name)} deleted something: ${JSON.stringify(result)}`,
+      );
     }
     const twin = await runAction('DELETE_DEVICE', ctx, { action: 'DELETE_DEVICE', name: 'twin' });
     assert.equal(twin.response, 'FAIL');
     assert.match(String(twin.error), /2 servers are named twin/);
     assert.equal(sim.counts().servers, 5);
 
-    assert.equal((await runAction('DELETE_DEVICE', ctx, { action: 'DELETE_DEVICE', name: 'libra-1' })).response, 'PASS');
-    assert.deepEqual(sim.servers().map((server) => server.name).sort(), ['libra-10', 'libra-100', 'twin', 'twin']);
+    assert.equal(
+      (await runAction('DELETE_DEVICE', ctx, { action: 'DELETE_DEVICE', name: 'libra-1' })).response,
+      'PASS',
+    );
+    assert.deepEqual(
+      sim
+        .servers()
+        .map((server) => server.name)
+        .sort(),
+      ['libra-10', 'libra-100', 'twin', 'twin'],
+    );
   });
 
   test('REMOVE_IP refuses to take an address from a server that was not named', async () => {
@@ -165,11 +211,18 @@ describe('with Neutron', () => {
     const b = await runAction('BUILD_DEVICE', actionContext(sim, { unique: 'dev-b' }), { action: 'BUILD_DEVICE' });
     const fip = await runAction('BUILD_IP', actionContext(sim, { unique: 'fip' }), { action: 'BUILD_IP' });
     const ip = String(fip.ip);
-    assert.equal((await runAction('ASSIGN_IP', actionContext(sim), { action: 'ASSIGN_IP', ip, name: String(a.name) })).response, 'PASS');
+    assert.equal(
+      (await runAction('ASSIGN_IP', actionContext(sim), { action: 'ASSIGN_IP', ip, name: String(a.name) })).response,
+      'PASS',
+    );
     const wrong = await runAction('REMOVE_IP', actionContext(sim), { action: 'REMOVE_IP', ip, name: String(b.name) });
     assert.equal(wrong.response, 'FAIL');
     assert.match(String(wrong.error), /associated with another server/);
-    const missing = await runAction('REMOVE_IP', actionContext(sim), { action: 'REMOVE_IP', ip, name: 'no-such-device' });
+    const missing = await runAction('REMOVE_IP', actionContext(sim), {
+      action: 'REMOVE_IP',
+      ip,
+      name: 'no-such-device',
+    });
     assert.equal(missing.response, 'FAIL');
     assert.notEqual(sim.floatingIps()[0]?.port_id, null, 'the address stayed with its server');
   });
@@ -179,9 +232,14 @@ describe('with Neutron', () => {
     const fip = await runAction('BUILD_IP', actionContext(sim, { unique: 'fip' }), { action: 'BUILD_IP' });
     const name = String(dev.name);
     const ip = String(fip.ip);
-    assert.match(String((await runAction('ASSIGN_IP', actionContext(sim), { action: 'ASSIGN_IP', ip, name: 'nope' })).error), /no server is named nope/);
     assert.match(
-      String((await runAction('ASSIGN_IP', actionContext(sim), { action: 'ASSIGN_IP', ip: '127.0.100.254', name })).error),
+      String((await runAction('ASSIGN_IP', actionContext(sim), { action: 'ASSIGN_IP', ip, name: 'nope' })).error),
+      /no server is named nope/,
+    );
+    assert.match(
+      String(
+        (await runAction('ASSIGN_IP', actionContext(sim), { action: 'ASSIGN_IP', ip: '127.0.100.254', name })).error,
+      ),
       /no floating IP 127\.0\.100\.254/,
     );
     sim.faults.floatingIpAssociation('never');
@@ -199,10 +257,18 @@ describe('with Neutron', () => {
     const port = (listener.address() as { port: number }).port;
     try {
       const message = { action: 'ASSIGN_IP', ip, name: String(dev.name) };
-      const ok = await runAction('ASSIGN_IP', actionContext(sim, { pool: { tcpCheckPort: port, tcpCheckTimeoutMs: 2000 } }), message);
+      const ok = await runAction(
+        'ASSIGN_IP',
+        actionContext(sim, { pool: { tcpCheckPort: port, tcpCheckTimeoutMs: 2000 } }),
+        message,
+      );
       assert.equal(ok.response, 'PASS', JSON.stringify(ok));
       await new Promise<void>((resolve) => listener.close(() => resolve()));
-      const closed = await runAction('ASSIGN_IP', actionContext(sim, { pool: { tcpCheckPort: port, tcpCheckTimeoutMs: 300 } }), message);
+      const closed = await runAction(
+        'ASSIGN_IP',
+        actionContext(sim, { pool: { tcpCheckPort: port, tcpCheckTimeoutMs: 300 } }),
+        message,
+      );
       assert.equal(closed.response, 'FAIL');
       assert.match(String(closed.error), new RegExp(`port ${port} did not accept a TCP connection`));
     } finally {
@@ -216,7 +282,10 @@ describe('with Neutron', () => {
     const tokensBefore = sim.requestCounts()['identity:POST /v3/auth/tokens'] ?? 0;
     sim.expireTokens();
     sim.faults.add({ service: 'compute', method: 'GET', effect: { status: 503 }, times: 2 });
-    const del = await runAction('DELETE_DEVICE', actionContext(sim), { action: 'DELETE_DEVICE', name: String(build.name) });
+    const del = await runAction('DELETE_DEVICE', actionContext(sim), {
+      action: 'DELETE_DEVICE',
+      name: String(build.name),
+    });
     assert.equal(del.response, 'PASS', JSON.stringify(del));
     assert.equal((sim.requestCounts()['identity:POST /v3/auth/tokens'] ?? 0) - tokensBefore, 1);
     assert.equal(sim.counts().servers, 0);
@@ -232,8 +301,13 @@ describe('with Neutron', () => {
 
   test('no password or token reaches a log line or a result, even on errors', async () => {
     const logger = captureLogger();
-    sim.faults.add({ service: 'compute', effect: { status: 500, body: { computeFault: { code: 500, message: 'boom' } } } });
-    const result = await runAction('BUILD_DEVICE', actionContext(sim, { unique: 'secret', logger }), { action: 'BUILD_DEVICE' });
+    sim.faults.add({
+      service: 'compute',
+      effect: { status: 500, body: { computeFault: { code: 500, message: 'boom' } } },
+    });
+    const result = await runAction('BUILD_DEVICE', actionContext(sim, { unique: 'secret', logger }), {
+      action: 'BUILD_DEVICE',
+    });
     assert.equal(result.response, 'FAIL');
     const text = JSON.stringify(logger.lines) + JSON.stringify(result);
     assert.doesNotMatch(text, new RegExp(sim.env.OS_PASSWORD ?? 'unset'));
@@ -264,7 +338,10 @@ describe('with the legacy Nova floating-IP proxy (no network service)', () => {
     assert.equal((await runAction('DELETE_IP', actionContext(sim), { action: 'DELETE_IP', ip })).response, 'PASS');
     assert.equal(sim.counts().floatingIps, 0);
     assert.equal(sim.requestCounts().network ?? 0, 0, 'no Neutron call was made');
-    assert.ok((sim.requestCounts()['compute:POST /os-floating-ips'] ?? sim.requests().filter((r) => r.path.includes('os-floating-ips')).length) > 0);
+    assert.ok(
+      (sim.requestCounts()['compute:POST /os-floating-ips'] ??
+        sim.requests().filter((r) => r.path.includes('os-floating-ips')).length) > 0,
+    );
     const settings = loadSettings(functionEnv(sim));
     assert.equal((await createOpenStack(settings.cloud).floatingIps()).backend, 'nova-legacy');
   });

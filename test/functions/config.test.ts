@@ -52,19 +52,25 @@ test('each missing OpenStack setting is named, and no secret is echoed', () => {
     [{ ...openrc, OS_PASSWORD: '' }, /OS_PASSWORD is not set/],
     [{ ...openrc, OS_USERNAME: '' }, /OS_USERNAME \(or OS_USER_ID\) is not set/],
     [{ ...openrc, OS_PROJECT_NAME: '' }, /OS_PROJECT_NAME \(or OS_PROJECT_ID\) is not set/],
-    [{ OS_AUTH_URL: openrc.OS_AUTH_URL, OS_APPLICATION_CREDENTIAL_ID: 'x' }, /OS_APPLICATION_CREDENTIAL_SECRET is not set/],
+    [
+      { OS_AUTH_URL: openrc.OS_AUTH_URL, OS_APPLICATION_CREDENTIAL_ID: 'x' },
+      /OS_APPLICATION_CREDENTIAL_SECRET is not set/,
+    ],
     [{ ...openrc, OS_AUTH_URL: 'not a url' }, /OS_AUTH_URL is not a URL/],
     [{ ...openrc, OS_INTERFACE: 'outer' }, /OS_INTERFACE must be public, internal or admin/],
     [{ ...openrc, OS_INSECURE: 'maybe' }, /OS_INSECURE must be true or false/],
     [{ ...openrc, OS_CACERT: '/nonexistent/ca.pem' }, /OS_CACERT: cannot read \/nonexistent\/ca.pem/],
   ];
   for (const [env, expected] of cases) {
-    assert.throws(() => loadCloudSettings(env), (error: unknown) => {
-      assert.ok(error instanceof ConfigurationError);
-      assert.match(error.message, expected);
-      assert.doesNotMatch(error.message, /hunter2/);
-      return true;
-    });
+    assert.throws(
+      () => loadCloudSettings(env),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigurationError);
+        assert.match(error.message, expected);
+        assert.doesNotMatch(error.message, /hunter2/);
+        return true;
+      },
+    );
   }
 });
 
@@ -123,6 +129,12 @@ test('clouds.yaml with OS_CLOUD, overridden by OS_* variables', () => {
   assert.equal(settings.cloud.regionName, 'RegionOne');
   assert.equal(settings.cloud.interface, 'internal');
   assert.equal(settings.cloud.endpointOverrides.compute, 'http://127.0.0.1:8774/v2.1');
-  assert.throws(() => loadCloudSettings({ OS_CLIENT_CONFIG_FILE: file, OS_CLOUD: 'other' }), /has no such cloud \(it has: sim\)/);
-  assert.throws(() => loadCloudSettings({ OS_CLIENT_CONFIG_FILE: join(dir, 'missing.yaml'), OS_CLOUD: 'sim' }), /no clouds.yaml was found/);
+  assert.throws(
+    () => loadCloudSettings({ OS_CLIENT_CONFIG_FILE: file, OS_CLOUD: 'other' }),
+    /has no such cloud \(it has: sim\)/,
+  );
+  assert.throws(
+    () => loadCloudSettings({ OS_CLIENT_CONFIG_FILE: join(dir, 'missing.yaml'), OS_CLOUD: 'sim' }),
+    /no clouds.yaml was found/,
+  );
 });

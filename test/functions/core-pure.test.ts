@@ -35,7 +35,10 @@ test('envelope: a plain message and a wrapped one unwrap to the same message', (
 test('addr: configured network, then public IPv4, then fixed IPv4', () => {
   const server = {
     addresses: {
-      private: [{ addr: '10.0.0.5', version: 4 as const, type: 'fixed' as const }, { addr: 'fd00::5', version: 6 as const, type: 'fixed' as const }],
+      private: [
+        { addr: '10.0.0.5', version: 4 as const, type: 'fixed' as const },
+        { addr: 'fd00::5', version: 6 as const, type: 'fixed' as const },
+      ],
       internal: [{ addr: '172.20.0.9', version: 4 as const, type: 'fixed' as const }],
       public: [{ addr: '203.0.113.7', version: 4 as const, type: 'fixed' as const }],
     },
@@ -55,7 +58,10 @@ test('validation names the field and what is wrong with it', () => {
   assert.match(validate('DELETE_DEVICE', { action: 'DELETE_DEVICE', name: 42 }) ?? '', /'name' must be a string/);
   assert.match(validate('DELETE_DEVICE', { action: 'DELETE_DEVICE', name: 'x'.repeat(256) }) ?? '', /255/);
   assert.match(validate('ASSIGN_IP', { action: 'ASSIGN_IP', name: 'a' }) ?? '', /'ip' is missing/);
-  assert.match(validate('ASSIGN_IP', { action: 'ASSIGN_IP', name: 'a', ip: '1.2.3' }) ?? '', /'ip' is not an IPv4 address/);
+  assert.match(
+    validate('ASSIGN_IP', { action: 'ASSIGN_IP', name: 'a', ip: '1.2.3' }) ?? '',
+    /'ip' is not an IPv4 address/,
+  );
   assert.match(validate('REMOVE_IP', { action: 'REMOVE_IP', ip: '127.0.100.1' }) ?? '', /'name' is missing/);
   assert.match(validate('DELETE_IP', { action: 'DELETE_IP', ip: ['127.0.100.1'] }) ?? '', /'ip' must be a string/);
 });

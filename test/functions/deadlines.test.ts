@@ -39,7 +39,10 @@ test('the deadlines agree with each other and with Lambda', () => {
   assert.equal(LAMBDA_MAX_TIMEOUT_SECONDS, 900);
   assert.deepEqual(Object.keys(FUNCTION_LIMITS).sort(), Object.values(ACTIONS).sort());
   for (const [name, limits] of Object.entries(FUNCTION_LIMITS)) {
-    assert.ok(Number.isInteger(limits.timeout) && limits.timeout >= 30 && limits.timeout <= LAMBDA_MAX_TIMEOUT_SECONDS, name);
+    assert.ok(
+      Number.isInteger(limits.timeout) && limits.timeout >= 30 && limits.timeout <= LAMBDA_MAX_TIMEOUT_SECONDS,
+      name,
+    );
     assert.ok(Number.isInteger(limits.memorySize) && limits.memorySize >= 128 && limits.memorySize <= 10_240, name);
   }
   // The build waits until the deadline, then the reserve remains to delete a failed build.
@@ -48,7 +51,8 @@ test('the deadlines agree with each other and with Lambda', () => {
   assert.equal(loadPoolSettings({ POOL_IMAGE: 'i', POOL_FLAVOR: 'f' }).buildDeadlineMs, BUILD_DEADLINE_SECONDS * 1000);
   // buildDevice keeps the whole reserve; a short function a quarter of its timeout, never all of it.
   assert.equal(reserveMs('buildDevice'), CLEANUP_RESERVE_MS);
-  for (const name of Object.values(ACTIONS)) assert.ok(reserveMs(name) > 0 && reserveMs(name) <= (FUNCTION_LIMITS[name].timeout * 1000) / 4, name);
+  for (const name of Object.values(ACTIONS))
+    assert.ok(reserveMs(name) > 0 && reserveMs(name) <= (FUNCTION_LIMITS[name].timeout * 1000) / 4, name);
 });
 
 test("pool-bridge's default invoke and drain timeouts are the longest function timeout plus the margin", () => {
@@ -70,8 +74,15 @@ test('serverless.yml takes every timeout and memory size from deadlines.json, an
     assert.equal(config.provider.environment[setting], `\${param:${setting}}`, setting);
     assert.ok(setting in config.params.default, setting);
   }
-  assert.equal(config.params.default.POOL_BUILD_DEADLINE_SECONDS, '${env:POOL_BUILD_DEADLINE_SECONDS, self:custom.deadlines.buildDeadlineSeconds}');
-  assert.ok(!Object.keys(config.provider.environment).some((name) => ['OS_PASSWORD', 'OS_APPLICATION_CREDENTIAL_SECRET'].includes(name)));
+  assert.equal(
+    config.params.default.POOL_BUILD_DEADLINE_SECONDS,
+    '${env:POOL_BUILD_DEADLINE_SECONDS, self:custom.deadlines.buildDeadlineSeconds}',
+  );
+  assert.ok(
+    !Object.keys(config.provider.environment).some((name) =>
+      ['OS_PASSWORD', 'OS_APPLICATION_CREDENTIAL_SECRET'].includes(name),
+    ),
+  );
 });
 
 // ------------------------------------------------------------ the handler's own budget

@@ -43,8 +43,16 @@ test('a warm function reads its credentials from SSM once and never prints them'
   assert.equal(deployedEnv.OS_PASSWORD, undefined);
   const events = [1, 2, 3].map((i) => wrap({ action: 'BUILD_IP' }, `ssm-${i}`));
   const run = await invokeBundled(bundle, 'buildIp', events, deployedEnv);
-  assert.deepEqual(run.results.map((r) => r.response), ['PASS', 'PASS', 'PASS'], JSON.stringify(run.results));
-  assert.deepEqual(ssm.requests, [{ Name: PARAMETER, WithDecryption: true }], 'cached for 300 s: one read for three jobs');
+  assert.deepEqual(
+    run.results.map((r) => r.response),
+    ['PASS', 'PASS', 'PASS'],
+    JSON.stringify(run.results),
+  );
+  assert.deepEqual(
+    ssm.requests,
+    [{ Name: PARAMETER, WithDecryption: true }],
+    'cached for 300 s: one read for three jobs',
+  );
   assert.ok(!run.output.includes(sim.env.OS_PASSWORD ?? '<none>'), 'the password leaked');
   for (const token of sim.issuedTokens()) assert.ok(!run.output.includes(token), 'a token leaked');
   for (const result of run.results) {
@@ -55,13 +63,28 @@ test('a warm function reads its credentials from SSM once and never prints them'
 
 test('a missing or unreadable parameter, or a plain secret, fails the job with what to fix', async () => {
   const cases: [Record<string, string>, RegExp][] = [
-    [{ OS_CREDENTIALS_PARAMETER: '/pool-manager/test/missing' }, /^SSM parameter \/pool-manager\/test\/missing does not exist in eu-west-1/],
-    [{ OS_CREDENTIALS_PARAMETER: '/pool-manager/test/denied' }, /^cannot read SSM parameter \/pool-manager\/test\/denied: access denied: the function's role needs ssm:GetParameter on arn:aws:ssm:eu-west-1:<account>:parameter\/pool-manager\/test\/denied$/],
-    [{ OS_PASSWORD: 'plain-env-s3cret' }, /^OS_PASSWORD is set in the function's environment, but this stage reads its OpenStack credentials from the SSM parameter/],
+    [
+      { OS_CREDENTIALS_PARAMETER: '/pool-manager/test/missing' },
+      /^SSM parameter \/pool-manager\/test\/missing does not exist in eu-west-1/,
+    ],
+    [
+      { OS_CREDENTIALS_PARAMETER: '/pool-manager/test/denied' },
+      /^cannot read SSM parameter \/pool-manager\/test\/denied: access denied: the function's role needs ssm:GetParameter on arn:aws:ssm:eu-west-1:<account>:parameter\/pool-manager\/test\/denied$/,
+    ],
+    [
+      { OS_PASSWORD: 'plain-env-s3cret' },
+      /^OS_PASSWORD is set in the function's environment, but this stage reads its OpenStack credentials from the SSM parameter/,
+    ],
   ];
-  ssm.parameters.set('/pool-manager/test/denied', { error: 'AccessDeniedException', message: 'User: arn:aws:sts::1:assumed-role/r/f is not authorized to perform: ssm:GetParameter' });
+  ssm.parameters.set('/pool-manager/test/denied', {
+    error: 'AccessDeniedException',
+    message: 'User: arn:aws:sts::1:assumed-role/r/f is not authorized to perform: ssm:GetParameter',
+  });
   for (const [extra, expected] of cases) {
-    const run = await invokeBundled(bundle, 'buildDevice', [wrap({ action: 'BUILD_DEVICE' }, 'ssm-fail')], { ...deployedEnv, ...extra });
+    const run = await invokeBundled(bundle, 'buildDevice', [wrap({ action: 'BUILD_DEVICE' }, 'ssm-fail')], {
+      ...deployedEnv,
+      ...extra,
+    });
     const [result] = run.results;
     assert.equal(result?.response, 'FAIL');
     assert.match(String(result?.error), expected);

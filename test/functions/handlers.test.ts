@@ -27,7 +27,9 @@ after(async () => {
 });
 
 test('each bundled function passes its action, and the lifecycle leaves the cloud empty', async () => {
-  const [build] = (await invokeBundled(bundle, 'buildDevice', [wrap({ action: 'BUILD_DEVICE' }, 'bundle-life', 'H:test:1')], env)).results;
+  const [build] = (
+    await invokeBundled(bundle, 'buildDevice', [wrap({ action: 'BUILD_DEVICE' }, 'bundle-life', 'H:test:1')], env)
+  ).results;
   assert.equal(build?.response, 'PASS', JSON.stringify(build));
   const [fip] = (await invokeBundled(bundle, 'buildIp', [{ action: 'BUILD_IP' }], env)).results;
   assert.equal(fip?.response, 'PASS', JSON.stringify(fip));
@@ -81,13 +83,19 @@ test('bad events and bad settings get a FAIL that says why, never a throw', asyn
       ['FAIL', 'this function serves DELETE_IP, the message has no action'],
     ],
   );
-  assert.deepEqual(results[6], { noAction: true, response: 'FAIL', error: 'this function serves DELETE_IP, the message has no action' });
+  assert.deepEqual(results[6], {
+    noAction: true,
+    response: 'FAIL',
+    error: 'this function serves DELETE_IP, the message has no action',
+  });
 
   const { POOL_IMAGE: _image, ...withoutImage } = env;
   const [missing] = (await invokeBundled(bundle, 'buildDevice', [{ action: 'BUILD_DEVICE' }], withoutImage)).results;
   assert.equal(missing?.response, 'FAIL');
   assert.match(String(missing?.error), /^POOL_IMAGE is not set/);
-  const [noCloud] = (await invokeBundled(bundle, 'buildIp', [{ action: 'BUILD_IP' }], { POOL_IMAGE: 'x', POOL_FLAVOR: 'y' })).results;
+  const [noCloud] = (
+    await invokeBundled(bundle, 'buildIp', [{ action: 'BUILD_IP' }], { POOL_IMAGE: 'x', POOL_FLAVOR: 'y' })
+  ).results;
   assert.match(String(noCloud?.error), /^OS_AUTH_URL is not set/);
 });
 
@@ -102,11 +110,22 @@ test('logs are JSON with the unique id as correlation id; metrics are EMF; no se
   assert.match(String(run.results[0]?.error), /401|[Aa]uthenticat/);
   const jobLines = run.logs.filter((line) => line.unique === 'corr-1');
   assert.ok(jobLines.length > 0);
-  assert.ok(jobLines.every((line) => line.correlation_id === 'corr-1' && line.handle === 'H:test:7' && line.service === 'pool-manager'));
-  const metric = run.metrics[0] as { _aws: { CloudWatchMetrics: { Namespace: string; Metrics: { Name: string }[] }[] }; action: string };
+  assert.ok(
+    jobLines.every(
+      (line) => line.correlation_id === 'corr-1' && line.handle === 'H:test:7' && line.service === 'pool-manager',
+    ),
+  );
+  const metric = run.metrics[0] as {
+    _aws: { CloudWatchMetrics: { Namespace: string; Metrics: { Name: string }[] }[] };
+    action: string;
+  };
   assert.equal(metric.action, 'BUILD_DEVICE');
   assert.equal(metric._aws.CloudWatchMetrics[0]?.Namespace, 'LibraPoolManager');
-  assert.deepEqual(metric._aws.CloudWatchMetrics[0]?.Metrics.map((m) => m.Name).sort(), ['Duration', 'Failures', 'Jobs']);
+  assert.deepEqual(metric._aws.CloudWatchMetrics[0]?.Metrics.map((m) => m.Name).sort(), [
+    'Duration',
+    'Failures',
+    'Jobs',
+  ]);
   assert.ok(!run.output.includes('wrong-password-s3cret'), 'the password leaked');
 
   const ok = await invokeBundled(bundle, 'buildIp', [wrap({ action: 'BUILD_IP' }, 'corr-2')], env);

@@ -8,7 +8,13 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { loadCloudSettings } from '../../functions/config';
 import type { ParameterFetcher } from '../../functions/secrets';
-import { credentialSource, describeParameterError, parseCredentials, resolveEnv, ssmFetcher } from '../../functions/secrets';
+import {
+  credentialSource,
+  describeParameterError,
+  parseCredentials,
+  resolveEnv,
+  ssmFetcher,
+} from '../../functions/secrets';
 import type { FakeSsm } from './fake-ssm';
 import { startFakeSsm } from './fake-ssm';
 
@@ -23,7 +29,9 @@ const CREDENTIALS = {
   OS_PROJECT_DOMAIN_NAME: 'Default',
 };
 
-function fetcherOf(values: Record<string, string | Error>): ParameterFetcher & { calls: { name: string; maxAgeSeconds: number }[] } {
+function fetcherOf(
+  values: Record<string, string | Error>,
+): ParameterFetcher & { calls: { name: string; maxAgeSeconds: number }[] } {
   const calls: { name: string; maxAgeSeconds: number }[] = [];
   const fetch = async (name: string, options: { maxAgeSeconds: number }) => {
     calls.push({ name, maxAgeSeconds: options.maxAgeSeconds });
@@ -60,12 +68,20 @@ test('serverless invoke local and serverless-offline use exported OS_* variables
     assert.equal(await resolveEnv(env, fetcherOf({})), env);
   }
   // Locally without OS_* variables, the parameter is read (with the developer's AWS credentials).
-  assert.deepEqual(credentialSource({ OS_CREDENTIALS_PARAMETER: NAME, IS_LOCAL: 'true' }), { kind: 'parameter', name: NAME });
+  assert.deepEqual(credentialSource({ OS_CREDENTIALS_PARAMETER: NAME, IS_LOCAL: 'true' }), {
+    kind: 'parameter',
+    name: NAME,
+  });
 });
 
 test('a deployed function reads the parameter, cached 300 s, and the plain environment wins over it', async () => {
-  const fetch = fetcherOf({ [NAME]: JSON.stringify({ ...CREDENTIALS, OS_REGION_NAME: 'RegionOne', OS_INSECURE: false }) });
-  const env = await resolveEnv({ OS_CREDENTIALS_PARAMETER: NAME, OS_REGION_NAME: 'RegionTwo', OS_INTERFACE: '', POOL_IMAGE: 'img' }, fetch);
+  const fetch = fetcherOf({
+    [NAME]: JSON.stringify({ ...CREDENTIALS, OS_REGION_NAME: 'RegionOne', OS_INSECURE: false }),
+  });
+  const env = await resolveEnv(
+    { OS_CREDENTIALS_PARAMETER: NAME, OS_REGION_NAME: 'RegionTwo', OS_INTERFACE: '', POOL_IMAGE: 'img' },
+    fetch,
+  );
   assert.deepEqual(fetch.calls, [{ name: NAME, maxAgeSeconds: 300 }]);
   assert.equal(env.OS_PASSWORD, SECRET);
   assert.equal(env.OS_REGION_NAME, 'RegionTwo', 'a plain variable wins');
@@ -77,14 +93,22 @@ test('a deployed function reads the parameter, cached 300 s, and the plain envir
 
   await resolveEnv({ OS_CREDENTIALS_PARAMETER: NAME, OS_CREDENTIALS_MAX_AGE_SECONDS: '0' }, fetch);
   assert.equal(fetch.calls[1]?.maxAgeSeconds, 0);
-  await assert.rejects(resolveEnv({ OS_CREDENTIALS_PARAMETER: NAME, OS_CREDENTIALS_MAX_AGE_SECONDS: 'soon' }, fetch), /OS_CREDENTIALS_MAX_AGE_SECONDS must be a whole number/);
+  await assert.rejects(
+    resolveEnv({ OS_CREDENTIALS_PARAMETER: NAME, OS_CREDENTIALS_MAX_AGE_SECONDS: 'soon' }, fetch),
+    /OS_CREDENTIALS_MAX_AGE_SECONDS must be a whole number/,
+  );
 });
 
 test('a plain OS_PASSWORD or application credential secret is refused in a deployed stage', async () => {
   const fetch = fetcherOf({ [NAME]: JSON.stringify(CREDENTIALS) });
   for (const variable of ['OS_PASSWORD', 'OS_APPLICATION_CREDENTIAL_SECRET']) {
     await assert.rejects(resolveEnv({ OS_CREDENTIALS_PARAMETER: NAME, [variable]: SECRET }, fetch), (error: Error) => {
-      assert.match(error.message, new RegExp(`^${variable} is set in the function's environment, but this stage reads its OpenStack credentials from the SSM parameter ${NAME}`));
+      assert.match(
+        error.message,
+        new RegExp(
+          `^${variable} is set in the function's environment, but this stage reads its OpenStack credentials from the SSM parameter ${NAME}`,
+        ),
+      );
       return noSecret(error);
     });
   }
@@ -95,19 +119,34 @@ test('read failures name the parameter and the missing permission, never a value
   const env = { OS_CREDENTIALS_PARAMETER: NAME, AWS_REGION: 'eu-west-1' };
   const cases: [Error | string, RegExp][] = [
     [
-      awsError('AccessDeniedException', 'User: arn:aws:sts::123456789012:assumed-role/x/y is not authorized to perform: ssm:GetParameter'),
+      awsError(
+        'AccessDeniedException',
+        'User: arn:aws:sts::123456789012:assumed-role/x/y is not authorized to perform: ssm:GetParameter',
+      ),
       /^cannot read SSM parameter \/pool-manager\/test\/openstack: access denied: the function's role needs ssm:GetParameter on arn:aws:ssm:eu-west-1:<account>:parameter\/pool-manager\/test\/openstack$/,
     ],
     [
-      awsError('AccessDeniedException', 'User: ... is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:eu-west-1:123456789012:key/k'),
+      awsError(
+        'AccessDeniedException',
+        'User: ... is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:eu-west-1:123456789012:key/k',
+      ),
       /^cannot decrypt SSM parameter \/pool-manager\/test\/openstack \(AccessDeniedException\): the function's role needs kms:Decrypt on the parameter's KMS key \(via ssm.eu-west-1.amazonaws.com/,
     ],
-    [awsError('ParameterNotFound', ''), /^SSM parameter \/pool-manager\/test\/openstack does not exist in eu-west-1: store it with aws ssm put-parameter --type SecureString/],
-    [awsError('ThrottlingException', 'Rate exceeded'), /^cannot read SSM parameter \/pool-manager\/test\/openstack \(ThrottlingException: Rate exceeded\)$/],
+    [
+      awsError('ParameterNotFound', ''),
+      /^SSM parameter \/pool-manager\/test\/openstack does not exist in eu-west-1: store it with aws ssm put-parameter --type SecureString/,
+    ],
+    [
+      awsError('ThrottlingException', 'Rate exceeded'),
+      /^cannot read SSM parameter \/pool-manager\/test\/openstack \(ThrottlingException: Rate exceeded\)$/,
+    ],
     ['', /^SSM parameter \/pool-manager\/test\/openstack is empty/],
     [`{"OS_PASSWORD": "${SECRET}"`, /^SSM parameter \/pool-manager\/test\/openstack is not valid JSON/],
     [`"${SECRET}"`, /must hold a JSON object of OS_\* variables/],
-    [`{"OS_PASSWORD": "${SECRET}", "password": "${SECRET}"}`, /has the key 'password': only OS_\* variables of an openrc file belong there/],
+    [
+      `{"OS_PASSWORD": "${SECRET}", "password": "${SECRET}"}`,
+      /has the key 'password': only OS_\* variables of an openrc file belong there/,
+    ],
     [`{"OS_PASSWORD": {"value": "${SECRET}"}}`, /the value of OS_PASSWORD must be a string/],
   ];
   for (const [outcome, expected] of cases) {
@@ -117,13 +156,22 @@ test('read failures name the parameter and the missing permission, never a value
       return noSecret(error);
     });
   }
-  assert.match(describeParameterError(NAME, awsError('AccessDeniedException', 'denied'), { AWS_REGION: 'cn-north-1' }), /arn:aws-cn:ssm:cn-north-1:/);
+  assert.match(
+    describeParameterError(NAME, awsError('AccessDeniedException', 'denied'), { AWS_REGION: 'cn-north-1' }),
+    /arn:aws-cn:ssm:cn-north-1:/,
+  );
   assert.throws(() => parseCredentials(NAME, `not json ${SECRET}`), noSecret);
 });
 
 test('OS_CREDENTIALS_PARAMETER must be a parameter path', () => {
-  assert.throws(() => credentialSource({ OS_CREDENTIALS_PARAMETER: 'openstack creds' }), /must be an SSM parameter path such as \/pool-manager\/prod\/openstack/);
-  assert.deepEqual(credentialSource({ OS_CREDENTIALS_PARAMETER: ' /a/b.c_d-e ' }), { kind: 'parameter', name: '/a/b.c_d-e' });
+  assert.throws(
+    () => credentialSource({ OS_CREDENTIALS_PARAMETER: 'openstack creds' }),
+    /must be an SSM parameter path such as \/pool-manager\/prod\/openstack/,
+  );
+  assert.deepEqual(credentialSource({ OS_CREDENTIALS_PARAMETER: ' /a/b.c_d-e ' }), {
+    kind: 'parameter',
+    name: '/a/b.c_d-e',
+  });
 });
 
 test('OS_CACERT may be the PEM itself, as a parameter has no file to point at', () => {
@@ -152,16 +200,29 @@ test('the Powertools fetcher decrypts, caches for maxAge, and surfaces SDK error
   const second = await resolveEnv(env, ssmFetcher);
   assert.equal(first.OS_PASSWORD, SECRET);
   assert.deepEqual(second, first);
-  assert.deepEqual(ssm.requests, [{ Name: '/t/cached', WithDecryption: true }], 'one request: the second read came from the cache');
+  assert.deepEqual(
+    ssm.requests,
+    [{ Name: '/t/cached', WithDecryption: true }],
+    'one request: the second read came from the cache',
+  );
 
   ssm.parameters.set('/t/fresh', { value: JSON.stringify(CREDENTIALS) });
   await resolveEnv({ OS_CREDENTIALS_PARAMETER: '/t/fresh', OS_CREDENTIALS_MAX_AGE_SECONDS: '0' }, ssmFetcher);
   await resolveEnv({ OS_CREDENTIALS_PARAMETER: '/t/fresh', OS_CREDENTIALS_MAX_AGE_SECONDS: '0' }, ssmFetcher);
   assert.equal(ssm.requests.filter((r) => r.Name === '/t/fresh').length, 2, 'max age 0: read every time');
 
-  ssm.parameters.set('/t/denied', { error: 'AccessDeniedException', message: 'User: arn:aws:sts::1:assumed-role/r/f is not authorized to perform: ssm:GetParameter' });
-  await assert.rejects(resolveEnv({ OS_CREDENTIALS_PARAMETER: '/t/denied', AWS_REGION: 'eu-west-1' }, ssmFetcher), /access denied: the function's role needs ssm:GetParameter on arn:aws:ssm:eu-west-1:<account>:parameter\/t\/denied/);
-  await assert.rejects(resolveEnv({ OS_CREDENTIALS_PARAMETER: '/t/missing', AWS_REGION: 'eu-west-1' }, ssmFetcher), /SSM parameter \/t\/missing does not exist in eu-west-1/);
+  ssm.parameters.set('/t/denied', {
+    error: 'AccessDeniedException',
+    message: 'User: arn:aws:sts::1:assumed-role/r/f is not authorized to perform: ssm:GetParameter',
+  });
+  await assert.rejects(
+    resolveEnv({ OS_CREDENTIALS_PARAMETER: '/t/denied', AWS_REGION: 'eu-west-1' }, ssmFetcher),
+    /access denied: the function's role needs ssm:GetParameter on arn:aws:ssm:eu-west-1:<account>:parameter\/t\/denied/,
+  );
+  await assert.rejects(
+    resolveEnv({ OS_CREDENTIALS_PARAMETER: '/t/missing', AWS_REGION: 'eu-west-1' }, ssmFetcher),
+    /SSM parameter \/t\/missing does not exist in eu-west-1/,
+  );
 });
 
 test('run locally without OS_* variables, a failed read says how to use them instead', async () => {

@@ -44,7 +44,10 @@ export async function bundleHandlers(): Promise<Bundle> {
   };
   const dir = mkdtempSync(join(tmpdir(), 'pool-manager-bundle-'));
   const entryPoints = Object.fromEntries(
-    Object.entries(config.functions).map(([name, fn]) => [name, join(root, `${fn.handler.replace(/\.handler$/, '')}.ts`)]),
+    Object.entries(config.functions).map(([name, fn]) => [
+      name,
+      join(root, `${fn.handler.replace(/\.handler$/, '')}.ts`),
+    ]),
   );
   await build({
     entryPoints,
@@ -97,14 +100,23 @@ export interface Invocation {
 }
 
 /** Invokes the bundled handler with each event in turn, in one warm process. */
-export function invokeBundled(bundle: Bundle, fn: FunctionName, events: unknown[], env: Record<string, string>): Promise<Invocation> {
+export function invokeBundled(
+  bundle: Bundle,
+  fn: FunctionName,
+  events: unknown[],
+  env: Record<string, string>,
+): Promise<Invocation> {
   const runnerFile = join(bundle.dir, 'runner.cjs');
   writeFileSync(runnerFile, RUNNER);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [runnerFile, bundle.file(fn), String(bundle.timeoutSeconds(fn)), JSON.stringify(events)], {
-      env: { PATH: process.env.PATH ?? '', NODE_PATH: join(root, 'node_modules'), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [runnerFile, bundle.file(fn), String(bundle.timeoutSeconds(fn)), JSON.stringify(events)],
+      {
+        env: { PATH: process.env.PATH ?? '', NODE_PATH: join(root, 'node_modules'), ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));

@@ -7,11 +7,11 @@ import {
   OpenStackError,
   clearTokenCache,
   createOpenStack,
-  type FloatingIp,
-  type OpenStackClient,
 } from '../../functions/openstack/index';
+import type { FloatingIp, OpenStackClient } from '../../functions/openstack/index';
 import type { CloudSettings } from '../../functions/openstack/types';
-import { json, passwordSettings, startFakeCloud, type FakeCloud, type Handler } from './helpers';
+import { json, passwordSettings, startFakeCloud } from './helpers';
+import type { FakeCloud, Handler } from './helpers';
 
 const EXT_ID = 'a1b2c3d4-0000-4000-8000-000000000001';
 
@@ -133,16 +133,28 @@ describe('floating IPs', () => {
 
     it('fails clearly without a usable pool', async () => {
       let fips = await start(routes({ 'GET /network/v2.0/networks': listNetworks(networks.slice(1, 2)) }));
-      await assert.rejects(fips.allocate({}), (e: unknown) => e instanceof ConfigurationError && /no external network/.test(e.message));
+      await assert.rejects(
+        fips.allocate({}),
+        (e: unknown) => e instanceof ConfigurationError && /no external network/.test(e.message),
+      );
       await client?.close();
       await cloud?.close();
       fips = await start(routes());
-      await assert.rejects(fips.allocate({ pool: 'nope' }), (e: unknown) => e instanceof NotFoundError && e.message === 'no network named nope');
-      await assert.rejects(fips.allocate({ pool: 'ext-dup' }), (e: unknown) => e instanceof AmbiguousNameError && e.message === '2 networks named ext-dup: give an id');
+      await assert.rejects(
+        fips.allocate({ pool: 'nope' }),
+        (e: unknown) => e instanceof NotFoundError && e.message === 'no network named nope',
+      );
+      await assert.rejects(
+        fips.allocate({ pool: 'ext-dup' }),
+        (e: unknown) => e instanceof AmbiguousNameError && e.message === '2 networks named ext-dup: give an id',
+      );
       await client?.close();
       await cloud?.close();
       fips = await start(routes({ 'GET /network/v2.0/networks': listNetworks(networks.slice(0, 3)) }));
-      await assert.rejects(fips.allocate({}), (e: unknown) => e instanceof AmbiguousNameError && /^2 external networks \(public, ext-dup\)/.test(e.message));
+      await assert.rejects(
+        fips.allocate({}),
+        (e: unknown) => e instanceof AmbiguousNameError && /^2 external networks \(public, ext-dup\)/.test(e.message),
+      );
       assert.ok(!calls('/network').some((c) => c.startsWith('POST')), 'nothing was allocated');
     });
 
@@ -151,7 +163,12 @@ describe('floating IPs', () => {
         routes({
           'GET /network/v2.0/floatingips': (req, res) => {
             const all = [
-              neutronFip('f1', { description: 'job-1', port_id: 'p1', fixed_ip_address: '10.0.0.5', port_details: { device_id: 'srv-1' } }),
+              neutronFip('f1', {
+                description: 'job-1',
+                port_id: 'p1',
+                fixed_ip_address: '10.0.0.5',
+                port_details: { device_id: 'srv-1' },
+              }),
               neutronFip('f2', { description: 'job-10', floating_ip_address: '203.0.113.11' }),
             ];
             // A sloppy filter that returns everything: the client compares exactly.
@@ -198,26 +215,42 @@ describe('floating IPs', () => {
                     ]
                   : [],
             }),
-          'PUT /network/v2.0/floatingips/f1': (req, res) => json(res, 200, { floatingip: neutronFip('f1', (req.body as { floatingip: Record<string, unknown> }).floatingip) }),
+          'PUT /network/v2.0/floatingips/f1': (req, res) =>
+            json(res, 200, {
+              floatingip: neutronFip('f1', (req.body as { floatingip: Record<string, unknown> }).floatingip),
+            }),
           'DELETE /network/v2.0/floatingips/f1': (_r, res) => json(res, 204, undefined),
         }),
       );
-      const fip: FloatingIp = { id: 'f1', ip: '203.0.113.10', serverId: undefined, portId: undefined, fixedIp: undefined, description: undefined };
+      const fip: FloatingIp = {
+        id: 'f1',
+        ip: '203.0.113.10',
+        serverId: undefined,
+        portId: undefined,
+        fixedIp: undefined,
+        description: undefined,
+      };
       await fips.associate(fip, 'srv-1');
       await fips.disassociate(fip, 'srv-1');
       assert.equal(await fips.release(fip), 'released');
       assert.equal(await fips.release({ ...fip, id: 'f2' }), 'absent');
-      await assert.rejects(fips.associate(fip, 'srv-2'), (e: unknown) => e instanceof OpenStackError && /server srv-2 has no port with a fixed IPv4/.test(e.message));
+      await assert.rejects(
+        fips.associate(fip, 'srv-2'),
+        (e: unknown) => e instanceof OpenStackError && /server srv-2 has no port with a fixed IPv4/.test(e.message),
+      );
       assert.ok(cloud);
-      const puts = cloud.serviceCalls('/network/v2.0/floatingips/f1').filter((c) => c.method === 'PUT').map((c) => c.body);
+      const puts = cloud
+        .serviceCalls('/network/v2.0/floatingips/f1')
+        .filter((c) => c.method === 'PUT')
+        .map((c) => c.body);
       assert.deepEqual(puts, [
         { floatingip: { port_id: 'p-v4', fixed_ip_address: '10.0.0.5' } },
         { floatingip: { port_id: null } },
       ]);
-      assert.deepEqual(calls('/network').filter((c) => c.includes('ports')), [
-        'GET /network/v2.0/ports?device_id=srv-1',
-        'GET /network/v2.0/ports?device_id=srv-2',
-      ]);
+      assert.deepEqual(
+        calls('/network').filter((c) => c.includes('ports')),
+        ['GET /network/v2.0/ports?device_id=srv-1', 'GET /network/v2.0/ports?device_id=srv-2'],
+      );
     });
   });
 
@@ -234,7 +267,8 @@ describe('floating IPs', () => {
       'POST /compute/v2.1/os-floating-ips': (_r, res) => json(res, 200, { floating_ip: legacy(7) }),
       'GET /compute/v2.1/os-floating-ips': (_r, res) =>
         json(res, 200, { floating_ips: [legacy(7), legacy(8, { instance_id: 'srv-1', fixed_ip: '10.0.0.5' })] }),
-      'GET /compute/v2.1/os-floating-ips/8': (_r, res) => json(res, 200, { floating_ip: legacy(8, { instance_id: 'srv-1', fixed_ip: '10.0.0.5' }) }),
+      'GET /compute/v2.1/os-floating-ips/8': (_r, res) =>
+        json(res, 200, { floating_ip: legacy(8, { instance_id: 'srv-1', fixed_ip: '10.0.0.5' }) }),
       'POST /compute/v2.1/servers/srv-1/action': (_r, res) => json(res, 202, undefined),
       'DELETE /compute/v2.1/os-floating-ips/7': (_r, res) => json(res, 202, undefined),
     };
@@ -244,12 +278,26 @@ describe('floating IPs', () => {
       assert.equal(fips.backend, 'nova-legacy');
 
       const allocated = await fips.allocate({ pool: 'public', description: 'ignored' });
-      assert.deepEqual(allocated, { id: '7', ip: '198.51.100.7', serverId: undefined, portId: undefined, fixedIp: undefined, description: undefined });
+      assert.deepEqual(allocated, {
+        id: '7',
+        ip: '198.51.100.7',
+        serverId: undefined,
+        portId: undefined,
+        fixedIp: undefined,
+        description: undefined,
+      });
       await fips.allocate({});
       assert.deepEqual(await fips.findByDescription('job-1'), []);
       assert.equal((await fips.findByAddress('198.51.100.8'))?.serverId, 'srv-1');
       assert.equal(await fips.findByAddress('198.51.100.9'), undefined);
-      assert.deepEqual(await fips.get('8'), { id: '8', ip: '198.51.100.8', serverId: 'srv-1', portId: undefined, fixedIp: '10.0.0.5', description: undefined });
+      assert.deepEqual(await fips.get('8'), {
+        id: '8',
+        ip: '198.51.100.8',
+        serverId: 'srv-1',
+        portId: undefined,
+        fixedIp: '10.0.0.5',
+        description: undefined,
+      });
       assert.equal(await fips.get('9'), undefined);
       await fips.associate(allocated, 'srv-1');
       await fips.disassociate(allocated, 'srv-1');
@@ -258,18 +306,21 @@ describe('floating IPs', () => {
 
       assert.ok(cloud);
       const compute = cloud.serviceCalls('/compute');
-      assert.deepEqual(compute.map((c) => `${c.method} ${c.url}`), [
-        'POST /compute/v2.1/os-floating-ips',
-        'POST /compute/v2.1/os-floating-ips',
-        'GET /compute/v2.1/os-floating-ips',
-        'GET /compute/v2.1/os-floating-ips',
-        'GET /compute/v2.1/os-floating-ips/8',
-        'GET /compute/v2.1/os-floating-ips/9',
-        'POST /compute/v2.1/servers/srv-1/action',
-        'POST /compute/v2.1/servers/srv-1/action',
-        'DELETE /compute/v2.1/os-floating-ips/7',
-        'DELETE /compute/v2.1/os-floating-ips/9',
-      ]);
+      assert.deepEqual(
+        compute.map((c) => `${c.method} ${c.url}`),
+        [
+          'POST /compute/v2.1/os-floating-ips',
+          'POST /compute/v2.1/os-floating-ips',
+          'GET /compute/v2.1/os-floating-ips',
+          'GET /compute/v2.1/os-floating-ips',
+          'GET /compute/v2.1/os-floating-ips/8',
+          'GET /compute/v2.1/os-floating-ips/9',
+          'POST /compute/v2.1/servers/srv-1/action',
+          'POST /compute/v2.1/servers/srv-1/action',
+          'DELETE /compute/v2.1/os-floating-ips/7',
+          'DELETE /compute/v2.1/os-floating-ips/9',
+        ],
+      );
       assert.deepEqual(compute[0]?.body, { pool: 'public' });
       assert.deepEqual(compute[1]?.body, {});
       assert.deepEqual(compute[6]?.body, { addFloatingIp: { address: '198.51.100.7' } });

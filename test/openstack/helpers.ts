@@ -4,7 +4,8 @@
  * /image. Every request is recorded (method, path with query, headers, JSON body) so tests
  * can assert the exact wire traffic.
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CloudSettings } from '../../functions/openstack/types';
 import type { OpenStackLogger } from '../../functions/openstack/http';
@@ -156,7 +157,9 @@ export async function startFakeCloud(options: FakeCloudOptions = {}): Promise<Fa
     }
     const tokenHeader = req.headers['x-auth-token'];
     if (typeof tokenHeader !== 'string' || !valid.has(tokenHeader)) {
-      json(res, 401, { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } });
+      json(res, 401, {
+        error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' },
+      });
       return;
     }
     const route = routes[`${req.method} ${req.path}`];

@@ -17,12 +17,12 @@ import {
   TimeoutError,
   clearTokenCache,
   createOpenStack,
-  type OpenStackClient,
-  type OpenStackOptions,
 } from '../../functions/openstack/index';
+import type { OpenStackClient, OpenStackOptions } from '../../functions/openstack/index';
 import { HttpClient, extractFault, resetInsecureWarning, retryAfterMs } from '../../functions/openstack/http';
 import type { CloudSettings } from '../../functions/openstack/types';
-import { captureLogger, json, passwordSettings, startFakeCloud, startServer, type FakeCloud, type Handler } from './helpers';
+import { captureLogger, json, passwordSettings, startFakeCloud, startServer } from './helpers';
+import type { FakeCloud, Handler } from './helpers';
 
 const FAST: OpenStackOptions = { retryBaseDelayMs: 1, retryMaxDelayMs: 20 };
 const SERVER = { server: { id: 's1', name: 'n', status: 'ACTIVE', addresses: {} } };
@@ -119,7 +119,10 @@ describe('http', () => {
       return true;
     });
     assert.equal(calls, 1);
-    await assert.rejects(client.compute.createServer({ name: 'reset', imageRef: 'i', flavorRef: 'f' }), ConnectionError);
+    await assert.rejects(
+      client.compute.createServer({ name: 'reset', imageRef: 'i', flavorRef: 'f' }),
+      ConnectionError,
+    );
     assert.equal(calls, 2);
   });
 
@@ -210,20 +213,32 @@ describe('http', () => {
   });
 
   it('logs each request at debug with method, service, path, status and duration, no headers', async () => {
-    const settings = await withRoutes({ 'GET /compute/v2.1/servers/detail': (_r, res) => json(res, 200, { servers: [] }) });
+    const settings = await withRoutes({
+      'GET /compute/v2.1/servers/detail': (_r, res) => json(res, 200, { servers: [] }),
+    });
     const logger = captureLogger();
     await open(settings, { ...FAST, logger }).compute.findServersByName('libra-1');
     const requests = logger.lines.filter((l) => l.message === 'openstack request');
     assert.equal(requests.length, 2);
-    assert.deepEqual(Object.keys(requests[1]?.extra[0] ?? {}).sort(), ['attempt', 'durationMs', 'method', 'path', 'service', 'status']);
-    assert.deepEqual({ ...requests[1]?.extra[0], durationMs: 0 }, {
-      service: 'Nova',
-      method: 'GET',
-      path: '/servers/detail',
-      status: 200,
-      durationMs: 0,
-      attempt: 1,
-    });
+    assert.deepEqual(Object.keys(requests[1]?.extra[0] ?? {}).sort(), [
+      'attempt',
+      'durationMs',
+      'method',
+      'path',
+      'service',
+      'status',
+    ]);
+    assert.deepEqual(
+      { ...requests[1]?.extra[0], durationMs: 0 },
+      {
+        service: 'Nova',
+        method: 'GET',
+        path: '/servers/detail',
+        status: 200,
+        durationMs: 0,
+        attempt: 1,
+      },
+    );
     assert.equal(requests[0]?.extra[0]?.service, 'Keystone');
     assert.ok(logger.lines.every((l) => l.level === 'debug'));
   });
@@ -239,14 +254,24 @@ describe('http', () => {
       [
         'Nova quota 403',
         403,
-        { forbidden: { code: 403, message: 'Quota exceeded for instances: Requested 1, but already used 10 of 10 instances' } },
+        {
+          forbidden: {
+            code: 403,
+            message: 'Quota exceeded for instances: Requested 1, but already used 10 of 10 instances',
+          },
+        },
         QuotaError,
         'Nova POST /servers failed: 403 Quota exceeded for instances: Requested 1, but already used 10 of 10 instances',
       ],
       [
         'Nova overLimit 413',
         413,
-        { overLimit: { code: 413, message: 'Quota exceeded for ram: Requested 2048, but already used 4096 of 4096 ram' } },
+        {
+          overLimit: {
+            code: 413,
+            message: 'Quota exceeded for ram: Requested 2048, but already used 4096 of 4096 ram',
+          },
+        },
         QuotaError,
         'Nova POST /servers failed: 413 Quota exceeded for ram: Requested 2048, but already used 4096 of 4096 ram',
       ],
@@ -257,9 +282,27 @@ describe('http', () => {
         OpenStackError,
         "Nova POST /servers failed: 403 Policy doesn't allow os_compute_api:servers:create to be performed.",
       ],
-      ['Nova conflict', 409, { conflictingRequest: { code: 409, message: 'Cannot boot' } }, ConflictError, 'Nova POST /servers failed: 409 Cannot boot'],
-      ['bad request', 400, { badRequest: { code: 400, message: 'Invalid imageRef provided.' } }, OpenStackError, 'Nova POST /servers failed: 400 Invalid imageRef provided.'],
-      ['plain text', 400, 'Bad things <b>happened</b>\n\n here', OpenStackError, 'Nova POST /servers failed: 400 Bad things happened here'],
+      [
+        'Nova conflict',
+        409,
+        { conflictingRequest: { code: 409, message: 'Cannot boot' } },
+        ConflictError,
+        'Nova POST /servers failed: 409 Cannot boot',
+      ],
+      [
+        'bad request',
+        400,
+        { badRequest: { code: 400, message: 'Invalid imageRef provided.' } },
+        OpenStackError,
+        'Nova POST /servers failed: 400 Invalid imageRef provided.',
+      ],
+      [
+        'plain text',
+        400,
+        'Bad things <b>happened</b>\n\n here',
+        OpenStackError,
+        'Nova POST /servers failed: 400 Bad things happened here',
+      ],
       ['empty', 400, '', OpenStackError, 'Nova POST /servers failed: 400 Bad Request'],
     ];
     for (const [title, status, body, Type, message] of cases) {
@@ -272,27 +315,36 @@ describe('http', () => {
             } else json(res, status, body);
           },
         });
-        await assert.rejects(open(settings).compute.createServer({ name: 'x', imageRef: 'i', flavorRef: 'f' }), (e: unknown) => {
-          assert.ok(e instanceof Type, `${String(e)} is a ${Type.name}`);
-          assert.equal((e as Error).message, message);
-          assert.equal((e as OpenStackError).status, status);
-          assert.equal((e as OpenStackError).service, 'Nova');
-          assert.equal((e as OpenStackError).path, '/servers');
-          return true;
-        });
+        await assert.rejects(
+          open(settings).compute.createServer({ name: 'x', imageRef: 'i', flavorRef: 'f' }),
+          (e: unknown) => {
+            assert.ok(e instanceof Type, `${String(e)} is a ${Type.name}`);
+            assert.equal((e as Error).message, message);
+            assert.equal((e as OpenStackError).status, status);
+            assert.equal((e as OpenStackError).service, 'Nova');
+            assert.equal((e as OpenStackError).path, '/servers');
+            return true;
+          },
+        );
       });
     }
 
     it('Neutron 409 OverQuota is a QuotaError', async () => {
       const settings = await withRoutes({
-        'GET /network/v2.0/networks': (_r, res) => json(res, 200, { networks: [{ id: 'ext', name: 'public', 'router:external': true }] }),
+        'GET /network/v2.0/networks': (_r, res) =>
+          json(res, 200, { networks: [{ id: 'ext', name: 'public', 'router:external': true }] }),
         'POST /network/v2.0/floatingips': (_r, res) =>
-          json(res, 409, { NeutronError: { type: 'OverQuota', message: "Quota exceeded for resources: ['floatingip'].", detail: '' } }),
+          json(res, 409, {
+            NeutronError: { type: 'OverQuota', message: "Quota exceeded for resources: ['floatingip'].", detail: '' },
+          }),
       });
       const fips = await open(settings).floatingIps();
       await assert.rejects(fips.allocate({}), (e: unknown) => {
         assert.ok(e instanceof QuotaError);
-        assert.equal(e.message, "Neutron POST /v2.0/floatingips failed: 409 Quota exceeded for resources: ['floatingip'].");
+        assert.equal(
+          e.message,
+          "Neutron POST /v2.0/floatingips failed: 409 Quota exceeded for resources: ['floatingip'].",
+        );
         return true;
       });
     });
@@ -301,20 +353,38 @@ describe('http', () => {
       const settings = await withRoutes({});
       const fips = await open(settings).floatingIps();
       await assert.rejects(
-        fips.disassociate({ id: 'f1', ip: '1.2.3.4', serverId: 's', portId: 'p', fixedIp: undefined, description: undefined }, 's'),
-        (e: unknown) => e instanceof NotFoundError && e.message.startsWith('Neutron PUT /v2.0/floatingips/f1 failed: 404 '),
+        fips.disassociate(
+          { id: 'f1', ip: '1.2.3.4', serverId: 's', portId: 'p', fixedIp: undefined, description: undefined },
+          's',
+        ),
+        (e: unknown) =>
+          e instanceof NotFoundError && e.message.startsWith('Neutron PUT /v2.0/floatingips/f1 failed: 404 '),
       );
     });
 
     it('paths in messages have no query string', async () => {
-      const settings = await withRoutes({ 'GET /compute/v2.1/servers/detail': (_r, res) => json(res, 400, { badRequest: { message: 'bad' } }) });
-      await assert.rejects(open(settings).compute.findServersByName('x'), /^OpenStackError: Nova GET \/servers\/detail failed: 400 bad$/);
+      const settings = await withRoutes({
+        'GET /compute/v2.1/servers/detail': (_r, res) => json(res, 400, { badRequest: { message: 'bad' } }),
+      });
+      await assert.rejects(
+        open(settings).compute.findServersByName('x'),
+        /^OpenStackError: Nova GET \/servers\/detail failed: 400 bad$/,
+      );
     });
 
     it('extracts the fault text of each service', () => {
-      assert.deepEqual(extractFault({ error: { code: 401, title: 'Unauthorized', message: 'm' } }, ''), { message: 'm', kind: 'Unauthorized' });
-      assert.deepEqual(extractFault({ NeutronError: { type: 'OverQuota', message: 'q' } }, ''), { message: 'q', kind: 'OverQuota' });
-      assert.deepEqual(extractFault({ itemNotFound: { code: 404, message: 'gone' } }, ''), { message: 'gone', kind: 'itemNotFound' });
+      assert.deepEqual(extractFault({ error: { code: 401, title: 'Unauthorized', message: 'm' } }, ''), {
+        message: 'm',
+        kind: 'Unauthorized',
+      });
+      assert.deepEqual(extractFault({ NeutronError: { type: 'OverQuota', message: 'q' } }, ''), {
+        message: 'q',
+        kind: 'OverQuota',
+      });
+      assert.deepEqual(extractFault({ itemNotFound: { code: 404, message: 'gone' } }, ''), {
+        message: 'gone',
+        kind: 'itemNotFound',
+      });
       assert.equal(extractFault(undefined, 'x'.repeat(300)).message.length, 200);
     });
   });
@@ -331,8 +401,23 @@ describe('http', () => {
         dir = mkdtempSync(join(tmpdir(), 'os-tls-'));
         execFileSync(
           'openssl',
-          ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-            '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
+          [
+            'req',
+            '-x509',
+            '-newkey',
+            'rsa:2048',
+            '-nodes',
+            '-days',
+            '1',
+            '-subj',
+            '/CN=127.0.0.1',
+            '-addext',
+            'subjectAltName=IP:127.0.0.1',
+            '-keyout',
+            join(dir, 'key.pem'),
+            '-out',
+            join(dir, 'cert.pem'),
+          ],
           { stdio: 'ignore' },
         );
         return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
@@ -347,7 +432,9 @@ describe('http', () => {
       const https = createHttpsServer({ key: pem.key, cert: pem.cert }, (req, res) => {
         if (req.url === '/v3/auth/tokens') {
           res.writeHead(201, { 'Content-Type': 'application/json', 'X-Subject-Token': 'tls-token' });
-          res.end(JSON.stringify({ token: { expires_at: new Date(Date.now() + 3_600_000).toISOString(), catalog: [] } }));
+          res.end(
+            JSON.stringify({ token: { expires_at: new Date(Date.now() + 3_600_000).toISOString(), catalog: [] } }),
+          );
         } else {
           res.writeHead(200, { 'Content-Type': 'application/json' });
           res.end(JSON.stringify(SERVER));
@@ -366,7 +453,10 @@ describe('http', () => {
         clearTokenCache();
         resetInsecureWarning();
         const logger = captureLogger();
-        assert.equal((await open({ ...settings, insecure: true }, { ...FAST, logger }).compute.getServer('s1'))?.id, 's1');
+        assert.equal(
+          (await open({ ...settings, insecure: true }, { ...FAST, logger }).compute.getServer('s1'))?.id,
+          's1',
+        );
         open({ ...settings, insecure: true }, { ...FAST, logger });
         assert.equal(logger.lines.filter((l) => l.level === 'warn').length, 1);
       } finally {

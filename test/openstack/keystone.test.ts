@@ -5,18 +5,12 @@ import {
   ConfigurationError,
   clearTokenCache,
   createOpenStack,
-  type OpenStackClient,
 } from '../../functions/openstack/index';
+import type { OpenStackClient } from '../../functions/openstack/index';
 import { authRequestBody, normaliseAuthUrl, refreshTime } from '../../functions/openstack/keystone';
 import type { AuthSettings } from '../../functions/openstack/types';
-import {
-  APP_SECRET,
-  PASSWORD,
-  json,
-  passwordSettings,
-  startFakeCloud,
-  type FakeCloud,
-} from './helpers';
+import { APP_SECRET, PASSWORD, json, passwordSettings, startFakeCloud } from './helpers';
+import type { FakeCloud } from './helpers';
 
 const SERVER = { id: 's1', name: 'libra-1', status: 'ACTIVE', addresses: {} };
 
@@ -51,7 +45,13 @@ describe('keystone', () => {
     });
 
     it('password with user id and project id', () => {
-      const auth: AuthSettings = { method: 'password', authUrl: 'http://k', userId: 'u1', password: PASSWORD, projectId: 'p1' };
+      const auth: AuthSettings = {
+        method: 'password',
+        authUrl: 'http://k',
+        userId: 'u1',
+        password: PASSWORD,
+        projectId: 'p1',
+      };
       assert.deepEqual(authRequestBody(auth), {
         auth: {
           identity: { methods: ['password'], password: { user: { id: 'u1', password: PASSWORD } } },
@@ -126,17 +126,32 @@ describe('keystone', () => {
       const cases: [AuthSettings, RegExp][] = [
         [{ method: 'password', authUrl: 'http://k', password: PASSWORD }, /username or a user id/],
         [{ method: 'password', authUrl: 'http://k', username: 'a', password: PASSWORD }, /user domain/],
-        [{ method: 'password', authUrl: 'http://k', userId: 'u', password: PASSWORD, projectName: 'p' }, /project domain/],
-        [{ method: 'applicationCredential', authUrl: 'http://k', applicationCredentialSecret: APP_SECRET }, /id or a name/],
         [
-          { method: 'applicationCredential', authUrl: 'http://k', applicationCredentialName: 'n', applicationCredentialSecret: APP_SECRET },
+          { method: 'password', authUrl: 'http://k', userId: 'u', password: PASSWORD, projectName: 'p' },
+          /project domain/,
+        ],
+        [
+          { method: 'applicationCredential', authUrl: 'http://k', applicationCredentialSecret: APP_SECRET },
+          /id or a name/,
+        ],
+        [
+          {
+            method: 'applicationCredential',
+            authUrl: 'http://k',
+            applicationCredentialName: 'n',
+            applicationCredentialSecret: APP_SECRET,
+          },
           /username/,
         ],
       ];
       for (const [auth, pattern] of cases) {
         assert.throws(
           () => authRequestBody(auth),
-          (e: unknown) => e instanceof ConfigurationError && pattern.test(e.message) && !e.message.includes(PASSWORD) && !e.message.includes(APP_SECRET),
+          (e: unknown) =>
+            e instanceof ConfigurationError &&
+            pattern.test(e.message) &&
+            !e.message.includes(PASSWORD) &&
+            !e.message.includes(APP_SECRET),
         );
       }
     });
@@ -150,7 +165,9 @@ describe('keystone', () => {
   });
 
   it('posts the body to /v3/auth/tokens whether or not authUrl ends in /v3', async () => {
-    cloud = await startFakeCloud({ routes: { 'GET /compute/v2.1/servers/s1': (_r, res) => json(res, 200, { server: SERVER }) } });
+    cloud = await startFakeCloud({
+      routes: { 'GET /compute/v2.1/servers/s1': (_r, res) => json(res, 200, { server: SERVER }) },
+    });
     const withoutV3 = `${cloud.url}/identity/`;
     await client(passwordSettings(withoutV3)).compute.getServer('s1');
     const [call] = cloud.keystoneCalls();
@@ -160,7 +177,9 @@ describe('keystone', () => {
   });
 
   it('reuses one token across client instances (one Keystone call)', async () => {
-    cloud = await startFakeCloud({ routes: { 'GET /compute/v2.1/servers/s1': (_r, res) => json(res, 200, { server: SERVER }) } });
+    cloud = await startFakeCloud({
+      routes: { 'GET /compute/v2.1/servers/s1': (_r, res) => json(res, 200, { server: SERVER }) },
+    });
     const settings = passwordSettings(cloud.authUrl);
     await client(settings).compute.getServer('s1');
     await client(settings).compute.getServer('s1');
@@ -171,7 +190,9 @@ describe('keystone', () => {
   });
 
   it('does not share a token between different credentials', async () => {
-    cloud = await startFakeCloud({ routes: { 'GET /compute/v2.1/servers/s1': (_r, res) => json(res, 200, { server: SERVER }) } });
+    cloud = await startFakeCloud({
+      routes: { 'GET /compute/v2.1/servers/s1': (_r, res) => json(res, 200, { server: SERVER }) },
+    });
     const settings = passwordSettings(cloud.authUrl);
     const auth = settings.auth as PasswordAuth;
     await client(settings).compute.getServer('s1');
@@ -181,7 +202,9 @@ describe('keystone', () => {
   });
 
   it('concurrent callers share one in-flight authentication', async () => {
-    cloud = await startFakeCloud({ routes: { 'GET /compute/v2.1/servers/s1': (_r, res) => json(res, 200, { server: SERVER }) } });
+    cloud = await startFakeCloud({
+      routes: { 'GET /compute/v2.1/servers/s1': (_r, res) => json(res, 200, { server: SERVER }) },
+    });
     const settings = passwordSettings(cloud.authUrl);
     await Promise.all([1, 2, 3, 4, 5].map(() => client(settings).compute.getServer('s1')));
     assert.equal(cloud.keystoneCalls().length, 1);
@@ -225,7 +248,9 @@ describe('keystone', () => {
   });
 
   it('re-authenticates once on a 401 and retries the request', async () => {
-    cloud = await startFakeCloud({ routes: { 'GET /compute/v2.1/servers/s1': (_r, res) => json(res, 200, { server: SERVER }) } });
+    cloud = await startFakeCloud({
+      routes: { 'GET /compute/v2.1/servers/s1': (_r, res) => json(res, 200, { server: SERVER }) },
+    });
     const settings = passwordSettings(cloud.authUrl);
     await client(settings).compute.getServer('s1');
     cloud.revokeAll();
@@ -243,11 +268,19 @@ describe('keystone', () => {
         'POST /compute/v2.1/servers': (_r, res) => {
           posts++;
           if (posts === 1) cloud.revokeAll();
-          json(res, posts === 1 ? 401 : 202, posts === 1 ? { error: { message: 'expired' } } : { server: { id: 'new' } });
+          json(
+            res,
+            posts === 1 ? 401 : 202,
+            posts === 1 ? { error: { message: 'expired' } } : { server: { id: 'new' } },
+          );
         },
       },
     });
-    const created = await client(passwordSettings(cloud.authUrl)).compute.createServer({ name: 'n', imageRef: 'i', flavorRef: 'f' });
+    const created = await client(passwordSettings(cloud.authUrl)).compute.createServer({
+      name: 'n',
+      imageRef: 'i',
+      flavorRef: 'f',
+    });
     assert.deepEqual(created, { id: 'new' });
     assert.equal(posts, 2);
     assert.equal(cloud.keystoneCalls().length, 2);
@@ -256,7 +289,8 @@ describe('keystone', () => {
   it('a second 401 is an AuthenticationError', async () => {
     cloud = await startFakeCloud({
       routes: {
-        'GET /compute/v2.1/servers/s1': (_r, res) => json(res, 401, { error: { code: 401, message: 'token rejected' } }),
+        'GET /compute/v2.1/servers/s1': (_r, res) =>
+          json(res, 401, { error: { code: 401, message: 'token rejected' } }),
       },
     });
     await assert.rejects(client(passwordSettings(cloud.authUrl)).compute.getServer('s1'), (e: unknown) => {
@@ -274,7 +308,7 @@ describe('keystone', () => {
     cloud = await startFakeCloud({
       keystone: (_req, res) =>
         json(res, 401, {
-          error: { code: 401, title: 'Unauthorized', message: "The password is wrong" },
+          error: { code: 401, title: 'Unauthorized', message: 'The password is wrong' },
         }),
     });
     await assert.rejects(client(passwordSettings(cloud.authUrl)).compute.getServer('s1'), (e: unknown) => {
@@ -286,24 +320,37 @@ describe('keystone', () => {
   });
 
   it('authenticates with an application credential', async () => {
-    cloud = await startFakeCloud({ routes: { 'GET /compute/v2.1/servers/s1': (_r, res) => json(res, 200, { server: SERVER }) } });
+    cloud = await startFakeCloud({
+      routes: { 'GET /compute/v2.1/servers/s1': (_r, res) => json(res, 200, { server: SERVER }) },
+    });
     const settings = passwordSettings(cloud.authUrl, {
-      auth: { method: 'applicationCredential', authUrl: cloud.authUrl, applicationCredentialId: 'ac1', applicationCredentialSecret: APP_SECRET },
+      auth: {
+        method: 'applicationCredential',
+        authUrl: cloud.authUrl,
+        applicationCredentialId: 'ac1',
+        applicationCredentialSecret: APP_SECRET,
+      },
     });
     await client(settings).compute.getServer('s1');
     await client(settings).compute.getServer('s1');
     assert.equal(cloud.keystoneCalls().length, 1);
     assert.deepEqual(cloud.keystoneCalls()[0]?.body, {
-      auth: { identity: { methods: ['application_credential'], application_credential: { id: 'ac1', secret: APP_SECRET } } },
+      auth: {
+        identity: { methods: ['application_credential'], application_credential: { id: 'ac1', secret: APP_SECRET } },
+      },
     });
   });
 
   describe('catalog', () => {
     const routes = {
-      'GET /compute/v2.1/servers/s1': (_r: unknown, res: Parameters<typeof json>[0]) => json(res, 200, { server: { ...SERVER, name: 'public' } }),
-      'GET /int/compute/v2.1/servers/s1': (_r: unknown, res: Parameters<typeof json>[0]) => json(res, 200, { server: { ...SERVER, name: 'internal' } }),
-      'GET /r2/compute/v2.1/servers/s1': (_r: unknown, res: Parameters<typeof json>[0]) => json(res, 200, { server: { ...SERVER, name: 'region-two' } }),
-      'GET /override/v2.1/servers/s1': (_r: unknown, res: Parameters<typeof json>[0]) => json(res, 200, { server: { ...SERVER, name: 'override' } }),
+      'GET /compute/v2.1/servers/s1': (_r: unknown, res: Parameters<typeof json>[0]) =>
+        json(res, 200, { server: { ...SERVER, name: 'public' } }),
+      'GET /int/compute/v2.1/servers/s1': (_r: unknown, res: Parameters<typeof json>[0]) =>
+        json(res, 200, { server: { ...SERVER, name: 'internal' } }),
+      'GET /r2/compute/v2.1/servers/s1': (_r: unknown, res: Parameters<typeof json>[0]) =>
+        json(res, 200, { server: { ...SERVER, name: 'region-two' } }),
+      'GET /override/v2.1/servers/s1': (_r: unknown, res: Parameters<typeof json>[0]) =>
+        json(res, 200, { server: { ...SERVER, name: 'override' } }),
     };
 
     it('picks the endpoint by region (region_id or region) and interface', async () => {
@@ -336,7 +383,10 @@ describe('keystone', () => {
 
     it('says when the token has no catalog at all', async () => {
       cloud = await startFakeCloud({ catalog: () => [] });
-      await assert.rejects(client(passwordSettings(cloud.authUrl)).compute.getServer('s1'), /the token has no service catalog/);
+      await assert.rejects(
+        client(passwordSettings(cloud.authUrl)).compute.getServer('s1'),
+        /the token has no service catalog/,
+      );
     });
   });
 });

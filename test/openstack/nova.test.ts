@@ -6,10 +6,11 @@ import {
   NotFoundError,
   clearTokenCache,
   createOpenStack,
-  type OpenStackClient,
 } from '../../functions/openstack/index';
+import type { OpenStackClient } from '../../functions/openstack/index';
 import { exactNameRegex } from '../../functions/openstack/names';
-import { json, passwordSettings, startFakeCloud, type FakeCloud, type Handler, type Recorded } from './helpers';
+import { json, passwordSettings, startFakeCloud } from './helpers';
+import type { FakeCloud, Handler, Recorded } from './helpers';
 
 const IMAGE_ID = '0c5e6a3e-8b1f-4a42-9a36-6f1d7c2c9a11';
 
@@ -50,7 +51,9 @@ describe('nova', () => {
   });
 
   it('creates a server with the full body and the microversion headers', async () => {
-    const compute = await start({ 'POST /compute/v2.1/servers': (_r, res) => json(res, 202, { server: { id: 'new-id', adminPass: 'x' } }) });
+    const compute = await start({
+      'POST /compute/v2.1/servers': (_r, res) => json(res, 202, { server: { id: 'new-id', adminPass: 'x' } }),
+    });
     const created = await compute.createServer({
       name: 'libra-stg-haproxy-eaf1fef0',
       imageRef: IMAGE_ID,
@@ -98,10 +101,20 @@ describe('nova', () => {
           server: serverBody('s1', 'libra-1', {
             status: 'ERROR',
             'OS-EXT-AZ:availability_zone': 'nova',
-            fault: { code: 500, message: 'No valid host was found.', details: 'trace', created: '2024-01-01T00:00:00Z' },
+            fault: {
+              code: 500,
+              message: 'No valid host was found.',
+              details: 'trace',
+              created: '2024-01-01T00:00:00Z',
+            },
             addresses: {
               private: [
-                { addr: '10.0.0.5', version: 4, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': 'fa:16:3e:00:00:01' },
+                {
+                  addr: '10.0.0.5',
+                  version: 4,
+                  'OS-EXT-IPS:type': 'fixed',
+                  'OS-EXT-IPS-MAC:mac_addr': 'fa:16:3e:00:00:01',
+                },
                 { addr: 'fd00::5', version: 6, 'OS-EXT-IPS:type': 'fixed' },
                 { addr: '203.0.113.9', version: 4, 'OS-EXT-IPS:type': 'floating' },
               ],
@@ -136,7 +149,10 @@ describe('nova', () => {
     const compute = await start({ 'DELETE /compute/v2.1/servers/s1': (_r, res) => json(res, 204, undefined) });
     assert.equal(await compute.deleteServer('s1'), 'deleted');
     assert.equal(await compute.deleteServer('s2'), 'absent');
-    assert.deepEqual(computeCalls().map((c) => `${c.method} ${c.path}`), ['DELETE /compute/v2.1/servers/s1', 'DELETE /compute/v2.1/servers/s2']);
+    assert.deepEqual(
+      computeCalls().map((c) => `${c.method} ${c.path}`),
+      ['DELETE /compute/v2.1/servers/s1', 'DELETE /compute/v2.1/servers/s2'],
+    );
   });
 
   describe('findServersByName', () => {
@@ -152,23 +168,48 @@ describe('nova', () => {
 
     it('anchors and escapes the regex, and compares exactly', async () => {
       const compute = await start({ 'GET /compute/v2.1/servers/detail': novaNameFilter(servers) });
-      assert.deepEqual((await compute.findServersByName('libra-1')).map((s) => s.id), ['1']);
-      assert.deepEqual((await compute.findServersByName('a.b')).map((s) => s.id), ['2']);
-      assert.deepEqual((await compute.findServersByName('.*')).map((s) => s.id), ['5']);
-      assert.deepEqual((await compute.findServersByName('^$|()[]+?{}\\')).map((s) => s.id), ['4']);
+      assert.deepEqual(
+        (await compute.findServersByName('libra-1')).map((s) => s.id),
+        ['1'],
+      );
+      assert.deepEqual(
+        (await compute.findServersByName('a.b')).map((s) => s.id),
+        ['2'],
+      );
+      assert.deepEqual(
+        (await compute.findServersByName('.*')).map((s) => s.id),
+        ['5'],
+      );
+      assert.deepEqual(
+        (await compute.findServersByName('^$|()[]+?{}\\')).map((s) => s.id),
+        ['4'],
+      );
       assert.deepEqual(await compute.findServersByName('libra'), []);
       const sent = computeCalls().map((c) => c.query.get('name'));
-      assert.deepEqual(sent, ['^libra-1$', '^a\\.b$', '^\\.\\*$', '^\\^\\$\\|\\(\\)\\[\\]\\+\\?\\{\\}\\\\$', '^libra$']);
+      assert.deepEqual(sent, [
+        '^libra-1$',
+        '^a\\.b$',
+        '^\\.\\*$',
+        '^\\^\\$\\|\\(\\)\\[\\]\\+\\?\\{\\}\\\\$',
+        '^libra$',
+      ]);
       assert.ok(computeCalls()[2]?.url.includes('name=%5E%5C.%5C*%24'), computeCalls()[2]?.url);
     });
 
     it('drops what a sloppy server-side filter returns', async () => {
       // A filter that ignores the anchors (a substring match): the client still compares exactly.
       const compute = await start({
-        'GET /compute/v2.1/servers/detail': (_r, res) => json(res, 200, { servers: servers.map((s) => serverBody(s.id, s.name)) }),
+        'GET /compute/v2.1/servers/detail': (_r, res) =>
+          json(res, 200, { servers: servers.map((s) => serverBody(s.id, s.name)) }),
       });
-      assert.deepEqual((await compute.findServersByName('libra-1')).map((s) => s.id), ['1']);
-      assert.deepEqual((await compute.findServersByName('.*')).map((s) => s.id), ['5']);
+      assert.deepEqual(
+        (await compute.findServersByName('libra-1')).map((s) => s.id),
+        ['1'],
+      );
+      assert.deepEqual(
+        (await compute.findServersByName('.*')).map((s) => s.id),
+        ['5'],
+      );
     });
 
     it('follows pagination links on the same endpoint only', async () => {
@@ -178,20 +219,30 @@ describe('nova', () => {
           if (!marker) {
             json(res, 200, {
               servers: [serverBody('a', 'dup')],
-              servers_links: [{ rel: 'next', href: 'http://elsewhere.invalid:8774/v2.1/servers/detail?name=%5Edup%24&marker=a' }],
+              servers_links: [
+                { rel: 'next', href: 'http://elsewhere.invalid:8774/v2.1/servers/detail?name=%5Edup%24&marker=a' },
+              ],
             });
           } else if (marker === 'a') {
             json(res, 200, {
               servers: [serverBody('b', 'dup')],
-              servers_links: [{ rel: 'next', href: `${fake().url}/compute/v2.1/servers/detail?name=%5Edup%24&marker=b` }],
+              servers_links: [
+                { rel: 'next', href: `${fake().url}/compute/v2.1/servers/detail?name=%5Edup%24&marker=b` },
+              ],
             });
           } else {
             json(res, 200, { servers: [] });
           }
         },
       });
-      assert.deepEqual((await compute.findServersByName('dup')).map((s) => s.id), ['a', 'b']);
-      assert.deepEqual(computeCalls().map((c) => c.query.get('marker')), [null, 'a', 'b']);
+      assert.deepEqual(
+        (await compute.findServersByName('dup')).map((s) => s.id),
+        ['a', 'b'],
+      );
+      assert.deepEqual(
+        computeCalls().map((c) => c.query.get('marker')),
+        [null, 'a', 'b'],
+      );
       assert.ok(computeCalls().every((c) => c.headers['x-openstack-nova-api-version'] === '2.1'));
     });
 
@@ -226,24 +277,36 @@ describe('nova', () => {
     it('an existing UUID is itself', async () => {
       const compute = await start(glance);
       assert.equal(await compute.resolveImage(IMAGE_ID), IMAGE_ID);
-      assert.deepEqual(fake().serviceCalls().map((c) => c.path), [`/image/v2/images/${IMAGE_ID}`]);
+      assert.deepEqual(
+        fake()
+          .serviceCalls()
+          .map((c) => c.path),
+        [`/image/v2/images/${IMAGE_ID}`],
+      );
     });
 
     it('a name with exactly one image is its id; a missing UUID falls back to the name', async () => {
       const compute = await start(glance);
       assert.equal(await compute.resolveImage('cirros'), IMAGE_ID);
       const missing = '11111111-2222-3333-4444-555555555555';
-      await assert.rejects(compute.resolveImage(missing), (e: unknown) => e instanceof NotFoundError && e.message === `no image named ${missing}`);
-      assert.deepEqual(fake().serviceCalls().map((c) => c.url), [
-        '/image/v2/images?name=cirros',
-        `/image/v2/images/${missing}`,
-        `/image/v2/images?name=${missing}`,
-      ]);
+      await assert.rejects(
+        compute.resolveImage(missing),
+        (e: unknown) => e instanceof NotFoundError && e.message === `no image named ${missing}`,
+      );
+      assert.deepEqual(
+        fake()
+          .serviceCalls()
+          .map((c) => c.url),
+        ['/image/v2/images?name=cirros', `/image/v2/images/${missing}`, `/image/v2/images?name=${missing}`],
+      );
     });
 
     it('none is an error, several are ambiguous (across pages)', async () => {
       const compute = await start(glance);
-      await assert.rejects(compute.resolveImage('fedora'), (e: unknown) => e instanceof NotFoundError && e.message === 'no image named fedora');
+      await assert.rejects(
+        compute.resolveImage('fedora'),
+        (e: unknown) => e instanceof NotFoundError && e.message === 'no image named fedora',
+      );
       await assert.rejects(compute.resolveImage('ubuntu'), (e: unknown) => {
         assert.ok(e instanceof AmbiguousNameError);
         assert.equal(e.message, '2 images named ubuntu: give an id');
@@ -274,7 +337,10 @@ describe('nova', () => {
     it('a 404 falls back to the exact name; none and several are errors', async () => {
       const compute = await start(nova);
       assert.equal(await compute.resolveFlavor('m1.tiny'), '1');
-      assert.deepEqual(computeCalls().map((c) => c.path), ['/compute/v2.1/flavors/m1.tiny', '/compute/v2.1/flavors/detail']);
+      assert.deepEqual(
+        computeCalls().map((c) => c.path),
+        ['/compute/v2.1/flavors/m1.tiny', '/compute/v2.1/flavors/detail'],
+      );
       await assert.rejects(compute.resolveFlavor('m1'), /^NotFoundError: no flavor named m1$/);
       await assert.rejects(compute.resolveFlavor('dup'), /^AmbiguousNameError: 2 flavors named dup: give an id$/);
       assert.ok(computeCalls().every((c) => c.headers['openstack-api-version'] === 'compute 2.1'));

@@ -5,20 +5,11 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { inspect } from 'node:util';
-import { clearTokenCache, createOpenStack, type OpenStackClient } from '../../functions/openstack/index';
+import { clearTokenCache, createOpenStack } from '../../functions/openstack/index';
+import type { OpenStackClient } from '../../functions/openstack/index';
 import type { CloudSettings } from '../../functions/openstack/types';
-import {
-  APP_SECRET,
-  PASSWORD,
-  captureLogger,
-  json,
-  leaks,
-  passwordSettings,
-  startFakeCloud,
-  type FakeCloud,
-  type Handler,
-  type Recorded,
-} from './helpers';
+import { APP_SECRET, PASSWORD, captureLogger, json, leaks, passwordSettings, startFakeCloud } from './helpers';
+import type { FakeCloud, Handler, Recorded } from './helpers';
 
 function echo(req: Recorded): string {
   return `you sent token ${String(req.headers['x-auth-token'])} and ${JSON.stringify(req.body ?? null)}`;
@@ -68,9 +59,14 @@ describe('secrets never leak', () => {
 
   for (const status of [400, 401, 403, 500]) {
     it(`Keystone ${status} echoing the password`, async () => {
-      cloud = await startFakeCloud({ keystone: (req, res) => json(res, status, { error: { code: status, message: echo(req) } }) });
+      cloud = await startFakeCloud({
+        keystone: (req, res) => json(res, status, { error: { code: status, message: echo(req) } }),
+      });
       await capture(open(passwordSettings(cloud.authUrl)).compute.getServer('s1'));
-      assert.match((errors[0] as Error).message, /^Keystone POST \/v3\/auth\/tokens failed: \d+ you sent token undefined and .*\*\*\*/);
+      assert.match(
+        (errors[0] as Error).message,
+        /^Keystone POST \/v3\/auth\/tokens failed: \d+ you sent token undefined and .*\*\*\*/,
+      );
       assertNoLeak();
     });
   }
@@ -83,7 +79,12 @@ describe('secrets never leak', () => {
       },
     });
     const settings = passwordSettings(cloud.authUrl, {
-      auth: { method: 'applicationCredential', authUrl: cloud.authUrl, applicationCredentialId: 'ac', applicationCredentialSecret: APP_SECRET },
+      auth: {
+        method: 'applicationCredential',
+        authUrl: cloud.authUrl,
+        applicationCredentialId: 'ac',
+        applicationCredentialSecret: APP_SECRET,
+      },
     });
     await capture(open(settings).compute.getServer('s1'));
     assertNoLeak();
@@ -111,8 +112,10 @@ describe('secrets never leak', () => {
           unauthorized++;
           json(res, 401, { error: { code: 401, message: echo(req) } });
         },
-        'GET /network/v2.0/networks': (_r, res) => json(res, 200, { networks: [{ id: 'ext', name: 'public', 'router:external': true }] }),
-        'POST /network/v2.0/floatingips': (req, res) => json(res, 409, { NeutronError: { type: 'OverQuota', message: echo(req) } }),
+        'GET /network/v2.0/networks': (_r, res) =>
+          json(res, 200, { networks: [{ id: 'ext', name: 'public', 'router:external': true }] }),
+        'POST /network/v2.0/floatingips': (req, res) =>
+          json(res, 409, { NeutronError: { type: 'OverQuota', message: echo(req) } }),
         'GET /network/v2.0/floatingips/f2': (req, res) => json(res, 200, { floatingip: { note: echo(req) } }),
         'GET /compute/v2.1/servers/reset': (_r, res) => {
           res.socket?.destroy();
@@ -138,14 +141,21 @@ describe('secrets never leak', () => {
     assert.equal(await compute.getServer('s404'), undefined);
     assert.equal(errors.length, 11);
     // The fault text is kept, with the secrets masked.
-    assert.match((errors[0] as Error).message, /^Nova GET \/servers\/s500 failed: 500 you sent token \*\*\* and null \*\*\* quota \(after 2 attempts\)$/);
+    assert.match(
+      (errors[0] as Error).message,
+      /^Nova GET \/servers\/s500 failed: 500 you sent token \*\*\* and null \*\*\* quota \(after 2 attempts\)$/,
+    );
     assertNoLeak();
   });
 
   it('a bad endpoint or configuration', async () => {
     cloud = await startFakeCloud();
     await capture(open(passwordSettings(cloud.authUrl, { regionName: 'Nowhere' })).compute.getServer('x'));
-    await capture(open(passwordSettings(cloud.authUrl, { endpointOverrides: { compute: 'http://127.0.0.1:1/v2.1' }, retries: 0 })).compute.getServer('x'));
+    await capture(
+      open(
+        passwordSettings(cloud.authUrl, { endpointOverrides: { compute: 'http://127.0.0.1:1/v2.1' }, retries: 0 }),
+      ).compute.getServer('x'),
+    );
     const noDomain = passwordSettings(cloud.authUrl, {
       auth: { method: 'password', authUrl: cloud.authUrl, username: 'u', password: PASSWORD },
     });

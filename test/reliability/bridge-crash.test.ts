@@ -24,7 +24,11 @@ after(async () => {
   const all = await allConnections(guardFiles);
   removeGuardFiles(guardFiles);
   assert.ok(all.length > 0, 'the loopback guard saw the connections');
-  assert.deepEqual(all.filter((c) => !c.allowed), [], 'every connection was to loopback');
+  assert.deepEqual(
+    all.filter((c) => !c.allowed),
+    [],
+    'every connection was to loopback',
+  );
 });
 
 async function cleanUp(chain: Chain, results: Result[]): Promise<void> {
@@ -61,14 +65,22 @@ describe('bridge SIGKILLed in the middle of a BUILD_DEVICE', { timeout: 90_000 }
       bridges.push(first);
       const t0 = performance.now();
       const client = gearmanCli(gd.host, gd.port, FN, unique, '{"action":"BUILD_DEVICE","keep":"me"}', 60_000);
-      await waitUntil(async () => (await lambda.invocations()).some((i) => i.unique === unique), 'the first invocation', 15_000);
+      await waitUntil(
+        async () => (await lambda.invocations()).some((i) => i.unique === unique),
+        'the first invocation',
+        15_000,
+      );
       // The standby bridge: registered, idle, ready to take what gearmand re-queues.
       const second = await chain.startBridge(`${unique}-2`);
       bridges.push(second);
       if (killWhen === 'server-building') {
         await waitUntil(() => sim.servers().some((s) => s.status === 'BUILD'), 'the server to be building', 15_000);
       } else {
-        await waitUntil(() => sim.requests().some((r) => r.method === 'POST' && r.path.endsWith('/servers')), 'the create request', 15_000);
+        await waitUntil(
+          () => sim.requests().some((r) => r.method === 'POST' && r.path.endsWith('/servers')),
+          'the create request',
+          15_000,
+        );
         assert.equal(sim.counts().servers, 0, 'the create has not completed yet');
       }
       first.signal('SIGKILL');
@@ -94,10 +106,17 @@ describe('bridge SIGKILLed in the middle of a BUILD_DEVICE', { timeout: 90_000 }
       const runs = (await lambda.invocations()).filter((i) => i.unique === unique);
       assert.equal(runs.length, 2, 'the job ran twice: once per bridge');
       assert.equal(runs[0]?.callerGone, true, 'the first run lost its caller');
-      assert.deepEqual(runs.map((r) => r.response), ['PASS', 'PASS']);
+      assert.deepEqual(
+        runs.map((r) => r.response),
+        ['PASS', 'PASS'],
+      );
 
       const servers = sim.servers();
-      assert.deepEqual(servers.map((s) => [s.name, s.status]), [[result.name, 'ACTIVE']], 'exactly one server, the one reported');
+      assert.deepEqual(
+        servers.map((s) => [s.name, s.status]),
+        [[result.name, 'ACTIVE']],
+        'exactly one server, the one reported',
+      );
       assert.deepEqual(inventory(sim, [result]), { strayServers: [], strayIps: [], missing: [] });
       // Its log line may reach us a moment after the client's result does.
       const answered = () => second.logs().filter((l) => l.message === 'job answered' && l.unique === unique);
@@ -125,7 +144,13 @@ describe('bridge SIGKILLed in the middle of a BUILD_DEVICE', { timeout: 90_000 }
 
   test('killed while Nova is still answering the create: still one PASS and one server', async () => {
     // A slow POST /servers: the rerun starts before the first run's server exists.
-    chain.sim.faults.add({ service: 'compute', method: 'POST', path: '/servers$', effect: { delayMs: 1500 }, times: 1 });
+    chain.sim.faults.add({
+      service: 'compute',
+      method: 'POST',
+      path: '/servers$',
+      effect: { delayMs: 1500 },
+      times: 1,
+    });
     await scenario('kill-creating', 'create-in-flight');
   });
 });
@@ -146,20 +171,34 @@ describe('gearmand killed and restarted while jobs run', { timeout: 90_000 }, ()
     assert.ok(bridge);
     const uniques = ['gd-a', 'gd-b', 'gd-c', 'gd-d'];
     const client = await GearmanClient.connect(gd.address);
-    const running = uniques.map((u) => client.submit(FN, u, '{"action":"BUILD_DEVICE"}').then(
-      () => 'answered',
-      (e: Error) => e.message,
-    ));
-    await waitUntil(async () => (await lambda.invocations()).filter((i) => uniques.includes(i.unique ?? '')).length === 4, 'four builds running', 15_000);
+    const running = uniques.map((u) =>
+      client.submit(FN, u, '{"action":"BUILD_DEVICE"}').then(
+        () => 'answered',
+        (e: Error) => e.message,
+      ),
+    );
+    await waitUntil(
+      async () => (await lambda.invocations()).filter((i) => uniques.includes(i.unique ?? '')).length === 4,
+      'four builds running',
+      15_000,
+    );
 
     await gd.kill();
     const lost = await Promise.all(running);
-    assert.ok(lost.every((x) => x !== 'answered'), `the clients saw their server die: ${JSON.stringify(lost)}`);
+    assert.ok(
+      lost.every((x) => x !== 'answered'),
+      `the clients saw their server die: ${JSON.stringify(lost)}`,
+    );
     await waitUntil(async () => (await bridge.health()).status === 503, 'the bridge to see gearmand gone', 5000);
 
     await gd.start();
     const restarted = performance.now();
-    await waitUntil(async () => (await bridge.health()).body.servers[0]?.state === 'connected', 'the bridge to re-register', 10_000, 5);
+    await waitUntil(
+      async () => (await bridge.health()).body.servers[0]?.state === 'connected',
+      'the bridge to re-register',
+      10_000,
+      5,
+    );
     const registeredMs = performance.now() - restarted;
     const first = await chain.job({ action: 'BUILD_IP' }, 'gd-after-restart');
     const firstJobMs = performance.now() - restarted;
@@ -168,9 +207,13 @@ describe('gearmand killed and restarted while jobs run', { timeout: 90_000 }, ()
     // Clients resubmit what they lost, with the same unique ids: each rerun finds the
     // server its first run booted (which carried on in the function meanwhile).
     const rerun = await Promise.all(uniques.map((u) => chain.job({ action: 'BUILD_DEVICE' }, u)));
-    assert.ok(rerun.every((r) => r.response === 'PASS'), JSON.stringify(rerun));
+    assert.ok(
+      rerun.every((r) => r.response === 'PASS'),
+      JSON.stringify(rerun),
+    );
     await waitUntil(
-      async () => (await lambda.invocations()).filter((i) => uniques.includes(i.unique ?? '') && i.endedAt !== null).length === 8,
+      async () =>
+        (await lambda.invocations()).filter((i) => uniques.includes(i.unique ?? '') && i.endedAt !== null).length === 8,
       'the orphaned first runs to end',
       15_000,
     );
@@ -209,13 +252,24 @@ describe('one of two job servers is down from the start', { timeout: 60_000 }, (
     const down = `127.0.0.1:${downPort}`;
     const file = guardFile('onedown-bridge');
     guardFiles.push(file);
-    const bridge = await startBridgeProcess({ servers: [down, gd.address], lambdaUrl: lambda.url, clientId: 'onedown', waitConnected: 'any', guardFile: file });
+    const bridge = await startBridgeProcess({
+      servers: [down, gd.address],
+      lambdaUrl: lambda.url,
+      clientId: 'onedown',
+      waitConnected: 'any',
+      guardFile: file,
+    });
     let late: Gearmand | undefined;
     try {
       const t0 = performance.now();
-      const results = await Promise.all(Array.from({ length: 5 }, (_, i) => chain.job({ action: 'BUILD_IP' }, `onedown-${i}`)));
+      const results = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => chain.job({ action: 'BUILD_IP' }, `onedown-${i}`)),
+      );
       const ms = performance.now() - t0;
-      assert.ok(results.every((r) => r.response === 'PASS'), JSON.stringify(results));
+      assert.ok(
+        results.every((r) => r.response === 'PASS'),
+        JSON.stringify(results),
+      );
       const health = await bridge.health();
       assert.equal(health.status, 200);
       const byServer = Object.fromEntries(health.body.servers.map((s) => [s.server, s]));
@@ -225,10 +279,20 @@ describe('one of two job servers is down from the start', { timeout: 60_000 }, (
       assert.match(byServer[down]?.lastError ?? '', /ECONNREFUSED/);
 
       late = await startGearmand({ port: downPort });
-      await waitUntil(async () => (await bridge.health()).body.servers.every((s) => s.state === 'connected'), 'the late server to be registered', 10_000);
+      await waitUntil(
+        async () => (await bridge.health()).body.servers.every((s) => s.state === 'connected'),
+        'the late server to be registered',
+        10_000,
+      );
       const onLate = await submitJob(late.address, FN, 'onedown-late', '{"action":"BUILD_IP"}');
       assert.equal((onLate.json as Result).response, 'PASS');
-      report('one of two job servers down from the start', { jobs: 5, pass: 5, ms: Math.round(ms), downServerReconnects: byServer[down]?.reconnects, lateServerServed: true });
+      report('one of two job servers down from the start', {
+        jobs: 5,
+        pass: 5,
+        ms: Math.round(ms),
+        downServerReconnects: byServer[down]?.reconnects,
+        lateServerServed: true,
+      });
       await cleanUp(chain, [...results, onLate.json as Result]);
     } finally {
       await bridge.stop();
@@ -255,11 +319,19 @@ describe('SIGTERM with 20 jobs in flight', { timeout: 90_000 }, () => {
     const uniques = Array.from({ length: 20 }, (_, i) => `term-${i}`);
     const jobs = uniques.map((u) => client.submit(FN, u, JSON.stringify({ action: 'BUILD_DEVICE', u })));
     await waitUntil(async () => (await bridge.health()).body.inFlight === 20, '20 jobs in flight', 15_000);
-    await waitUntil(async () => (await lambda.invocations()).filter((i) => i.unique?.startsWith('term-')).length === 20, '20 invocations', 15_000);
+    await waitUntil(
+      async () => (await lambda.invocations()).filter((i) => i.unique?.startsWith('term-')).length === 20,
+      '20 invocations',
+      15_000,
+    );
 
     bridge.signal('SIGTERM');
     const signalled = performance.now();
-    await waitUntil(() => bridge.logs().some((l) => String(l.message).startsWith('signal received')), 'the signal to be seen', 5000);
+    await waitUntil(
+      () => bridge.logs().some((l) => String(l.message).startsWith('signal received')),
+      'the signal to be seen',
+      5000,
+    );
     const lateUniques = Array.from({ length: 5 }, (_, i) => `term-late-${i}`);
     const late = lateUniques.map((u) => client.submit(FN, u, '{"action":"BUILD_IP"}'));
 
@@ -273,7 +345,11 @@ describe('SIGTERM with 20 jobs in flight', { timeout: 90_000 }, () => {
     const exit = await within(bridge.exited, 15_000, 'the bridge to exit');
     assert.deepEqual(exit, { code: 0, signal: null });
     const invoked = (await lambda.invocations()).map((i) => i.unique);
-    assert.deepEqual(lateUniques.filter((u) => invoked.includes(u)), [], 'nothing was taken after the signal');
+    assert.deepEqual(
+      lateUniques.filter((u) => invoked.includes(u)),
+      [],
+      'nothing was taken after the signal',
+    );
     const answeredLog = bridge.logs().filter((l) => l.message === 'job answered').length;
     assert.equal(answeredLog, 20);
 

@@ -41,7 +41,11 @@ after(async () => {
   const all = await allConnections(chain.guardFiles);
   removeGuardFiles(chain.guardFiles);
   assert.ok(all.length > 0);
-  assert.deepEqual(all.filter((c) => !c.allowed), [], 'every connection was to loopback');
+  assert.deepEqual(
+    all.filter((c) => !c.allowed),
+    [],
+    'every connection was to loopback',
+  );
 });
 
 interface Round {
@@ -84,7 +88,12 @@ async function round(tag: string, devices = 4, ips = 4, during?: () => Promise<v
 }
 
 /** What the cloud holds is exactly what PASS results report; cleaning up (faults off) leaves nothing. */
-async function settle(scenario: string, injected: string, r: Round, extra: Record<string, unknown> = {}): Promise<void> {
+async function settle(
+  scenario: string,
+  injected: string,
+  r: Round,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   const { sim } = chain;
   const inv = inventory(sim, r.results);
   const count = (action: string, response: string): number =>
@@ -103,10 +112,16 @@ async function settle(scenario: string, injected: string, r: Round, extra: Recor
     strayServers: inv.strayServers.length,
     strayIps: inv.strayIps.length,
     ms: r.ms,
-    failReasons: [...new Set(fails.map((f) => f.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<uuid>').replace(/\d+(\.\d+)*/g, 'N')))].slice(0, 6),
+    failReasons: [
+      ...new Set(fails.map((f) => f.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<uuid>').replace(/\d+(\.\d+)*/g, 'N'))),
+    ].slice(0, 6),
     ...extra,
   });
-  assert.deepEqual(inv, { strayServers: [], strayIps: [], missing: [] }, `the cloud holds only what PASS results report (fails: ${JSON.stringify(fails)})`);
+  assert.deepEqual(
+    inv,
+    { strayServers: [], strayIps: [], missing: [] },
+    `the cloud holds only what PASS results report (fails: ${JSON.stringify(fails)})`,
+  );
 
   sim.faults.clear();
   for (const x of r.results) {
@@ -135,7 +150,10 @@ describe('the cloud misbehaves', { timeout: 120_000 }, () => {
 
   test('no fault (the baseline)', async () => {
     const r = await round('base');
-    assert.ok(r.results.every((x) => x.response === 'PASS'), JSON.stringify(r.results.filter((x) => x.response !== 'PASS')));
+    assert.ok(
+      r.results.every((x) => x.response === 'PASS'),
+      JSON.stringify(r.results.filter((x) => x.response !== 'PASS')),
+    );
     await settle('baseline', 'nothing', r);
   });
 
@@ -152,17 +170,34 @@ describe('the cloud misbehaves', { timeout: 120_000 }, () => {
   test('slow responses (300 ms on 30% of requests, under the request timeout)', async () => {
     chain.sim.faults.add({ rate: 0.3, seed: 21, effect: { delayMs: 300 } });
     const r = await round('slow');
-    assert.ok(r.results.every((x) => x.response === 'PASS'), 'slow is not failed');
+    assert.ok(
+      r.results.every((x) => x.response === 'PASS'),
+      'slow is not failed',
+    );
     await settle('slow responses', '+300 ms on 30% of requests', r);
   });
 
   test('responses slower than the request timeout (1.5 s against 1 s), the create included', async () => {
-    chain.sim.faults.add({ service: 'compute', method: 'POST', path: '/servers$', effect: { delayMs: 1500 }, times: 2 });
+    chain.sim.faults.add({
+      service: 'compute',
+      method: 'POST',
+      path: '/servers$',
+      effect: { delayMs: 1500 },
+      times: 2,
+    });
     chain.sim.faults.add({ rate: 0.1, seed: 31, effect: { delayMs: 1500 } });
     const r = await round('timeout');
     // The creates whose answer came too late are processed by the cloud anyway: their
     // servers must still be found (by name) and either reported or deleted.
-    await waitUntil(() => chain.sim.requests().filter((x) => x.method === 'POST' && x.path.endsWith('/servers')).every((x) => x.status !== 0), 'the slow creates to be processed', 5000);
+    await waitUntil(
+      () =>
+        chain.sim
+          .requests()
+          .filter((x) => x.method === 'POST' && x.path.endsWith('/servers'))
+          .every((x) => x.status !== 0),
+      'the slow creates to be processed',
+      5000,
+    );
     await settle('responses slower than the timeout', '+1.5 s (timeout 1 s) on 2 creates and 10% of requests', r);
   });
 
@@ -183,28 +218,64 @@ describe('the cloud misbehaves', { timeout: 120_000 }, () => {
       sim.expireTokens();
     });
     const reauth = (sim.requestCounts()['identity:POST /v3/auth/tokens'] ?? 0) - before;
-    const unauthorized = sim.requests().slice(requestsBefore).filter((x) => x.service !== 'identity' && x.status === 401).length;
-    assert.ok(r.results.every((x) => x.response === 'PASS'), JSON.stringify(r.results.filter((x) => x.response !== 'PASS')));
+    const unauthorized = sim
+      .requests()
+      .slice(requestsBefore)
+      .filter((x) => x.service !== 'identity' && x.status === 401).length;
+    assert.ok(
+      r.results.every((x) => x.response === 'PASS'),
+      JSON.stringify(r.results.filter((x) => x.response !== 'PASS')),
+    );
     // Each function bundle keeps its own token (one per Lambda function, as deployed); a 401
     // makes it authenticate again, once for all its requests in flight.
     assert.ok(unauthorized >= 1, 'the expired tokens were refused');
     assert.ok(reauth >= 1 && reauth <= unauthorized, `re-authenticated ${reauth} times for ${unauthorized} refusals`);
-    await settle('Keystone token expiry mid-build', 'all tokens expired while servers were in BUILD', r, { refused401: unauthorized, reauthentications: reauth });
+    await settle('Keystone token expiry mid-build', 'all tokens expired while servers were in BUILD', r, {
+      refused401: unauthorized,
+      reauthentications: reauth,
+    });
   });
 
   test('quota exceeded: Nova 403 and 413, Neutron 409 OverQuota', async () => {
     const { sim } = chain;
     sim.faults.add({
-      service: 'compute', method: 'POST', path: '/servers$', times: 2,
-      effect: { status: 403, body: { forbidden: { code: 403, message: 'Quota exceeded for instances: Requested 1, but already used 10 of 10 instances' } } },
+      service: 'compute',
+      method: 'POST',
+      path: '/servers$',
+      times: 2,
+      effect: {
+        status: 403,
+        body: {
+          forbidden: {
+            code: 403,
+            message: 'Quota exceeded for instances: Requested 1, but already used 10 of 10 instances',
+          },
+        },
+      },
     });
     sim.faults.add({
-      service: 'compute', method: 'POST', path: '/servers$', times: 1,
-      effect: { status: 413, body: { overLimit: { code: 413, message: 'Quota exceeded for cores: Requested 2, but already used 20 of 20 cores' } } },
+      service: 'compute',
+      method: 'POST',
+      path: '/servers$',
+      times: 1,
+      effect: {
+        status: 413,
+        body: {
+          overLimit: { code: 413, message: 'Quota exceeded for cores: Requested 2, but already used 20 of 20 cores' },
+        },
+      },
     });
     sim.faults.add({
-      service: 'network', method: 'POST', path: '/floatingips$', times: 2,
-      effect: { status: 409, body: { NeutronError: { type: 'OverQuota', message: "Quota exceeded for resources: ['floatingip'].", detail: '' } } },
+      service: 'network',
+      method: 'POST',
+      path: '/floatingips$',
+      times: 2,
+      effect: {
+        status: 409,
+        body: {
+          NeutronError: { type: 'OverQuota', message: "Quota exceeded for resources: ['floatingip'].", detail: '' },
+        },
+      },
     });
     const r = await round('quota');
     const quota = r.results.filter((x) => x.response === 'FAIL' && /[Qq]uota exceeded/.test(String(x.error)));
@@ -213,7 +284,11 @@ describe('the cloud misbehaves', { timeout: 120_000 }, () => {
   });
 
   test('servers that go to ERROR are deleted and reported FAIL with name, addr, type, az', async () => {
-    chain.sim.faults.serverOutcome({ namePattern: exactly([nameOf('error-dev-0'), nameOf('error-dev-2')]), outcome: 'error', faultMessage: 'No valid host was found.' });
+    chain.sim.faults.serverOutcome({
+      namePattern: exactly([nameOf('error-dev-0'), nameOf('error-dev-2')]),
+      outcome: 'error',
+      faultMessage: 'No valid host was found.',
+    });
     const r = await round('error');
     const failed = r.results.filter((x) => x.response === 'FAIL');
     assert.deepEqual(failed.map((x) => x.name).sort(), [nameOf('error-dev-0'), nameOf('error-dev-2')].sort());
@@ -225,11 +300,15 @@ describe('the cloud misbehaves', { timeout: 120_000 }, () => {
   });
 
   test('servers that never leave BUILD fail at the deadline and are deleted', async () => {
-    chain.sim.faults.serverOutcome({ namePattern: exactly([nameOf('stuck-dev-1'), nameOf('stuck-dev-3')]), outcome: 'stuck-build' });
+    chain.sim.faults.serverOutcome({
+      namePattern: exactly([nameOf('stuck-dev-1'), nameOf('stuck-dev-3')]),
+      outcome: 'stuck-build',
+    });
     const r = await round('stuck');
     const failed = r.results.filter((x) => x.response === 'FAIL');
     assert.deepEqual(failed.map((x) => x.name).sort(), [nameOf('stuck-dev-1'), nameOf('stuck-dev-3')].sort());
-    for (const f of failed) assert.match(String(f.error), /not ACTIVE after \d+ s, the build deadline \(status BUILD\).*deleted/);
+    for (const f of failed)
+      assert.match(String(f.error), /not ACTIVE after \d+ s, the build deadline \(status BUILD\).*deleted/);
     await settle('servers never leave BUILD', '2 of 4 servers stay in BUILD past the 4 s deadline', r);
   });
 
@@ -238,7 +317,8 @@ describe('the cloud misbehaves', { timeout: 120_000 }, () => {
     const r = await round('never', 2, 2);
     const assigns = r.results.filter((x) => String(x.action) === 'ASSIGN_IP');
     assert.equal(assigns.length, 2);
-    for (const a of assigns) assert.match(String(a.error), /accepted the association .* but it did not show after 4 reads/);
+    for (const a of assigns)
+      assert.match(String(a.error), /accepted the association .* but it did not show after 4 reads/);
     await settle('floating-IP association never shows', 'association accepted, never visible', r);
   });
 });
@@ -266,14 +346,26 @@ describe('two runs of one BUILD_DEVICE at once converge on one server', { timeou
       if (slow === 'first') {
         sim.faults.add({ service: 'compute', method: 'POST', path: '/servers$', effect: { delayMs: 600 }, times: 1 });
         first = runAction('BUILD_DEVICE', context(), { action: 'BUILD_DEVICE' });
-        await waitUntil(() => sim.requests().some((x) => x.method === 'POST' && x.path.endsWith('/servers')), 'the first create');
+        await waitUntil(
+          () => sim.requests().some((x) => x.method === 'POST' && x.path.endsWith('/servers')),
+          'the first create',
+        );
         second = runAction('BUILD_DEVICE', context(), { action: 'BUILD_DEVICE' });
       } else {
         first = runAction('BUILD_DEVICE', context(), { action: 'BUILD_DEVICE' });
-        await waitUntil(() => sim.requests().some((x) => x.method === 'POST' && x.path.endsWith('/servers')), 'the first create');
+        await waitUntil(
+          () => sim.requests().some((x) => x.method === 'POST' && x.path.endsWith('/servers')),
+          'the first create',
+        );
         // The first create is answered at once; the second run's list ran before it.
         second = (async () => {
-          sim.faults.add({ service: 'compute', method: 'GET', path: '/servers/detail$', effect: { status: 200, body: { servers: [] } }, times: 1 });
+          sim.faults.add({
+            service: 'compute',
+            method: 'GET',
+            path: '/servers/detail$',
+            effect: { status: 200, body: { servers: [] } },
+            times: 1,
+          });
           sim.faults.add({ service: 'compute', method: 'POST', path: '/servers$', effect: { delayMs: 300 }, times: 1 });
           return runAction('BUILD_DEVICE', context(), { action: 'BUILD_DEVICE' });
         })();
@@ -282,9 +374,16 @@ describe('two runs of one BUILD_DEVICE at once converge on one server', { timeou
       assert.equal(a.response, 'PASS', JSON.stringify(a));
       assert.equal(b.response, 'PASS', JSON.stringify(b));
       assert.equal(a.name, b.name);
-      assert.equal(sim.requests().filter((x) => x.method === 'POST' && x.path.endsWith('/servers')).length, 2, 'two servers were booted');
+      assert.equal(
+        sim.requests().filter((x) => x.method === 'POST' && x.path.endsWith('/servers')).length,
+        2,
+        'two servers were booted',
+      );
       await waitUntil(() => sim.servers().length === 1, 'the twin to be deleted', 3000);
-      assert.deepEqual(sim.servers().map((s) => [s.name, s.status]), [[a.name, 'ACTIVE']]);
+      assert.deepEqual(
+        sim.servers().map((s) => [s.name, s.status]),
+        [[a.name, 'ACTIVE']],
+      );
     });
   }
 });

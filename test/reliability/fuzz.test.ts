@@ -40,7 +40,11 @@ after(async () => {
   await chain.stop();
   const all = await allConnections(chain.guardFiles);
   removeGuardFiles(chain.guardFiles);
-  assert.deepEqual(all.filter((c) => !c.allowed), [], 'every connection was to loopback');
+  assert.deepEqual(
+    all.filter((c) => !c.allowed),
+    [],
+    'every connection was to loopback',
+  );
 });
 
 interface Outcome {
@@ -66,16 +70,19 @@ async function submitAll(cases: FuzzCase[], tag: string): Promise<Outcome> {
     const where = `#${i} (${c.kind}, ${c.payload.length} bytes: ${c.payload.subarray(0, 60).toString('utf8')})`;
     if (r.packet !== 'WORK_COMPLETE') return void problems.push(`${where}: ${r.packet}`);
     const result = r.json;
-    if (typeof result !== 'object' || result === null || Array.isArray(result)) return void problems.push(`${where}: not a JSON object`);
+    if (typeof result !== 'object' || result === null || Array.isArray(result))
+      return void problems.push(`${where}: not a JSON object`);
     const obj = result as Record<string, unknown>;
     if (obj.response !== 'FAIL') return void problems.push(`${where}: response ${String(obj.response)}`);
-    if (typeof obj.error !== 'string' || obj.error.length < 10 || obj.error.includes('\n')) return void problems.push(`${where}: error ${JSON.stringify(obj.error)}`);
+    if (typeof obj.error !== 'string' || obj.error.length < 10 || obj.error.includes('\n'))
+      return void problems.push(`${where}: error ${JSON.stringify(obj.error)}`);
     failObjects += 1;
     // The message comes back with every field as sent.
     if (c.message && c.payload.length < 64 * 1024) {
       for (const key of Object.keys(c.message)) {
         if (key === 'response' || key === 'error' || key === '__proto__') continue;
-        if (JSON.stringify(obj[key]) !== JSON.stringify(c.message[key])) problems.push(`${where}: field ${key} not echoed`);
+        if (JSON.stringify(obj[key]) !== JSON.stringify(c.message[key]))
+          problems.push(`${where}: field ${key} not echoed`);
       }
     }
   };
@@ -127,65 +134,87 @@ async function memory(): Promise<{ rssKb: number; heapUsed: number }> {
   return { rssKb: bridge.rssKb(), heapUsed: Number(heap?.[1] ?? NaN) };
 }
 
-test(`${COUNT} generated bad payloads: every one answered with a FAIL object, zero crashes, memory back to baseline`, { timeout: SOAK ? 900_000 : 240_000 }, async () => {
-  const { sim, lambda, gd } = chain;
-  const bridge = chain.bridge;
-  assert.ok(bridge);
+test(
+  `${COUNT} generated bad payloads: every one answered with a FAIL object, zero crashes, memory back to baseline`,
+  { timeout: SOAK ? 900_000 : 240_000 },
+  async () => {
+    const { sim, lambda, gd } = chain;
+    const bridge = chain.bridge;
+    assert.ok(bridge);
 
-  // Warm up (JIT, buffers, sockets) on other payloads, then take the baseline.
-  const warm = await submitAll(fuzzCases(300, 7), 'warm');
-  assert.deepEqual(warm.problems, []);
-  const baseline = await memory();
+    // Warm up (JIT, buffers, sockets) on other payloads, then take the baseline.
+    const warm = await submitAll(fuzzCases(300, 7), 'warm');
+    assert.deepEqual(warm.problems, []);
+    const baseline = await memory();
 
-  const cases = fuzzCases(COUNT);
-  const first = await submitAll(cases, 'fuzz');
-  assert.deepEqual(first.problems.slice(0, 20), [], `${first.problems.length} problems`);
-  assert.equal(first.answered, COUNT);
-  assert.equal(first.failObjects, COUNT);
-  const afterFirst = await memory();
+    const cases = fuzzCases(COUNT);
+    const first = await submitAll(cases, 'fuzz');
+    assert.deepEqual(first.problems.slice(0, 20), [], `${first.problems.length} problems`);
+    assert.equal(first.answered, COUNT);
+    assert.equal(first.failObjects, COUNT);
+    const afterFirst = await memory();
 
-  let afterSecond: { rssKb: number; heapUsed: number } | undefined;
-  if (SOAK) {
-    const second = await submitAll(cases, 'fuzz2');
-    assert.deepEqual(second.problems.slice(0, 20), [], `${second.problems.length} problems in the second round`);
-    afterSecond = await memory();
-  }
+    let afterSecond: { rssKb: number; heapUsed: number } | undefined;
+    if (SOAK) {
+      const second = await submitAll(cases, 'fuzz2');
+      assert.deepEqual(second.problems.slice(0, 20), [], `${second.problems.length} problems in the second round`);
+      afterSecond = await memory();
+    }
 
-  // Zero crashes: every process is up, and nothing logged an unexpected failure.
-  assert.ok(bridge.alive(), 'the bridge is running');
-  assert.ok(lambda.proc.alive(), 'the local Lambda is running');
-  assert.ok(await accepts(gd.host, gd.port), 'gearmand is running');
-  assert.equal((await bridge.health()).status, 200);
-  const errors = bridge.logs().filter((l) => l.level === 'ERROR' || l.level === 'CRITICAL');
-  assert.deepEqual(errors.slice(0, 5), [], 'no error or critical line from the bridge');
-  // Nothing reached the cloud: no payload was a valid message.
-  assert.deepEqual(sim.requestCounts(), {}, 'no request reached the cloud');
-  assert.deepEqual([sim.counts().servers, sim.counts().floatingIps], [0, 0]);
-  const invocations = (await lambda.invocations()).filter((i) => i.unique?.startsWith('fuzz-'));
-  assert.deepEqual(invocations.filter((i) => i.response !== 'FAIL'), [], 'every payload that reached a function failed there');
+    // Zero crashes: every process is up, and nothing logged an unexpected failure.
+    assert.ok(bridge.alive(), 'the bridge is running');
+    assert.ok(lambda.proc.alive(), 'the local Lambda is running');
+    assert.ok(await accepts(gd.host, gd.port), 'gearmand is running');
+    assert.equal((await bridge.health()).status, 200);
+    const errors = bridge.logs().filter((l) => l.level === 'ERROR' || l.level === 'CRITICAL');
+    assert.deepEqual(errors.slice(0, 5), [], 'no error or critical line from the bridge');
+    // Nothing reached the cloud: no payload was a valid message.
+    assert.deepEqual(sim.requestCounts(), {}, 'no request reached the cloud');
+    assert.deepEqual([sim.counts().servers, sim.counts().floatingIps], [0, 0]);
+    const invocations = (await lambda.invocations()).filter((i) => i.unique?.startsWith('fuzz-'));
+    assert.deepEqual(
+      invocations.filter((i) => i.response !== 'FAIL'),
+      [],
+      'every payload that reached a function failed there',
+    );
 
-  const mb = (kb: number): number => Math.round(kb / 102.4) / 10;
-  report(`fuzz: ${COUNT} bad payloads`, {
-    payloads: COUNT,
-    answeredWithFail: first.failObjects,
-    reachedAFunction: invocations.length,
-    byKind: first.byKind,
-    ms: first.ms,
-    perSecond: Math.round((COUNT / first.ms) * 1000),
-    rssBaselineMb: mb(baseline.rssKb),
-    rssAfterMb: mb(afterFirst.rssKb),
-    heapBaselineMb: Math.round(baseline.heapUsed / 1e5) / 10,
-    heapAfterMb: Math.round(afterFirst.heapUsed / 1e5) / 10,
-    ...(afterSecond ? { rssAfterSecondRoundMb: mb(afterSecond.rssKb), heapAfterSecondRoundMb: Math.round(afterSecond.heapUsed / 1e5) / 10 } : {}),
-  });
-  // Memory back to baseline: after a full GC the heap in use is within 8 MB of it (the
-  // bridge holds nothing of a finished job), and the resident size within 64 MB (V8 keeps
-  // some of the pages it grew into, for a while).
-  assert.ok(afterFirst.heapUsed - baseline.heapUsed < 8 * 1024 * 1024, `heap ${baseline.heapUsed} -> ${afterFirst.heapUsed}`);
-  assert.ok(afterFirst.rssKb - baseline.rssKb < 64 * 1024, `RSS ${baseline.rssKb} -> ${afterFirst.rssKb} KiB`);
-  if (afterSecond) {
-    // No growth from one round to the next: what a leak would show.
-    assert.ok(afterSecond.heapUsed - afterFirst.heapUsed < 4 * 1024 * 1024, `heap ${afterFirst.heapUsed} -> ${afterSecond.heapUsed}`);
-    assert.ok(afterSecond.rssKb - afterFirst.rssKb < 32 * 1024, `RSS ${afterFirst.rssKb} -> ${afterSecond.rssKb} KiB`);
-  }
-});
+    const mb = (kb: number): number => Math.round(kb / 102.4) / 10;
+    report(`fuzz: ${COUNT} bad payloads`, {
+      payloads: COUNT,
+      answeredWithFail: first.failObjects,
+      reachedAFunction: invocations.length,
+      byKind: first.byKind,
+      ms: first.ms,
+      perSecond: Math.round((COUNT / first.ms) * 1000),
+      rssBaselineMb: mb(baseline.rssKb),
+      rssAfterMb: mb(afterFirst.rssKb),
+      heapBaselineMb: Math.round(baseline.heapUsed / 1e5) / 10,
+      heapAfterMb: Math.round(afterFirst.heapUsed / 1e5) / 10,
+      ...(afterSecond
+        ? {
+            rssAfterSecondRoundMb: mb(afterSecond.rssKb),
+            heapAfterSecondRoundMb: Math.round(afterSecond.heapUsed / 1e5) / 10,
+          }
+        : {}),
+    });
+    // Memory back to baseline: after a full GC the heap in use is within 8 MB of it (the
+    // bridge holds nothing of a finished job), and the resident size within 64 MB (V8 keeps
+    // some of the pages it grew into, for a while).
+    assert.ok(
+      afterFirst.heapUsed - baseline.heapUsed < 8 * 1024 * 1024,
+      `heap ${baseline.heapUsed} -> ${afterFirst.heapUsed}`,
+    );
+    assert.ok(afterFirst.rssKb - baseline.rssKb < 64 * 1024, `RSS ${baseline.rssKb} -> ${afterFirst.rssKb} KiB`);
+    if (afterSecond) {
+      // No growth from one round to the next: what a leak would show.
+      assert.ok(
+        afterSecond.heapUsed - afterFirst.heapUsed < 4 * 1024 * 1024,
+        `heap ${afterFirst.heapUsed} -> ${afterSecond.heapUsed}`,
+      );
+      assert.ok(
+        afterSecond.rssKb - afterFirst.rssKb < 32 * 1024,
+        `RSS ${afterFirst.rssKb} -> ${afterSecond.rssKb} KiB`,
+      );
+    }
+  },
+);

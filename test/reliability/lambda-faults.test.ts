@@ -49,7 +49,11 @@ after(async () => {
   const all = await allConnections(files);
   files.forEach(removeGuardFile);
   assert.ok(all.length > 0);
-  assert.deepEqual(all.filter((c) => !c.allowed), [], 'every connection was to loopback');
+  assert.deepEqual(
+    all.filter((c) => !c.allowed),
+    [],
+    'every connection was to loopback',
+  );
 });
 
 /** Runs one job per action through gearmand and the bridge; returns the result objects. */
@@ -67,7 +71,14 @@ async function jobs(tag: string, via: GearmanClient = client): Promise<{ results
 }
 
 /** Every job FAILed with a reason matching `pattern`, kept the message, and the bridge still serves. */
-async function expectFailures(scenario: string, injected: string, tag: string, pattern: RegExp, proc: BridgeProc = bridge, via: GearmanClient = client): Promise<void> {
+async function expectFailures(
+  scenario: string,
+  injected: string,
+  tag: string,
+  pattern: RegExp,
+  proc: BridgeProc = bridge,
+  via: GearmanClient = client,
+): Promise<void> {
   const before = lambda.requests.length;
   const { results, ms } = await jobs(tag, via);
   for (const r of results) {
@@ -86,14 +97,19 @@ async function expectFailures(scenario: string, injected: string, tag: string, p
     invokeRequests: lambda.requests.length - before,
     bridgeUp: true,
     ms,
-    reason: String(results[0]?.error ?? '').replace(/req-\d+|local-\d+/g, '<id>').slice(0, 160),
+    reason: String(results[0]?.error ?? '')
+      .replace(/req-\d+|local-\d+/g, '<id>')
+      .slice(0, 160),
   });
 }
 
 async function stillServes(tag: string): Promise<void> {
   lambda.handler = echoPass;
   const { results } = await jobs(`${tag}-after`);
-  assert.ok(results.every((r) => r.response === 'PASS'), 'the next jobs pass');
+  assert.ok(
+    results.every((r) => r.response === 'PASS'),
+    'the next jobs pass',
+  );
 }
 
 describe('the Lambda side fails', { timeout: 60_000 }, () => {
@@ -101,10 +117,30 @@ describe('the Lambda side fails', { timeout: 60_000 }, () => {
     let n = 0;
     const crash: LambdaHandler = () =>
       n++ % 2 === 0
-        ? { kind: 'result', functionError: 'Unhandled', body: JSON.stringify({ errorType: 'TypeError', errorMessage: "Cannot read properties of undefined (reading 'id')", trace: ['TypeError: ...', '    at handler (/var/task/index.js:1:1)'] }) }
-        : { kind: 'result', functionError: 'Unhandled', body: JSON.stringify({ errorType: 'Runtime.ExitError', errorMessage: 'RequestId: 1 Error: Runtime exited with error: exit status 1' }) };
+        ? {
+            kind: 'result',
+            functionError: 'Unhandled',
+            body: JSON.stringify({
+              errorType: 'TypeError',
+              errorMessage: "Cannot read properties of undefined (reading 'id')",
+              trace: ['TypeError: ...', '    at handler (/var/task/index.js:1:1)'],
+            }),
+          }
+        : {
+            kind: 'result',
+            functionError: 'Unhandled',
+            body: JSON.stringify({
+              errorType: 'Runtime.ExitError',
+              errorMessage: 'RequestId: 1 Error: Runtime exited with error: exit status 1',
+            }),
+          };
     lambda.handler = crash;
-    await expectFailures('function crash', 'X-Amz-Function-Error: Unhandled (TypeError; Runtime.ExitError)', 'crash', /failed \(Unhandled\): (TypeError: Cannot read|Runtime\.ExitError: .*exit status 1)/);
+    await expectFailures(
+      'function crash',
+      'X-Amz-Function-Error: Unhandled (TypeError; Runtime.ExitError)',
+      'crash',
+      /failed \(Unhandled\): (TypeError: Cannot read|Runtime\.ExitError: .*exit status 1)/,
+    );
     await stillServes('crash');
   });
 
@@ -112,22 +148,46 @@ describe('the Lambda side fails', { timeout: 60_000 }, () => {
     lambda.handler = () => ({
       kind: 'result',
       functionError: 'Unhandled',
-      body: JSON.stringify({ errorType: 'Sandbox.Timedout', errorMessage: 'RequestId: 1 Error: Task timed out after 900.00 seconds' }),
+      body: JSON.stringify({
+        errorType: 'Sandbox.Timedout',
+        errorMessage: 'RequestId: 1 Error: Task timed out after 900.00 seconds',
+      }),
     });
-    await expectFailures('function timeout (Lambda)', 'Sandbox.Timedout function error', 'lambda-timeout', /failed \(Unhandled\): Sandbox\.Timedout: .*Task timed out/);
+    await expectFailures(
+      'function timeout (Lambda)',
+      'Sandbox.Timedout function error',
+      'lambda-timeout',
+      /failed \(Unhandled\): Sandbox\.Timedout: .*Task timed out/,
+    );
     await stillServes('lambda-timeout');
   });
 
   test('no answer at all within the invoke timeout', async () => {
     lambda.handler = () => ({ kind: 'hang' });
-    await expectFailures('function timeout (no answer)', 'the invoke never answers (--invoke-timeout 1.5 s)', 'hang', /timed out: no answer within the 1\.5 s invoke timeout/);
+    await expectFailures(
+      'function timeout (no answer)',
+      'the invoke never answers (--invoke-timeout 1.5 s)',
+      'hang',
+      /timed out: no answer within the 1\.5 s invoke timeout/,
+    );
     await stillServes('hang');
   });
 
   test('throttling (429 TooManyRequestsException) that does not stop', async () => {
-    lambda.handler = () => ({ kind: 'error', status: 429, type: 'TooManyRequestsException', message: 'Rate Exceeded.', extra: { Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' } });
+    lambda.handler = () => ({
+      kind: 'error',
+      status: 429,
+      type: 'TooManyRequestsException',
+      message: 'Rate Exceeded.',
+      extra: { Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' },
+    });
     const before = lambda.requests.length;
-    await expectFailures('throttling', '429 TooManyRequestsException on every invoke (--throttle-retries 2)', 'throttle', /was not run: throttled by Lambda 3 time\(s\)/);
+    await expectFailures(
+      'throttling',
+      '429 TooManyRequestsException on every invoke (--throttle-retries 2)',
+      'throttle',
+      /was not run: throttled by Lambda 3 time\(s\)/,
+    );
     assert.equal(lambda.requests.length - before, 6 * 3, 'three attempts per job: one plus two retries');
     await stillServes('throttle');
   });
@@ -138,18 +198,31 @@ describe('the Lambda side fails', { timeout: 60_000 }, () => {
       const key = req.body.toString('utf8');
       const n = (seen.get(key) ?? 0) + 1;
       seen.set(key, n);
-      return n <= 1 ? { kind: 'error', status: 429, type: 'TooManyRequestsException', message: 'Rate Exceeded.' } : echoPass(req);
+      return n <= 1
+        ? { kind: 'error', status: 429, type: 'TooManyRequestsException', message: 'Rate Exceeded.' }
+        : echoPass(req);
     };
     const { results } = await jobs('throttle-once');
-    assert.ok(results.every((r) => r.response === 'PASS'), JSON.stringify(results));
+    assert.ok(
+      results.every((r) => r.response === 'PASS'),
+      JSON.stringify(results),
+    );
     const metrics = await bridge.metrics();
     assert.match(metrics, /pool_bridge_invoke_throttle_retries_total\{function="pool-manager-dev-buildDevice"\} [1-9]/);
   });
 
   test('the Lambda service fails (500) or drops the connection', async () => {
     let n = 0;
-    lambda.handler = () => (n++ % 2 === 0 ? { kind: 'error', status: 500, type: 'ServiceException', message: 'internal failure' } : { kind: 'destroy' });
-    await expectFailures('Lambda 500 / connection dropped', '500 ServiceException, or the socket destroyed', 'svc', /invoking pool-manager-dev-\w+ failed: (ServiceException: internal failure \(HTTP 500\)|connection dropped \(ECONNRESET\): socket hang up)/);
+    lambda.handler = () =>
+      n++ % 2 === 0
+        ? { kind: 'error', status: 500, type: 'ServiceException', message: 'internal failure' }
+        : { kind: 'destroy' };
+    await expectFailures(
+      'Lambda 500 / connection dropped',
+      '500 ServiceException, or the socket destroyed',
+      'svc',
+      /invoking pool-manager-dev-\w+ failed: (ServiceException: internal failure \(HTTP 500\)|connection dropped \(ECONNRESET\): socket hang up)/,
+    );
     await stillServes('svc');
   });
 
@@ -165,7 +238,14 @@ describe('the Lambda side fails', { timeout: 60_000 }, () => {
     });
     const c2 = await GearmanClient.connect(gd2.address);
     try {
-      await expectFailures('Lambda endpoint unreachable', 'nothing listens on the endpoint', 'unreachable', /invoking pool-manager-dev-\w+ failed: .*ECONNREFUSED/, unreachable, c2);
+      await expectFailures(
+        'Lambda endpoint unreachable',
+        'nothing listens on the endpoint',
+        'unreachable',
+        /invoking pool-manager-dev-\w+ failed: .*ECONNREFUSED/,
+        unreachable,
+        c2,
+      );
     } finally {
       c2.close();
       await unreachable.stop();

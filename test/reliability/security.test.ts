@@ -36,14 +36,32 @@ after(async () => {
   const all = (await allConnections(guardFiles)).filter((c) => !(c.host === PROBE && c.port === 9));
   removeGuardFiles(guardFiles);
   assert.ok(all.length > 0, 'the loopback guard saw the connections');
-  assert.deepEqual(all.filter((c) => !c.allowed), [], 'every connection was to loopback');
+  assert.deepEqual(
+    all.filter((c) => !c.allowed),
+    [],
+    'every connection was to loopback',
+  );
   report('loopback only (connect guard, security tests)', { connections: all.length, nonLoopback: 0 });
 });
 
 describe('names that are regular expressions or prefixes', { timeout: 60_000 }, () => {
   let chain: Chain;
   const ids = new Map<string, string>();
-  const EXISTING = ['libra-1', 'libra-10', 'libra-100', 'LIBRA-1X', 'x.y', 'xzy', 'a|b', 'a', 'b', '(paren', '[br', 'twin', 'twin'];
+  const EXISTING = [
+    'libra-1',
+    'libra-10',
+    'libra-100',
+    'LIBRA-1X',
+    'x.y',
+    'xzy',
+    'a|b',
+    'a',
+    'b',
+    '(paren',
+    '[br',
+    'twin',
+    'twin',
+  ];
   let ip = '';
 
   before(async () => {
@@ -52,7 +70,8 @@ describe('names that are regular expressions or prefixes', { timeout: 60_000 }, 
     const { compute } = ctx.openstack;
     const image = await compute.resolveImage('haproxy-lb');
     const flavor = await compute.resolveFlavor('m1.small');
-    for (const name of EXISTING) ids.set(name, (await compute.createServer({ name, imageRef: image, flavorRef: flavor })).id);
+    for (const name of EXISTING)
+      ids.set(name, (await compute.createServer({ name, imageRef: image, flavorRef: flavor })).id);
     await waitUntil(() => chain.sim.servers().every((s) => s.status === 'ACTIVE'), 'the servers to be active');
     const fip = await chain.job({ action: 'BUILD_IP' }, 'names-ip');
     ip = String(fip.ip);
@@ -63,7 +82,11 @@ describe('names that are regular expressions or prefixes', { timeout: 60_000 }, 
     await chain.stop();
   });
 
-  const names = (): string[] => chain.sim.servers().map((s) => s.name).sort();
+  const names = (): string[] =>
+    chain.sim
+      .servers()
+      .map((s) => s.name)
+      .sort();
   const holder = (): string | null => {
     const serverId = chain.sim.floatingIps().find((f) => f.address === ip)?.serverId ?? null;
     return chain.sim.servers().find((s) => s.id === serverId)?.name ?? null;
@@ -72,9 +95,39 @@ describe('names that are regular expressions or prefixes', { timeout: 60_000 }, 
   test('DELETE_DEVICE, ASSIGN_IP and REMOVE_IP never act on a server whose name is not exactly the one given', async () => {
     const before = names();
     const tricky = [
-      '.*', '.', '.+', 'libra-', 'libra', '^libra-1', 'libra-1$', '^libra-1$', 'libra-1|libra-10', 'libra-1.', 'libra-10*', 'libra-1?',
-      '^', '$', '|', '^$', '()', 'x_y', 'x?y', 'Libra-1', 'LIBRA-1', ' libra-1', 'libra-1 ', 'libra\\-1', '\\w+', '[a-z]+-1', '(paren)',
-      '[br]', 'a|b|twin', '%', '_', 'libra-1%', "libra-1' OR '1'='1",
+      '.*',
+      '.',
+      '.+',
+      'libra-',
+      'libra',
+      '^libra-1',
+      'libra-1$',
+      '^libra-1$',
+      'libra-1|libra-10',
+      'libra-1.',
+      'libra-10*',
+      'libra-1?',
+      '^',
+      '$',
+      '|',
+      '^$',
+      '()',
+      'x_y',
+      'x?y',
+      'Libra-1',
+      'LIBRA-1',
+      ' libra-1',
+      'libra-1 ',
+      'libra\\-1',
+      '\\w+',
+      '[a-z]+-1',
+      '(paren)',
+      '[br]',
+      'a|b|twin',
+      '%',
+      '_',
+      'libra-1%',
+      "libra-1' OR '1'='1",
     ];
     let jobs = 0;
     for (const [i, name] of tricky.entries()) {
@@ -112,7 +165,11 @@ describe('names that are regular expressions or prefixes', { timeout: 60_000 }, 
     for (const name of ['x.y', 'a|b', '(paren', '[br', 'libra-1']) {
       assert.equal((await chain.job({ action: 'DELETE_DEVICE', name }, `exact-del-${name}`)).response, 'PASS');
       left.delete(name);
-      assert.deepEqual(names(), before.filter((n) => left.has(n)), `after deleting ${name}`);
+      assert.deepEqual(
+        names(),
+        before.filter((n) => left.has(n)),
+        `after deleting ${name}`,
+      );
     }
     assert.deepEqual(names(), ['LIBRA-1X', 'a', 'b', 'libra-10', 'libra-100', 'twin', 'twin', 'xzy']);
     assert.ok(chain.sim.servers().every((s) => s.id === ids.get(s.name) || s.name === 'twin'));
@@ -130,7 +187,12 @@ describe('no secret in any log line or result, at DEBUG, on PASS and on errors',
   const APP_SECRET = 'ac-Rel1ab1l1ty-S3cret-2207';
   const AWS_SECRET = 'awsSecretRel1ab1l1ty/5512+abcDEFghi';
   const AWS_TOKEN = 'IQoJb3JpZ2luX2VjERel1ab1l1tySessionToken9931';
-  const AWS = { AWS_ACCESS_KEY_ID: 'AKIARELIABILITY00001', AWS_SECRET_ACCESS_KEY: AWS_SECRET, AWS_SESSION_TOKEN: AWS_TOKEN, AWS_REGION: 'us-east-1' };
+  const AWS = {
+    AWS_ACCESS_KEY_ID: 'AKIARELIABILITY00001',
+    AWS_SECRET_ACCESS_KEY: AWS_SECRET,
+    AWS_SESSION_TOKEN: AWS_TOKEN,
+    AWS_REGION: 'us-east-1',
+  };
   let chain: Chain;
   let appLambda: LocalLambda;
   let appBridge: BridgeProc;
@@ -139,22 +201,46 @@ describe('no secret in any log line or result, at DEBUG, on PASS and on errors',
   let front: TlsFront;
 
   before(async () => {
-    const sim = await startCloud({ bootDelayMs: 200, password: PASSWORD, applicationCredentials: [{ id: 'rel-appcred', secret: APP_SECRET, user: 'admin' }] });
+    const sim = await startCloud({
+      bootDelayMs: 200,
+      password: PASSWORD,
+      applicationCredentials: [{ id: 'rel-appcred', secret: APP_SECRET, user: 'admin' }],
+    });
     // A hostile cloud: every error quotes back the request's token and body (with the password).
     front = await startFront(sim.url, { echo: true });
     chain = await startChain({
       label: 'secrets',
       cloud: sim,
       // As on Lambda, the function's environment holds AWS credentials of its own.
-      env: { OS_AUTH_URL: `${front.url}/identity/v3`, POWERTOOLS_LOG_LEVEL: 'DEBUG', OS_REQUEST_RETRIES: '1', OS_REQUEST_TIMEOUT_MS: '800', ...AWS },
+      env: {
+        OS_AUTH_URL: `${front.url}/identity/v3`,
+        POWERTOOLS_LOG_LEVEL: 'DEBUG',
+        OS_REQUEST_RETRIES: '1',
+        OS_REQUEST_TIMEOUT_MS: '800',
+        ...AWS,
+      },
       bridgeArgs: ['--log-level', 'DEBUG', '--invoke-timeout', '20'],
       bridgeEnv: AWS,
     });
-    const { OS_PASSWORD: _password, OS_USERNAME: _user, OS_PROJECT_NAME: _project, OS_PROJECT_DOMAIN_NAME: _domain, ...rest } = functionEnv(chain.sim);
+    const {
+      OS_PASSWORD: _password,
+      OS_USERNAME: _user,
+      OS_PROJECT_NAME: _project,
+      OS_PROJECT_DOMAIN_NAME: _domain,
+      ...rest
+    } = functionEnv(chain.sim);
     const file = guardFile('secrets-appcred');
     chain.guardFiles.push(file);
     appLambda = await startLocalLambda({
-      env: { ...rest, OS_AUTH_URL: `${front.url}/identity/v3`, OS_APPLICATION_CREDENTIAL_ID: 'rel-appcred', OS_APPLICATION_CREDENTIAL_SECRET: APP_SECRET, POWERTOOLS_LOG_LEVEL: 'DEBUG', OS_REQUEST_RETRIES: '1', ...AWS },
+      env: {
+        ...rest,
+        OS_AUTH_URL: `${front.url}/identity/v3`,
+        OS_APPLICATION_CREDENTIAL_ID: 'rel-appcred',
+        OS_APPLICATION_CREDENTIAL_SECRET: APP_SECRET,
+        POWERTOOLS_LOG_LEVEL: 'DEBUG',
+        OS_REQUEST_RETRIES: '1',
+        ...AWS,
+      },
       guardFile: file,
     });
     const bridgeFile = guardFile('secrets-appcred-bridge');
@@ -191,15 +277,38 @@ describe('no secret in any log line or result, at DEBUG, on PASS and on errors',
     assert.equal(fip.response, 'PASS');
     const name = String(dev.name);
     const ip = String(fip.ip);
-    for (const [i, m] of [{ action: 'ASSIGN_IP', ip, name }, { action: 'REMOVE_IP', ip, name }].entries()) {
+    for (const [i, m] of [
+      { action: 'ASSIGN_IP', ip, name },
+      { action: 'REMOVE_IP', ip, name },
+    ].entries()) {
       assert.equal((await run(m, `sec-pass-${i}`)).response, 'PASS');
     }
     // Errors, each quoting back what its request sent (the front does that).
-    sim.faults.add({ service: 'compute', method: 'POST', path: '/servers$', times: 1, effect: { status: 500, body: { computeFault: { code: 500, message: 'boom' } } } });
+    sim.faults.add({
+      service: 'compute',
+      method: 'POST',
+      path: '/servers$',
+      times: 1,
+      effect: { status: 500, body: { computeFault: { code: 500, message: 'boom' } } },
+    });
     assert.equal((await run({ action: 'BUILD_DEVICE' }, 'sec-500')).response, 'FAIL');
-    sim.faults.add({ service: 'network', method: 'POST', times: 1, effect: { status: 409, body: { NeutronError: { type: 'OverQuota', message: "Quota exceeded for resources: ['floatingip']." } } } });
+    sim.faults.add({
+      service: 'network',
+      method: 'POST',
+      times: 1,
+      effect: {
+        status: 409,
+        body: { NeutronError: { type: 'OverQuota', message: "Quota exceeded for resources: ['floatingip']." } },
+      },
+    });
     assert.equal((await run({ action: 'BUILD_IP' }, 'sec-409')).response, 'FAIL');
-    sim.faults.add({ service: 'compute', method: 'GET', path: '/servers/detail', times: 1, effect: { status: 400, body: '<html>Bad Request</html>', headers: { 'content-type': 'text/html' } } });
+    sim.faults.add({
+      service: 'compute',
+      method: 'GET',
+      path: '/servers/detail',
+      times: 1,
+      effect: { status: 400, body: '<html>Bad Request</html>', headers: { 'content-type': 'text/html' } },
+    });
     const badRequest = await run({ action: 'DELETE_DEVICE', name }, 'sec-400');
     assert.equal(badRequest.response, 'FAIL', JSON.stringify(badRequest));
     // Requests that never answer: timeouts.
@@ -208,7 +317,17 @@ describe('no secret in any log line or result, at DEBUG, on PASS and on errors',
     assert.match(String(timedOut.error), /no complete response within 800 ms/);
     // Keystone refusing the password (and quoting the request with it), after every token expired.
     sim.expireTokens();
-    sim.faults.add({ service: 'identity', method: 'POST', times: 4, effect: { status: 401, body: { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } } } });
+    sim.faults.add({
+      service: 'identity',
+      method: 'POST',
+      times: 4,
+      effect: {
+        status: 401,
+        body: {
+          error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' },
+        },
+      },
+    });
     const refused = await run({ action: 'DELETE_IP', ip }, 'sec-401');
     assert.equal(refused.response, 'FAIL');
     assert.match(String(refused.error), /401/);
@@ -223,8 +342,17 @@ describe('no secret in any log line or result, at DEBUG, on PASS and on errors',
     };
     const appIp = await viaAppCred({ action: 'BUILD_IP' }, 'sec-app-ip');
     assert.equal(appIp.response, 'PASS', JSON.stringify(appIp));
-    sim.faults.add({ service: 'network', times: 10, effect: { status: 500, body: { NeutronError: { type: 'Internal', message: 'boom' } } } });
-    sim.faults.add({ service: 'identity', method: 'POST', times: 1, effect: { status: 500, body: { error: { code: 500, message: 'Keystone fell over' } } } });
+    sim.faults.add({
+      service: 'network',
+      times: 10,
+      effect: { status: 500, body: { NeutronError: { type: 'Internal', message: 'boom' } } },
+    });
+    sim.faults.add({
+      service: 'identity',
+      method: 'POST',
+      times: 1,
+      effect: { status: 500, body: { error: { code: 500, message: 'Keystone fell over' } } },
+    });
     sim.expireTokens();
     assert.equal((await viaAppCred({ action: 'DELETE_IP', ip: appIp.ip }, 'sec-app-500')).response, 'FAIL');
     sim.faults.clear();
@@ -256,7 +384,10 @@ describe('no secret in any log line or result, at DEBUG, on PASS and on errors',
       results.push(r);
       assert.equal(r.response, 'FAIL');
       assert.match(String(r.error), /ServiceException: you sent AWS4-HMAC-SHA256 Credential=AKIARELIABILITY00001/);
-      assert.ok(echoing.requests[0]?.headers['x-amz-security-token'] === AWS_TOKEN, 'the bridge did sign with the session token');
+      assert.ok(
+        echoing.requests[0]?.headers['x-amz-security-token'] === AWS_TOKEN,
+        'the bridge did sign with the session token',
+      );
     } finally {
       client.close();
       await echoBridge.stop();
@@ -281,7 +412,13 @@ describe('no secret in any log line or result, at DEBUG, on PASS and on errors',
       assert.ok(text.length > 0, `${what}: captured`);
       for (const secret of secrets) {
         const at = text.indexOf(secret);
-        assert.ok(at < 0, `${what} contains a secret (${secret.slice(0, 6)}…): …${text.slice(Math.max(0, at - 300), at).split(secret).join('<SECRET>')}<SECRET>${text.slice(at + secret.length, at + secret.length + 100)}…`);
+        assert.ok(
+          at < 0,
+          `${what} contains a secret (${secret.slice(0, 6)}…): …${text
+            .slice(Math.max(0, at - 300), at)
+            .split(secret)
+            .join('<SECRET>')}<SECRET>${text.slice(at + secret.length, at + secret.length + 100)}…`,
+        );
       }
     }
     // DEBUG was really on, in the functions and in the bridges.
@@ -326,12 +463,19 @@ describe('OpenStack TLS', { timeout: 60_000 }, () => {
   const lambda = async (extra: Record<string, string>, authUrl = `${front?.url}/identity/v3`): Promise<LocalLambda> => {
     const file = guardFile('tls');
     guardFiles.push(file);
-    const l = await startLocalLambda({ env: functionEnv(sim, { OS_AUTH_URL: authUrl, OS_REQUEST_RETRIES: '0', ...extra }), guardFile: file });
+    const l = await startLocalLambda({
+      env: functionEnv(sim, { OS_AUTH_URL: authUrl, OS_REQUEST_RETRIES: '0', ...extra }),
+      guardFile: file,
+    });
     lambdas.push(l);
     return l;
   };
   const WARNING = 'OpenStack TLS certificate verification is disabled';
-  const warnings = (l: LocalLambda): number => l.proc.output().split('\n').filter((line) => line.includes(WARNING)).length;
+  const warnings = (l: LocalLambda): number =>
+    l.proc
+      .output()
+      .split('\n')
+      .filter((line) => line.includes(WARNING)).length;
 
   test('verified by default: a self-signed certificate is refused with a clear error', async (t) => {
     if (skip || !front) return t.skip(skip);
@@ -339,7 +483,10 @@ describe('OpenStack TLS', { timeout: 60_000 }, () => {
     const { body } = await l.invoke('buildIp', { action: 'BUILD_IP' });
     const r = body as Result;
     assert.equal(r.response, 'FAIL');
-    assert.match(String(r.error), /^Keystone POST \/v3\/auth\/tokens failed: .*(self[- ]signed|certificate).*\(TLS: set the CA bundle, OS_CACERT\)/i);
+    assert.match(
+      String(r.error),
+      /^Keystone POST \/v3\/auth\/tokens failed: .*(self[- ]signed|certificate).*\(TLS: set the CA bundle, OS_CACERT\)/i,
+    );
     assert.equal(warnings(l), 0);
     assert.equal(sim.counts().floatingIps, 0);
     report('TLS verified by default', { result: 'FAIL', error: String(r.error).slice(0, 140) });
@@ -352,15 +499,23 @@ describe('OpenStack TLS', { timeout: 60_000 }, () => {
     const pass = (await good.invoke('buildIp', { action: 'BUILD_IP' })).body as Result;
     assert.equal(pass.response, 'PASS', JSON.stringify(pass));
     assert.ok(front.requests() - before >= 3, 'Keystone and Neutron were reached over TLS');
-    assert.equal(((await good.invoke('deleteIp', { action: 'DELETE_IP', ip: pass.ip })).body as Result).response, 'PASS');
+    assert.equal(
+      ((await good.invoke('deleteIp', { action: 'DELETE_IP', ip: pass.ip })).body as Result).response,
+      'PASS',
+    );
     assert.equal(warnings(good), 0);
 
-    const wrongCa = (await (await lambda({ OS_CACERT: other.certFile })).invoke('buildIp', { action: 'BUILD_IP' })).body as Result;
+    const wrongCa = (await (await lambda({ OS_CACERT: other.certFile })).invoke('buildIp', { action: 'BUILD_IP' }))
+      .body as Result;
     assert.equal(wrongCa.response, 'FAIL');
     assert.match(String(wrongCa.error), /certificate|self[- ]signed/i);
     // The certificate names 127.0.0.1 only: the same server reached as "localhost" is refused.
     const port = new URL(front.url).port;
-    const wrongName = (await (await lambda({ OS_CACERT: cert.certFile }, `https://localhost:${port}/identity/v3`)).invoke('buildIp', { action: 'BUILD_IP' })).body as Result;
+    const wrongName = (
+      await (
+        await lambda({ OS_CACERT: cert.certFile }, `https://localhost:${port}/identity/v3`)
+      ).invoke('buildIp', { action: 'BUILD_IP' })
+    ).body as Result;
     assert.equal(wrongName.response, 'FAIL');
     assert.match(String(wrongName.error), /ERR_TLS_CERT_ALTNAME_INVALID|altnames|does not match/i);
     assert.equal(sim.counts().floatingIps, 0);
@@ -377,9 +532,15 @@ describe('OpenStack TLS', { timeout: 60_000 }, () => {
       ips.push(String(r.ip));
     }
     assert.equal(warnings(l), 1, 'one warning for four jobs of the function');
-    const line = JSON.parse(l.proc.output().split('\n').find((x) => x.includes(WARNING)) ?? '{}') as { level?: string };
+    const line = JSON.parse(
+      l.proc
+        .output()
+        .split('\n')
+        .find((x) => x.includes(WARNING)) ?? '{}',
+    ) as { level?: string };
     assert.equal(line.level, 'WARN');
-    for (const ip of ips) assert.equal(((await l.invoke('deleteIp', { action: 'DELETE_IP', ip })).body as Result).response, 'PASS');
+    for (const ip of ips)
+      assert.equal(((await l.invoke('deleteIp', { action: 'DELETE_IP', ip })).body as Result).response, 'PASS');
     // deleteIp is another function (its own process on Lambda): it warns once too, here in the same process.
     assert.equal(warnings(l), 2, 'one more for the second function, however many jobs');
     assert.equal(sim.counts().floatingIps, 0);
@@ -392,22 +553,60 @@ describe('only loopback in the test sources', () => {
   // is written in the source: scan test/, scripts/ and bench/ for addresses and URL hosts.
   // Addresses that are data, never connected to, are listed below with the reason.
   const DATA: { file: RegExp; literal: RegExp; why: string }[] = [
-    { file: /^scripts\/cloud-sim\//, literal: /^(10\.|172\.(1[6-9]|2\d|3[01])\.|192\.168\.|0\.0\.0\.0$|255\.)/, why: "the simulator's fixed IPs, subnets, CIDRs and masks are data in its JSON answers" },
-    { file: /^scripts\/cloud-sim\//, literal: /^docs\.openstack\.org$/, why: "links inside the API version documents the simulator serves, as the real APIs do" },
-    { file: /^(test|scripts|bench)\//, literal: /^(192\.0\.2\.|198\.51\.100\.|203\.0\.113\.)\d+$/, why: 'RFC 5737 documentation addresses: examples and result data, unroutable (the guard test probes 192.0.2.1 and is refused)' },
-    { file: /^(test|scripts|bench)\//, literal: /(^|\.)(invalid|example)$|^example\.(com|net|org)$|\.example\.(com|net|org)$/, why: 'RFC 2606 names, which never resolve' },
+    {
+      file: /^scripts\/cloud-sim\//,
+      literal: /^(10\.|172\.(1[6-9]|2\d|3[01])\.|192\.168\.|0\.0\.0\.0$|255\.)/,
+      why: "the simulator's fixed IPs, subnets, CIDRs and masks are data in its JSON answers",
+    },
+    {
+      file: /^scripts\/cloud-sim\//,
+      literal: /^docs\.openstack\.org$/,
+      why: 'links inside the API version documents the simulator serves, as the real APIs do',
+    },
+    {
+      file: /^(test|scripts|bench)\//,
+      literal: /^(192\.0\.2\.|198\.51\.100\.|203\.0\.113\.)\d+$/,
+      why: 'RFC 5737 documentation addresses: examples and result data, unroutable (the guard test probes 192.0.2.1 and is refused)',
+    },
+    {
+      file: /^(test|scripts|bench)\//,
+      literal: /(^|\.)(invalid|example)$|^example\.(com|net|org)$|\.example\.(com|net|org)$/,
+      why: 'RFC 2606 names, which never resolve',
+    },
     { file: /^(test|scripts|bench)\//, literal: /^(HOST|host)$/, why: 'placeholders in help texts and comments' },
-    { file: /^test\//, literal: /^(10\.|172\.\d+\.|192\.168\.|100\.64\.|0\.0\.0\.0$|255\.|1\.2\.3\.|15\.185\.234\.125$|8\.8\.8\.8$|5\.6\.7\.8$|fe80::1$)/, why: 'addresses asserted as data (address selection, validation, parsing, the spec example), never connected to' },
-    { file: /^test\//, literal: /^(k|x|h|a|b|nohost|gm1|gm2|keystone|nova|neutron|glance|cloud)$/, why: 'host names in URL and configuration parsing tests, never resolved' },
-    { file: /^test\/bridge\/helpers\/fake-lambda\.ts$/, literal: /^internal\.amazon\.com$/, why: 'part of the x-amzn-ErrorType header value that AWS sends' },
-    { file: /^test\/reliability\/helpers\/fuzz\.ts$/, literal: /.*/, why: 'bad input: strings that are not valid IPv4 addresses' },
-    { file: /^(test|scripts|bench)\//, literal: /^169\.254\.169\.254$/, why: 'the instance metadata address, in the guard test (refused) and comments; AWS_EC2_METADATA_DISABLED=true in every child' },
+    {
+      file: /^test\//,
+      literal:
+        /^(10\.|172\.\d+\.|192\.168\.|100\.64\.|0\.0\.0\.0$|255\.|1\.2\.3\.|15\.185\.234\.125$|8\.8\.8\.8$|5\.6\.7\.8$|fe80::1$)/,
+      why: 'addresses asserted as data (address selection, validation, parsing, the spec example), never connected to',
+    },
+    {
+      file: /^test\//,
+      literal: /^(k|x|h|a|b|nohost|gm1|gm2|keystone|nova|neutron|glance|cloud)$/,
+      why: 'host names in URL and configuration parsing tests, never resolved',
+    },
+    {
+      file: /^test\/bridge\/helpers\/fake-lambda\.ts$/,
+      literal: /^internal\.amazon\.com$/,
+      why: 'part of the x-amzn-ErrorType header value that AWS sends',
+    },
+    {
+      file: /^test\/reliability\/helpers\/fuzz\.ts$/,
+      literal: /.*/,
+      why: 'bad input: strings that are not valid IPv4 addresses',
+    },
+    {
+      file: /^(test|scripts|bench)\//,
+      literal: /^169\.254\.169\.254$/,
+      why: 'the instance metadata address, in the guard test (refused) and comments; AWS_EC2_METADATA_DISABLED=true in every child',
+    },
   ];
   const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\]|0:0:0:0:0:0:0:1)$/i;
 
   const files = (dir: string): string[] =>
     fs.existsSync(path.join(ROOT, dir))
-      ? fs.readdirSync(path.join(ROOT, dir), { recursive: true, withFileTypes: true })
+      ? fs
+          .readdirSync(path.join(ROOT, dir), { recursive: true, withFileTypes: true })
           .filter((e) => e.isFile() && /\.(ts|mts|cts|js|mjs|cjs|sh|ya?ml|json)$/.test(e.name))
           .map((e) => path.relative(ROOT, path.join(e.parentPath, e.name)))
       : [];
@@ -418,8 +617,10 @@ describe('only loopback in the test sources', () => {
     for (const file of [...files('test'), ...files('scripts'), ...files('bench')]) {
       const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
       const literals = new Set<string>();
-      for (const m of text.matchAll(/(?<![\w.])(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})(?![\w.])/g)) literals.add(m[1] ?? '');
-      for (const m of text.matchAll(/\b(?:https?|wss?|tcp|tls):\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)/g)) literals.add((m[1] ?? '').replace(/^\[|\]$/g, ''));
+      for (const m of text.matchAll(/(?<![\w.])(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})(?![\w.])/g))
+        literals.add(m[1] ?? '');
+      for (const m of text.matchAll(/\b(?:https?|wss?|tcp|tls):\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)/g))
+        literals.add((m[1] ?? '').replace(/^\[|\]$/g, ''));
       for (const m of text.matchAll(/\b(?:host|hostname)\s*[:=]\s*['"`]([^'"`$]+)['"`]/g)) literals.add(m[1] ?? '');
       for (const literal of literals) {
         checked += 1;
@@ -429,14 +630,28 @@ describe('only loopback in the test sources', () => {
       }
     }
     assert.ok(checked > 50, `scanned ${checked} literals`);
-    assert.deepEqual(found, [], 'non-loopback hosts in test sources (connect to loopback only, or list the data with its reason)');
+    assert.deepEqual(
+      found,
+      [],
+      'non-loopback hosts in test sources (connect to loopback only, or list the data with its reason)',
+    );
     report('loopback only (source scan)', { literalsChecked: checked, nonLoopbackTargets: 0 });
   });
 
   test('the connect guard refuses anything but loopback', async () => {
     const guard = await installLoopbackGuard();
-    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '::ffff:127.0.0.1']) assert.equal(guard.isLoopbackHost(host), true, host);
-    for (const host of ['10.0.0.1', '169.254.169.254', 'example.com', '::', '0.0.0.0', '::ffff:10.0.0.1', '2001:db8::1']) assert.equal(guard.isLoopbackHost(host), false, host);
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '::ffff:127.0.0.1'])
+      assert.equal(guard.isLoopbackHost(host), true, host);
+    for (const host of [
+      '10.0.0.1',
+      '169.254.169.254',
+      'example.com',
+      '::',
+      '0.0.0.0',
+      '::ffff:10.0.0.1',
+      '2001:db8::1',
+    ])
+      assert.equal(guard.isLoopbackHost(host), false, host);
     const { connect } = await import('node:net');
     const error = await new Promise<Error>((resolve) => {
       const socket = connect({ host: PROBE, port: 9 });

@@ -4,9 +4,12 @@
  */
 import { ApiError } from '../errors';
 import { PUBLIC_NETWORK } from '../fixtures';
-import { isObject, json, noContent, type SimReply } from '../http';
-import { networkById, type FloatingIpRecord, type ServerRecord } from '../state';
-import { schemaError, type ComputeRequest } from './request';
+import { isObject, json, noContent } from '../http';
+import type { SimReply } from '../http';
+import { networkById } from '../state';
+import type { FloatingIpRecord, ServerRecord } from '../state';
+import { schemaError } from './request';
+import type { ComputeRequest } from './request';
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
@@ -44,15 +47,23 @@ export function showFloatingIp(cr: ComputeRequest, id: string): SimReply {
  */
 export function allocateFloatingIp(cr: ComputeRequest): SimReply {
   const body = cr.body();
-  if (body !== undefined && body !== null && !isObject(body)) throw schemaError('body', body, "is not of type 'object', 'null'");
+  if (body !== undefined && body !== null && !isObject(body))
+    throw schemaError('body', body, "is not of type 'object', 'null'");
   const requested = isObject(body) ? body.pool : undefined;
-  if (requested !== undefined && requested !== null && typeof requested !== 'string') throw schemaError('pool', requested, "is not of type 'string', 'null'");
+  if (requested !== undefined && requested !== null && typeof requested !== 'string')
+    throw schemaError('pool', requested, "is not of type 'string', 'null'");
   const poolName = typeof requested === 'string' ? requested : undefined;
   const pool = poolName ?? PUBLIC_NETWORK.name;
-  if (pool !== PUBLIC_NETWORK.name && pool !== PUBLIC_NETWORK.id) throw new ApiError(404, 'Floating IP pool not found.');
-  const result = cr.cloud.state.allocateFloatingIp(PUBLIC_NETWORK, { projectId: cr.token.projectId, description: '' }, cr.now());
+  if (pool !== PUBLIC_NETWORK.name && pool !== PUBLIC_NETWORK.id)
+    throw new ApiError(404, 'Floating IP pool not found.');
+  const result = cr.cloud.state.allocateFloatingIp(
+    PUBLIC_NETWORK,
+    { projectId: cr.token.projectId, description: '' },
+    cr.now(),
+  );
   if (!result.ok) {
-    if (result.reason === 'quota') throw new ApiError(403, poolName ? `IP allocation over quota in pool ${poolName}.` : 'IP allocation over quota.');
+    if (result.reason === 'quota')
+      throw new ApiError(403, poolName ? `IP allocation over quota in pool ${poolName}.` : 'IP allocation over quota.');
     throw new ApiError(404, poolName ? `No more floating IPs in pool ${poolName}.` : 'No more floating IPs available.');
   }
   return json(200, { floating_ip: legacyView(cr, result.floatingIp) });
@@ -72,7 +83,8 @@ function actionAddress(action: string, args: unknown): { address: string; fixedA
   if (!isObject(args)) throw schemaError(action, args, "'address' is a required property");
   const { address, fixed_address: fixedAddress } = args;
   if (address === undefined) throw schemaError(action, args, "'address' is a required property");
-  if (typeof address !== 'string' || !IPV4.test(address)) throw schemaError('address', address, `'${String(address)}' is not a 'ipv4'`);
+  if (typeof address !== 'string' || !IPV4.test(address))
+    throw schemaError('address', address, `'${String(address)}' is not a 'ipv4'`);
   if (fixedAddress !== undefined && (typeof fixedAddress !== 'string' || !IPV4.test(fixedAddress))) {
     throw schemaError('fixed_address', fixedAddress, `'${String(fixedAddress)}' is not a 'ipv4'`);
   }
@@ -88,7 +100,9 @@ export function addFloatingIpAction(cr: ComputeRequest, server: ServerRecord, ar
   if (!port) throw new ApiError(400, 'Specified fixed address not assigned to instance');
   const fip = state.floatingIpByAddress(address);
   if (!fip) throw new ApiError(404, 'floating IP not found');
-  const holder = state.floatingIpsClaimingPort(port.id).find((other) => other.id !== fip.id && other.networkId === fip.networkId);
+  const holder = state
+    .floatingIpsClaimingPort(port.id)
+    .find((other) => other.id !== fip.id && other.networkId === fip.networkId);
   if (holder) {
     throw new ApiError(
       400,

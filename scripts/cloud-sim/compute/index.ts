@@ -1,9 +1,12 @@
 /** Nova v2.1 front door: version documents, auth, microversions, routing and fault bodies. */
 import { ApiError, novaErrorBody } from '../errors';
-import { authenticatedToken, authRequired, type CloudContext } from '../context';
-import { json, matchRoute, route, type Route, type SimReply, type SimRequest } from '../http';
+import { authenticatedToken, authRequired } from '../context';
+import type { CloudContext } from '../context';
+import { json, matchRoute, route } from '../http';
+import type { Route, SimReply, SimRequest } from '../http';
 import { NOVA_PROXY_APIS_REMOVED_AT } from '../fixtures';
-import { MAX_VERSION, MIN_VERSION, microversionHeaders, requestedMicroversion, type Microversion } from './microversion';
+import { MAX_VERSION, MIN_VERSION, microversionHeaders, requestedMicroversion } from './microversion';
+import type { Microversion } from './microversion';
 import { ComputeRequest } from './request';
 import { allocateFloatingIp, listFloatingIps, listPools, releaseFloatingIp, showFloatingIp } from './floating-ips';
 import {
@@ -54,11 +57,23 @@ const ROUTES: readonly Route<ComputeRequest>[] = [
   compute('GET', '/limits', (cr) => showLimits(cr)),
   compute('GET', '/extensions', () => listExtensions()),
   compute('GET', '/extensions/{alias}', showExtension),
-  compute('GET', '/os-floating-ips', proxyOnly((cr) => listFloatingIps(cr))),
-  compute('POST', '/os-floating-ips', proxyOnly((cr) => allocateFloatingIp(cr))),
+  compute(
+    'GET',
+    '/os-floating-ips',
+    proxyOnly((cr) => listFloatingIps(cr)),
+  ),
+  compute(
+    'POST',
+    '/os-floating-ips',
+    proxyOnly((cr) => allocateFloatingIp(cr)),
+  ),
   compute('GET', '/os-floating-ips/{id}', proxyOnly(showFloatingIp)),
   compute('DELETE', '/os-floating-ips/{id}', proxyOnly(releaseFloatingIp)),
-  compute('GET', '/os-floating-ip-pools', proxyOnly(() => listPools())),
+  compute(
+    'GET',
+    '/os-floating-ip-pools',
+    proxyOnly(() => listPools()),
+  ),
 ];
 
 function versionEntry(serviceUrl: string): Record<string, unknown> {
@@ -77,14 +92,21 @@ function versionDocument(serviceUrl: string): Record<string, unknown> {
   return {
     version: {
       ...entry,
-      links: [...(entry.links as unknown[]), { rel: 'describedby', type: 'text/html', href: 'http://docs.openstack.org/' }],
+      links: [
+        ...(entry.links as unknown[]),
+        { rel: 'describedby', type: 'text/html', href: 'http://docs.openstack.org/' },
+      ],
       'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2.1' }],
     },
   };
 }
 
 function fault(error: ApiError, version?: Microversion): SimReply {
-  return json(error.status, novaErrorBody(error.status, error.message), version ? microversionHeaders(version) : undefined);
+  return json(
+    error.status,
+    novaErrorBody(error.status, error.message),
+    version ? microversionHeaders(version) : undefined,
+  );
 }
 
 export class ComputeService {
@@ -111,7 +133,8 @@ export class ComputeService {
       const cr = new ComputeRequest(this.cloud, request, token, version, apiPath);
       const match = matchRoute(ROUTES, request.method, apiPath);
       if (match.kind === 'not-found') throw new ApiError(404, 'The resource could not be found.');
-      if (match.kind === 'method-not-allowed') throw new ApiError(405, 'The method is not allowed for the requested URL.');
+      if (match.kind === 'method-not-allowed')
+        throw new ApiError(405, 'The method is not allowed for the requested URL.');
       const reply = await match.route.handle(cr, match.params);
       return { ...reply, headers: { ...reply.headers, ...microversionHeaders(version) } };
     } catch (error) {
@@ -126,7 +149,10 @@ export class ComputeService {
     if (!match) return path;
     const urlProject = match[1] ?? '';
     if (urlProject !== projectId) {
-      throw new ApiError(400, `Malformed request URL: URL's project_id '${urlProject}' doesn't match Context's project_id '${projectId}'`);
+      throw new ApiError(
+        400,
+        `Malformed request URL: URL's project_id '${urlProject}' doesn't match Context's project_id '${projectId}'`,
+      );
     }
     return match[2] ?? '/';
   }

@@ -1,6 +1,7 @@
 /** Nova microversion negotiation (OpenStack-API-Version / X-OpenStack-Nova-API-Version). */
 import { ApiError } from '../errors';
-import { headerValue, type SimRequest } from '../http';
+import { headerValue } from '../http';
+import type { SimRequest } from '../http';
 import { NOVA_MAX_MICROVERSION, NOVA_MIN_MICROVERSION } from '../fixtures';
 
 export class Microversion {
@@ -45,15 +46,22 @@ function computeEntry(header: string): string | undefined {
 /** The version a request asks for; 400 for a malformed one, 406 outside min..max, as Nova answers. */
 export function requestedMicroversion(request: SimRequest): Microversion {
   const modern = headerValue(request, 'openstack-api-version');
-  const requested = (modern !== undefined ? computeEntry(modern) : undefined) ?? headerValue(request, 'x-openstack-nova-api-version');
+  const requested =
+    (modern !== undefined ? computeEntry(modern) : undefined) ?? headerValue(request, 'x-openstack-nova-api-version');
   if (requested === undefined) return MIN_VERSION;
   if (requested.trim().toLowerCase() === 'latest') return MAX_VERSION;
   const version = Microversion.parse(requested);
   if (!version) {
-    throw new ApiError(400, `API Version String ${requested.trim()} is of invalid format. Must be of format MajorNum.MinorNum.`);
+    throw new ApiError(
+      400,
+      `API Version String ${requested.trim()} is of invalid format. Must be of format MajorNum.MinorNum.`,
+    );
   }
   if (!version.atLeast(MIN_VERSION.toString()) || !MAX_VERSION.atLeast(version.toString())) {
-    throw new ApiError(406, `Version ${version.toString()} is not supported by the API. Minimum is ${MIN_VERSION.toString()} and maximum is ${MAX_VERSION.toString()}.`);
+    throw new ApiError(
+      406,
+      `Version ${version.toString()} is not supported by the API. Minimum is ${MIN_VERSION.toString()} and maximum is ${MAX_VERSION.toString()}.`,
+    );
   }
   return version;
 }

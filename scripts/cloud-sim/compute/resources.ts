@@ -1,7 +1,9 @@
 /** Nova's read-only resources: flavors, the images proxy, keypairs, availability zones, limits. */
 import { ApiError } from '../errors';
-import { FLAVORS, IMAGES, KEYPAIR, NOVA_PROXY_APIS_REMOVED_AT, type FlavorFixture, type ImageFixture } from '../fixtures';
-import { json, type SimReply } from '../http';
+import { FLAVORS, IMAGES, KEYPAIR, NOVA_PROXY_APIS_REMOVED_AT } from '../fixtures';
+import type { FlavorFixture, ImageFixture } from '../fixtures';
+import { json } from '../http';
+import type { SimReply } from '../http';
 import type { ComputeRequest } from './request';
 
 function flavorView(cr: ComputeRequest, flavor: FlavorFixture, detailed: boolean): Record<string, unknown> {
@@ -38,7 +40,14 @@ function requireImagesProxy(cr: ComputeRequest): void {
 }
 
 function imageView(cr: ComputeRequest, image: ImageFixture, detailed: boolean): Record<string, unknown> {
-  const links = [...cr.links('images', image.id), { rel: 'alternate', type: 'application/vnd.openstack.image', href: `${cr.request.baseUrl}/image/images/${image.id}` }];
+  const links = [
+    ...cr.links('images', image.id),
+    {
+      rel: 'alternate',
+      type: 'application/vnd.openstack.image',
+      href: `${cr.request.baseUrl}/image/images/${image.id}`,
+    },
+  ];
   if (!detailed) return { id: image.id, name: image.name, links };
   return {
     id: image.id,
@@ -70,7 +79,11 @@ export function showImage(cr: ComputeRequest, id: string): SimReply {
 }
 
 function keypairSummary(cr: ComputeRequest): Record<string, unknown> {
-  const view: Record<string, unknown> = { name: KEYPAIR.name, public_key: KEYPAIR.publicKey, fingerprint: KEYPAIR.fingerprint };
+  const view: Record<string, unknown> = {
+    name: KEYPAIR.name,
+    public_key: KEYPAIR.publicKey,
+    fingerprint: KEYPAIR.fingerprint,
+  };
   if (cr.atLeast('2.2')) view.type = KEYPAIR.type;
   return view;
 }
@@ -82,13 +95,25 @@ export function listKeypairs(cr: ComputeRequest): SimReply {
 export function showKeypair(cr: ComputeRequest, name: string): SimReply {
   if (name !== KEYPAIR.name) throw new ApiError(404, `Keypair ${name} not found for user ${cr.token.userId}`);
   return json(200, {
-    keypair: { ...keypairSummary(cr), user_id: cr.token.userId, id: 1, created_at: KEYPAIR.createdAt, deleted: false, deleted_at: null, updated_at: null },
+    keypair: {
+      ...keypairSummary(cr),
+      user_id: cr.token.userId,
+      id: 1,
+      created_at: KEYPAIR.createdAt,
+      deleted: false,
+      deleted_at: null,
+      updated_at: null,
+    },
   });
 }
 
 export function listAvailabilityZones(cr: ComputeRequest): SimReply {
   return json(200, {
-    availabilityZoneInfo: cr.cloud.config.availabilityZones.map((zoneName) => ({ zoneName, zoneState: { available: true }, hosts: null })),
+    availabilityZoneInfo: cr.cloud.config.availabilityZones.map((zoneName) => ({
+      zoneName,
+      zoneState: { available: true },
+      hosts: null,
+    })),
   });
 }
 
@@ -138,7 +163,14 @@ const EXTENSIONS: readonly [alias: string, name: string, description: string][] 
 ];
 
 function extensionView([alias, name, description]: (typeof EXTENSIONS)[number]): Record<string, unknown> {
-  return { alias, name, description, links: [], namespace: 'http://docs.openstack.org/compute/ext/fake_xml', updated: '2014-12-03T00:00:00Z' };
+  return {
+    alias,
+    name,
+    description,
+    links: [],
+    namespace: 'http://docs.openstack.org/compute/ext/fake_xml',
+    updated: '2014-12-03T00:00:00Z',
+  };
 }
 
 export function listExtensions(): SimReply {

@@ -3,8 +3,10 @@ import { ApiError } from '../errors';
 import { DEFAULT_FAULT_MESSAGE, FLAVORS, IMAGES, KEYPAIR, PRIVATE_NETWORK } from '../fixtures';
 import { isObject } from '../http';
 import { newAdminPass } from '../ids';
-import { networkById, type NewServer } from '../state';
-import { quoted, schemaError, type ComputeRequest } from './request';
+import { networkById } from '../state';
+import type { NewServer } from '../state';
+import { quoted, schemaError } from './request';
+import type { ComputeRequest } from './request';
 
 const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -33,7 +35,12 @@ function parseName(server: Record<string, unknown>): string {
   if (typeof name !== 'string') throw schemaError('name', name, `${quoted(name)} is not of type 'string'`);
   if (name.length === 0) throw schemaError('name', name, "'' should be non-empty");
   if (name.length > 255) throw schemaError('name', name, `${quoted(name)} is too long`);
-  if (name.trim() !== name) throw schemaError('name', name, `${quoted(name)} does not match the pattern for names (no leading or trailing whitespace)`);
+  if (name.trim() !== name)
+    throw schemaError(
+      'name',
+      name,
+      `${quoted(name)} does not match the pattern for names (no leading or trailing whitespace)`,
+    );
   return name;
 }
 
@@ -50,7 +57,8 @@ function parseImage(server: Record<string, unknown>): string {
 function parseFlavor(server: Record<string, unknown>): string {
   const ref = server.flavorRef;
   if (ref === undefined) throw requiredProperty(server, 'flavorRef');
-  if (typeof ref !== 'string' && typeof ref !== 'number') throw schemaError('flavorRef', ref, `${quoted(ref)} is not of type 'string', 'integer'`);
+  if (typeof ref !== 'string' && typeof ref !== 'number')
+    throw schemaError('flavorRef', ref, `${quoted(ref)} is not of type 'string', 'integer'`);
   const id = lastSegment(String(ref));
   if (!FLAVORS.some((flavor) => flavor.id === id)) throw new ApiError(400, `Flavor ${id} could not be found.`);
   return id;
@@ -80,10 +88,12 @@ function parseNetworks(cr: ComputeRequest, server: Record<string, unknown>): str
     if (!isObject(entry)) throw new ApiError(400, 'Bad networks format');
     if (typeof entry.port === 'string') throw new ApiError(400, `Port ${entry.port} could not be found.`);
     if (typeof entry.uuid !== 'string') throw new ApiError(400, "Bad network format: missing 'uuid'");
-    if (!UUID.test(entry.uuid)) throw new ApiError(400, `Bad networks format: network uuid is not in proper format (${entry.uuid})`);
+    if (!UUID.test(entry.uuid))
+      throw new ApiError(400, `Bad networks format: network uuid is not in proper format (${entry.uuid})`);
     const network = networkById(entry.uuid);
     if (!network) throw new ApiError(400, `Network ${entry.uuid} could not be found.`);
-    if (network.external) throw new ApiError(403, `It is not allowed to create an interface on external network ${network.id}`);
+    if (network.external)
+      throw new ApiError(403, `It is not allowed to create an interface on external network ${network.id}`);
     return network.id;
   });
 }
@@ -93,8 +103,10 @@ function parseSecurityGroups(cr: ComputeRequest, server: Record<string, unknown>
   if (groups === undefined) return ['default'];
   if (!Array.isArray(groups)) throw schemaError('security_groups', groups, `${quoted(groups)} is not of type 'array'`);
   return groups.map((group: unknown) => {
-    if (!isObject(group) || typeof group.name !== 'string') throw schemaError('security_groups', groups, "'name' is a required property");
-    if (!cr.cloud.config.securityGroups.includes(group.name)) throw new ApiError(400, `Security group ${group.name} not found.`);
+    if (!isObject(group) || typeof group.name !== 'string')
+      throw schemaError('security_groups', groups, "'name' is a required property");
+    if (!cr.cloud.config.securityGroups.includes(group.name))
+      throw new ApiError(400, `Security group ${group.name} not found.`);
     return group.name;
   });
 }
@@ -105,7 +117,12 @@ function parseMetadata(server: Record<string, unknown>): Record<string, string> 
   if (!isObject(metadata)) throw schemaError('metadata', metadata, `${quoted(metadata)} is not of type 'object'`);
   const result: Record<string, string> = {};
   for (const [key, value] of Object.entries(metadata)) {
-    if (key.length === 0 || key.length > 255) throw schemaError('metadata', metadata, `'${key}' does not match any of the regexes: '^[a-zA-Z0-9-_:. ]{1,255}$'`);
+    if (key.length === 0 || key.length > 255)
+      throw schemaError(
+        'metadata',
+        metadata,
+        `'${key}' does not match any of the regexes: '^[a-zA-Z0-9-_:. ]{1,255}$'`,
+      );
     if (typeof value !== 'string') throw schemaError(key, value, `${quoted(value)} is not of type 'string'`);
     if (value.length > 255) throw schemaError(key, value, `${quoted(value)} is too long`);
     result[key] = value;
@@ -116,7 +133,8 @@ function parseMetadata(server: Record<string, unknown>): Record<string, string> 
 function parseUserData(server: Record<string, unknown>): string | null {
   const userData = server.user_data;
   if (userData === undefined || userData === null) return null;
-  if (typeof userData !== 'string') throw schemaError('user_data', userData, `${quoted(userData)} is not of type 'string'`);
+  if (typeof userData !== 'string')
+    throw schemaError('user_data', userData, `${quoted(userData)} is not of type 'string'`);
   if (userData.length > MAX_USER_DATA || !BASE64.test(userData.replace(/\s+/g, ''))) {
     throw schemaError('user_data', userData, `${quoted(userData)} is not a 'base64'`);
   }
@@ -129,20 +147,23 @@ function parseServerGroup(body: Record<string, unknown>): string | null {
   if (!isObject(hints)) throw schemaError('os:scheduler_hints', hints, `${quoted(hints)} is not of type 'object'`);
   const group = hints.group;
   if (group === undefined) return null;
-  if (typeof group !== 'string' || !UUID.test(group)) throw schemaError('group', group, `${quoted(group)} is not a 'uuid'`);
+  if (typeof group !== 'string' || !UUID.test(group))
+    throw schemaError('group', group, `${quoted(group)} is not a 'uuid'`);
   return group;
 }
 
 function parseAvailabilityZone(cr: ComputeRequest, server: Record<string, unknown>): string | null {
   const zone = optionalString(server, 'availability_zone');
-  if (zone !== null && !cr.cloud.config.availabilityZones.includes(zone)) throw new ApiError(400, 'The requested availability zone is not available');
+  if (zone !== null && !cr.cloud.config.availabilityZones.includes(zone))
+    throw new ApiError(400, 'The requested availability zone is not available');
   return zone;
 }
 
 function parseTags(cr: ComputeRequest, server: Record<string, unknown>): string[] {
   const tags = server.tags;
   if (tags === undefined || !cr.atLeast('2.52')) return [];
-  if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) throw schemaError('tags', tags, `${quoted(tags)} is not of type 'array'`);
+  if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))
+    throw schemaError('tags', tags, `${quoted(tags)} is not of type 'array'`);
   return tags as string[];
 }
 
@@ -169,7 +190,10 @@ export function parseCreateServer(cr: ComputeRequest): NewServer {
   const { config, state, faults } = cr.cloud;
   const used = state.servers.size;
   if (used + 1 > config.quotas.instances) {
-    throw new ApiError(403, `Quota exceeded for instances: Requested 1, but already used ${used} of ${config.quotas.instances} instances`);
+    throw new ApiError(
+      403,
+      `Quota exceeded for instances: Requested 1, but already used ${used} of ${config.quotas.instances} instances`,
+    );
   }
 
   const rule = faults.outcomeFor(name);

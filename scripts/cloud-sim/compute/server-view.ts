@@ -1,7 +1,8 @@
 /** Nova's server representations, per microversion. */
 import { FLAVORS } from '../fixtures';
 import { hostIdFor } from '../ids';
-import { networkById, serverStatus, type CloudState, type ServerRecord } from '../state';
+import { networkById, serverStatus } from '../state';
+import type { CloudState, ServerRecord } from '../state';
 import { isoSeconds, naiveMicros } from '../time-format';
 import type { ComputeRequest } from './request';
 
@@ -18,10 +19,20 @@ export function serverAddresses(state: CloudState, server: ServerRecord): Record
   for (const port of state.portsOf(server)) {
     const name = networkById(port.networkId)?.name ?? port.networkId;
     const entries = (addresses[name] ??= []);
-    entries.push({ version: 4, addr: port.fixedIp, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': port.macAddress });
+    entries.push({
+      version: 4,
+      addr: port.fixedIp,
+      'OS-EXT-IPS:type': 'fixed',
+      'OS-EXT-IPS-MAC:mac_addr': port.macAddress,
+    });
     for (const fip of state.floatingIps.values()) {
       if (fip.portId === port.id) {
-        entries.push({ version: 4, addr: fip.address, 'OS-EXT-IPS:type': 'floating', 'OS-EXT-IPS-MAC:mac_addr': port.macAddress });
+        entries.push({
+          version: 4,
+          addr: fip.address,
+          'OS-EXT-IPS:type': 'floating',
+          'OS-EXT-IPS-MAC:mac_addr': port.macAddress,
+        });
       }
     }
   }
@@ -79,7 +90,11 @@ export function serverDetail(cr: ComputeRequest, server: ServerRecord): Record<s
   };
   if (status.status === 'BUILD' || status.status === 'ACTIVE') view.progress = 0;
   if (server.fault && (status.status === 'ERROR' || status.status === 'DELETED')) {
-    view.fault = { code: server.fault.code, created: isoSeconds(server.fault.createdAt), message: server.fault.message };
+    view.fault = {
+      code: server.fault.code,
+      created: isoSeconds(server.fault.createdAt),
+      message: server.fault.message,
+    };
   }
   if (state.portsOf(server).length > 0) view.security_groups = server.securityGroups.map((name) => ({ name }));
   if (cr.atLeast('2.9')) view.locked = false;
@@ -87,7 +102,11 @@ export function serverDetail(cr: ComputeRequest, server: ServerRecord): Record<s
   if (cr.atLeast('2.26')) view.tags = server.tags;
   if (cr.atLeast('2.63')) view.trusted_image_certificates = null;
   if (cr.atLeast('2.73')) view.locked_reason = null;
-  if (cr.atLeast('2.90')) view['OS-EXT-SRV-ATTR:hostname'] = server.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 63);
+  if (cr.atLeast('2.90'))
+    view['OS-EXT-SRV-ATTR:hostname'] = server.name
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .slice(0, 63);
   if (cr.atLeast('2.96')) view.pinned_availability_zone = server.requestedAvailabilityZone;
   return view;
 }

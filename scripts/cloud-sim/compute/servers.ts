@@ -1,8 +1,10 @@
 /** Nova /servers: create, list (regex name filter), show, delete and a few actions. */
 import { ApiError } from '../errors';
 import { NOVA_FLOATING_IP_ACTIONS_REMOVED_AT } from '../fixtures';
-import { isObject, json, noContent, type SimReply } from '../http';
-import { serverStatus, type ServerRecord } from '../state';
+import { isObject, json, noContent } from '../http';
+import type { SimReply } from '../http';
+import { serverStatus } from '../state';
+import type { ServerRecord } from '../state';
 import { addFloatingIpAction, removeFloatingIpAction } from './floating-ips';
 import { parseCreateServer } from './server-create';
 import { serverAddresses, serverDetail, serverSummary } from './server-view';
@@ -10,8 +12,26 @@ import type { ComputeRequest } from './request';
 
 const MAX_LIMIT = 1000;
 const KNOWN_STATUSES = new Set([
-  'ACTIVE', 'BUILD', 'DELETED', 'ERROR', 'HARD_REBOOT', 'MIGRATING', 'PASSWORD', 'PAUSED', 'REBOOT', 'REBUILD', 'RESCUE',
-  'RESIZE', 'REVERT_RESIZE', 'SHELVED', 'SHELVED_OFFLOADED', 'SHUTOFF', 'SOFT_DELETED', 'SUSPENDED', 'UNKNOWN', 'VERIFY_RESIZE',
+  'ACTIVE',
+  'BUILD',
+  'DELETED',
+  'ERROR',
+  'HARD_REBOOT',
+  'MIGRATING',
+  'PASSWORD',
+  'PAUSED',
+  'REBOOT',
+  'REBUILD',
+  'RESCUE',
+  'RESIZE',
+  'REVERT_RESIZE',
+  'SHELVED',
+  'SHELVED_OFFLOADED',
+  'SHUTOFF',
+  'SOFT_DELETED',
+  'SUSPENDED',
+  'UNKNOWN',
+  'VERIFY_RESIZE',
 ]);
 
 export function findServer(cr: ComputeRequest, id: string): ServerRecord {
@@ -52,7 +72,11 @@ function nameFilter(name: string): RegExp {
 
 function parseLimit(raw: string | null): number {
   if (raw === null) return MAX_LIMIT;
-  if (!/^[0-9]+$/.test(raw)) throw new ApiError(400, `Invalid input for query parameters limit. Value: ${raw}. '${raw}' does not match '^[0-9]*$'`);
+  if (!/^[0-9]+$/.test(raw))
+    throw new ApiError(
+      400,
+      `Invalid input for query parameters limit. Value: ${raw}. '${raw}' does not match '^[0-9]*$'`,
+    );
   return Math.min(Number(raw), MAX_LIMIT);
 }
 
@@ -153,7 +177,10 @@ export function serverAction(cr: ComputeRequest, id: string): SimReply {
     case 'reboot': {
       const reboot = body.reboot;
       if (!isObject(reboot) || (reboot.type !== 'SOFT' && reboot.type !== 'HARD')) {
-        throw new ApiError(400, `Invalid input for field/attribute type. Value: ${isObject(reboot) ? String(reboot.type) : 'None'}. 'type' is a required property`);
+        throw new ApiError(
+          400,
+          `Invalid input for field/attribute type. Value: ${isObject(reboot) ? String(reboot.type) : 'None'}. 'type' is a required property`,
+        );
       }
       const server = findServer(cr, id);
       requireSteadyPhase('reboot', server, reboot.type === 'HARD' ? ['active', 'stopped', 'error'] : ['active']);

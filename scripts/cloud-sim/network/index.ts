@@ -1,7 +1,9 @@
 /** Neutron v2.0 front door: version discovery, auth, routing and NeutronError bodies. */
 import { ApiError, neutronErrorBody, webobErrorReply } from '../errors';
-import { authenticatedToken, authRequired, type CloudContext } from '../context';
-import { headerValue, json, matchRoute, route, type Route, type SimReply, type SimRequest } from '../http';
+import { authenticatedToken, authRequired } from '../context';
+import type { CloudContext } from '../context';
+import { headerValue, json, matchRoute, route } from '../http';
+import type { Route, SimReply, SimRequest } from '../http';
 import { createFloatingIp, deleteFloatingIp, listFloatingIps, showFloatingIp, updateFloatingIp } from './floating-ips';
 import { listExtensions, listNetworks, listPorts, listSubnets, showNetwork, showPort, showSubnet } from './resources';
 import { NetworkRequest } from './request';
@@ -44,7 +46,9 @@ export class NetworkService {
     }
     const path = request.path.replace(/\/+$/, '');
     if (path === '' && request.method === 'GET') {
-      return json(200, { versions: [{ id: 'v2.0', status: 'CURRENT', links: [{ rel: 'self', href: `${request.serviceUrl}/v2.0/` }] }] });
+      return json(200, {
+        versions: [{ id: 'v2.0', status: 'CURRENT', links: [{ rel: 'self', href: `${request.serviceUrl}/v2.0/` }] }],
+      });
     }
     const token = authenticatedToken(this.cloud, request);
     if (!token) return authRequired(this.cloud);
@@ -52,17 +56,23 @@ export class NetworkService {
       if (path === '/v2.0' && request.method === 'GET') return json(200, this.resourcesDocument(request.serviceUrl));
       const match = matchRoute(ROUTES, request.method, path);
       if (match.kind === 'not-found') throw new ApiError(404, 'The resource could not be found.', 'HTTPNotFound');
-      if (match.kind === 'method-not-allowed') throw new ApiError(405, 'The method is not allowed for the requested URL.', 'HTTPMethodNotAllowed');
+      if (match.kind === 'method-not-allowed')
+        throw new ApiError(405, 'The method is not allowed for the requested URL.', 'HTTPMethodNotAllowed');
       return await match.route.handle(new NetworkRequest(this.cloud, request, token), match.params);
     } catch (error) {
-      if (error instanceof ApiError) return json(error.status, neutronErrorBody(error.status, error.message, error.errorType));
+      if (error instanceof ApiError)
+        return json(error.status, neutronErrorBody(error.status, error.message, error.errorType));
       throw error;
     }
   }
 
   private resourcesDocument(serviceUrl: string): Record<string, unknown> {
     return {
-      resources: RESOURCES.map(([name, collection]) => ({ name, collection, links: [{ rel: 'self', href: `${serviceUrl}/v2.0/${collection}` }] })),
+      resources: RESOURCES.map(([name, collection]) => ({
+        name,
+        collection,
+        links: [{ rel: 'self', href: `${serviceUrl}/v2.0/${collection}` }],
+      })),
     };
   }
 }

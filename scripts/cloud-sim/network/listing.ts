@@ -1,6 +1,7 @@
 /** Neutron's collection GETs: strict filter validation, `fields`, and limit/marker paging. */
 import { ApiError } from '../errors';
-import { json, type SimReply, type SimRequest } from '../http';
+import { json } from '../http';
+import type { SimReply, SimRequest } from '../http';
 
 type Item = Record<string, unknown>;
 
@@ -30,7 +31,8 @@ export function listCollection(request: SimRequest, items: Item[], spec: Collect
   const query = request.query;
   const keys = [...new Set(query.keys())].filter((k) => !NOT_FILTERS.has(k));
   const invalid = keys.filter((k) => !spec.filters.includes(k));
-  if (invalid.length > 0) throw new ApiError(400, `${pythonList(invalid)} is invalid attribute for filtering`, 'HTTPBadRequest');
+  if (invalid.length > 0)
+    throw new ApiError(400, `${pythonList(invalid)} is invalid attribute for filtering`, 'HTTPBadRequest');
 
   let selected = items;
   for (const key of keys) {
@@ -38,7 +40,9 @@ export function listCollection(request: SimRequest, items: Item[], spec: Collect
     const values = query.getAll(key).filter((v) => v !== '');
     if (values.length === 0) continue;
     const matcher = spec.matchers?.[key];
-    selected = selected.filter((item) => (matcher ? matcher(item, values) : values.some((v) => equalsFilter(item[key], v))));
+    selected = selected.filter((item) =>
+      matcher ? matcher(item, values) : values.some((v) => equalsFilter(item[key], v)),
+    );
   }
 
   const marker = query.get('marker');
@@ -51,13 +55,18 @@ export function listCollection(request: SimRequest, items: Item[], spec: Collect
   const page = limit === undefined ? selected : selected.slice(0, limit);
 
   const fields = query.getAll('fields').filter((f) => f !== '');
-  const shaped = fields.length === 0 ? page : page.map((item) => Object.fromEntries(fields.filter((f) => f in item).map((f) => [f, item[f]])));
+  const shaped =
+    fields.length === 0
+      ? page
+      : page.map((item) => Object.fromEntries(fields.filter((f) => f in item).map((f) => [f, item[f]])));
   const body: Record<string, unknown> = { [spec.collection]: shaped };
   const last = page[page.length - 1];
   if (limit !== undefined && last && page.length === limit) {
     const next = new URLSearchParams(query);
     next.set('marker', String(last.id));
-    body[`${spec.collection}_links`] = [{ rel: 'next', href: `${request.serviceUrl}${request.path}?${next.toString()}` }];
+    body[`${spec.collection}_links`] = [
+      { rel: 'next', href: `${request.serviceUrl}${request.path}?${next.toString()}` },
+    ];
   }
   return json(200, body);
 }

@@ -1,6 +1,7 @@
 /** The per-request view the Neutron handlers work with. */
 import { ApiError } from '../errors';
-import { parseJson, type SimRequest } from '../http';
+import { parseJson } from '../http';
+import type { SimRequest } from '../http';
 import type { CloudContext } from '../context';
 import type { Token } from '../tokens';
 

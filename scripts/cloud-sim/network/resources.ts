@@ -1,19 +1,56 @@
 /** Neutron networks, subnets, ports and the extension list. */
 import { ApiError } from '../errors';
 import { NETWORKS } from '../fixtures';
-import { json, type SimReply } from '../http';
+import { json } from '../http';
+import type { SimReply } from '../http';
 import { listCollection } from './listing';
 import { networkView, portView, subnetView } from './views';
 import type { NetworkRequest } from './request';
 
 const NETWORK_FILTERS = [
-  'id', 'name', 'status', 'admin_state_up', 'shared', 'router:external', 'is_default', 'mtu', 'description',
-  'tenant_id', 'project_id', 'revision_number', 'port_security_enabled',
+  'id',
+  'name',
+  'status',
+  'admin_state_up',
+  'shared',
+  'router:external',
+  'is_default',
+  'mtu',
+  'description',
+  'tenant_id',
+  'project_id',
+  'revision_number',
+  'port_security_enabled',
 ];
-const SUBNET_FILTERS = ['id', 'name', 'network_id', 'ip_version', 'cidr', 'gateway_ip', 'enable_dhcp', 'description', 'tenant_id', 'project_id', 'subnetpool_id'];
+const SUBNET_FILTERS = [
+  'id',
+  'name',
+  'network_id',
+  'ip_version',
+  'cidr',
+  'gateway_ip',
+  'enable_dhcp',
+  'description',
+  'tenant_id',
+  'project_id',
+  'subnetpool_id',
+];
 const PORT_FILTERS = [
-  'id', 'name', 'network_id', 'mac_address', 'admin_state_up', 'status', 'device_id', 'device_owner', 'fixed_ips',
-  'description', 'tenant_id', 'project_id', 'revision_number', 'dns_name', 'binding:vnic_type',
+  'id',
+  'name',
+  'network_id',
+  'mac_address',
+  'admin_state_up',
+  'status',
+  'device_id',
+  'device_owner',
+  'fixed_ips',
+  'description',
+  'tenant_id',
+  'project_id',
+  'revision_number',
+  'dns_name',
+  'binding:vnic_type',
 ];
 
 const EXTENSIONS: readonly [string, string][] = [
@@ -66,20 +103,33 @@ export function showSubnet(nr: NetworkRequest, id: string): SimReply {
 export function listPorts(nr: NetworkRequest): SimReply {
   const state = nr.cloud.state;
   state.advance(nr.now());
-  const items = [...state.ports.values()].filter((p) => p.projectId === nr.token.projectId).map((p) => portView(state, p));
-  return listCollection(nr.request, items, { collection: 'ports', filters: PORT_FILTERS, matchers: { fixed_ips: matchesFixedIps } });
+  const items = [...state.ports.values()]
+    .filter((p) => p.projectId === nr.token.projectId)
+    .map((p) => portView(state, p));
+  return listCollection(nr.request, items, {
+    collection: 'ports',
+    filters: PORT_FILTERS,
+    matchers: { fixed_ips: matchesFixedIps },
+  });
 }
 
 export function showPort(nr: NetworkRequest, id: string): SimReply {
   const state = nr.cloud.state;
   state.advance(nr.now());
   const port = state.ports.get(id);
-  if (!port || port.projectId !== nr.token.projectId) throw new ApiError(404, `Port ${id} could not be found.`, 'PortNotFound');
+  if (!port || port.projectId !== nr.token.projectId)
+    throw new ApiError(404, `Port ${id} could not be found.`, 'PortNotFound');
   return json(200, { port: portView(state, port) });
 }
 
 export function listExtensions(): SimReply {
   return json(200, {
-    extensions: EXTENSIONS.map(([alias, name]) => ({ alias, name, description: name, updated: '2024-01-01T00:00:00-00:00', links: [] })),
+    extensions: EXTENSIONS.map(([alias, name]) => ({
+      alias,
+      name,
+      description: name,
+      updated: '2024-01-01T00:00:00-00:00',
+      links: [],
+    })),
   });
 }

@@ -1,6 +1,8 @@
 /** Neutron resource representations. */
-import { ROUTER_ID, type NetworkFixture } from '../fixtures';
-import { serverStatus, type CloudState, type FloatingIpRecord, type PortRecord } from '../state';
+import { ROUTER_ID } from '../fixtures';
+import type { NetworkFixture } from '../fixtures';
+import { serverStatus } from '../state';
+import type { CloudState, FloatingIpRecord, PortRecord } from '../state';
 import { isoSeconds } from '../time-format';
 
 const FIXTURE_CREATED = '2024-01-10T09:00:00Z';
@@ -94,7 +96,15 @@ export function portView(state: CloudState, port: PortRecord): Record<string, un
 }
 
 /** The fip-port-details extension: a floating IP shows these fields of its port. */
-const PORT_DETAIL_FIELDS = ['name', 'network_id', 'mac_address', 'admin_state_up', 'status', 'device_id', 'device_owner'] as const;
+const PORT_DETAIL_FIELDS = [
+  'name',
+  'network_id',
+  'mac_address',
+  'admin_state_up',
+  'status',
+  'device_id',
+  'device_owner',
+] as const;
 
 function portDetails(state: CloudState, port: PortRecord): Record<string, unknown> {
   const view = portView(state, port);
@@ -105,7 +115,11 @@ function portDetails(state: CloudState, port: PortRecord): Record<string, unknow
  * `includePending`: answer for the request that made an association, which Neutron reflects
  * at once; later reads follow the configured association behaviour.
  */
-export function floatingIpView(state: CloudState, fip: FloatingIpRecord, includePending = false): Record<string, unknown> {
+export function floatingIpView(
+  state: CloudState,
+  fip: FloatingIpRecord,
+  includePending = false,
+): Record<string, unknown> {
   const portId = includePending && fip.pending ? fip.pending.portId : fip.portId;
   const fixedIp = includePending && fip.pending ? fip.pending.fixedIp : fip.fixedIp;
   const port = portId === null ? undefined : state.ports.get(portId);

@@ -94,7 +94,9 @@ export async function startFakeLambda(handler: LambdaHandler = echoPass): Promis
             'x-amzn-errortype': `${reply.type}:http://internal.amazon.com/coral/com.amazonaws.awsgirlambda/`,
             'x-amzn-requestid': `req-${request.index}`,
           });
-          res.end(JSON.stringify({ Type: reply.status >= 500 ? 'Service' : 'User', message: reply.message, ...reply.extra }));
+          res.end(
+            JSON.stringify({ Type: reply.status >= 500 ? 'Service' : 'User', message: reply.message, ...reply.extra }),
+          );
         }
       });
     });

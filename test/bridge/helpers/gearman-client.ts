@@ -103,7 +103,12 @@ export class GearmanClient {
 }
 
 /** Submits one job and waits for its result on a connection of its own. */
-export async function submitJob(address: string, functionName: string, unique: string, payload: string | Uint8Array): Promise<JobResult> {
+export async function submitJob(
+  address: string,
+  functionName: string,
+  unique: string,
+  payload: string | Uint8Array,
+): Promise<JobResult> {
   const c = await GearmanClient.connect(address);
   try {
     return await c.submit(functionName, unique, payload);

@@ -60,7 +60,11 @@ export async function startChain(options: ChainOptions): Promise<Chain> {
     guardFile: guardFiles[0],
   });
   const bridges: BridgeProc[] = [];
-  const startBridge = async (clientId: string, args: string[] = [], env: Record<string, string> = {}): Promise<BridgeProc> => {
+  const startBridge = async (
+    clientId: string,
+    args: string[] = [],
+    env: Record<string, string> = {},
+  ): Promise<BridgeProc> => {
     const file = guardFile(`${options.label}-${clientId}`);
     guardFiles.push(file);
     const b = await startBridgeProcess({

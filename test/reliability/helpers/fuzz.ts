@@ -29,7 +29,22 @@ export interface FuzzCase {
 const ACTIONS = ['BUILD_DEVICE', 'DELETE_DEVICE', 'BUILD_IP', 'ASSIGN_IP', 'REMOVE_IP', 'DELETE_IP'];
 /** Characters that never turn into ASCII letters when upper-cased, and are not whitespace to trim(). */
 const UNICODE = ['\u200b', '\u0301', '\u202e', '中', 'ｘ', '🚀', 'Ж', '\u0000', '\ud83d', '\udc00', 'é', 'ǅ', '\u2066'];
-const NOT_IPV4 = ['', ' ', '127.0.0.1 ', '256.1.1.1', '1.2.3', '1.2.3.4.5', '0x7f.0.0.1', '::1', 'localhost', '127.0.0.1/32', '１２７.0.0.1', '127.0.0.1\u0000', '-1.0.0.0', '1e3.0.0.1'];
+const NOT_IPV4 = [
+  '',
+  ' ',
+  '127.0.0.1 ',
+  '256.1.1.1',
+  '1.2.3',
+  '1.2.3.4.5',
+  '0x7f.0.0.1',
+  '::1',
+  'localhost',
+  '127.0.0.1/32',
+  '１２７.0.0.1',
+  '127.0.0.1\u0000',
+  '-1.0.0.0',
+  '1e3.0.0.1',
+];
 const WRONG_TYPES: unknown[] = [0, -1, 1.5, 1e308, true, false, null, [], ['x'], {}, { a: 1 }];
 
 export function fuzzCases(count: number, seed = 20240501): FuzzCase[] {
@@ -49,7 +64,20 @@ export function fuzzCases(count: number, seed = 20240501): FuzzCase[] {
       case 3:
         return pick(ACTIONS).replace('_', pick(['-', ' ', '', '__', '\u200b']));
       case 4:
-        return pick(['', ' ', 'EXPLODE', 'BUILD', 'DELETE', 'PASS', 'FAIL', 'null', '{}', 'BUILD_DEVICE;DELETE_DEVICE', '__proto__', 'constructor']);
+        return pick([
+          '',
+          ' ',
+          'EXPLODE',
+          'BUILD',
+          'DELETE',
+          'PASS',
+          'FAIL',
+          'null',
+          '{}',
+          'BUILD_DEVICE;DELETE_DEVICE',
+          '__proto__',
+          'constructor',
+        ]);
       case 5:
         return 'A'.repeat(1 + int(5000));
       default:
@@ -74,7 +102,11 @@ export function fuzzCases(count: number, seed = 20240501): FuzzCase[] {
   };
 
   const cases: FuzzCase[] = [];
-  const json = (kind: string, message: Record<string, unknown>): FuzzCase => ({ kind, payload: Buffer.from(JSON.stringify(message), 'utf8'), message });
+  const json = (kind: string, message: Record<string, unknown>): FuzzCase => ({
+    kind,
+    payload: Buffer.from(JSON.stringify(message), 'utf8'),
+    message,
+  });
   for (let i = 0; i < count; i += 1) {
     const roll = int(100);
     if (roll < 12) {
@@ -90,7 +122,10 @@ export function fuzzCases(count: number, seed = 20240501): FuzzCase[] {
       const close = open === '[' ? ']' : '}';
       // A real action with nesting too deep to forward, or a wrong action at any depth.
       const action = depth >= 20_000 && random() < 0.5 ? JSON.stringify(pick(ACTIONS)) : JSON.stringify(badAction());
-      cases.push({ kind: 'deep nesting', payload: Buffer.from(`{"action":${action},"x":${open.repeat(depth)}0${close.repeat(depth)}}`, 'utf8') });
+      cases.push({
+        kind: 'deep nesting',
+        payload: Buffer.from(`{"action":${action},"x":${open.repeat(depth)}0${close.repeat(depth)}}`, 'utf8'),
+      });
     } else if (roll < 38) {
       const size = pick([10_000, 100_000, 250_000, 300_000]);
       const where = int(3);
@@ -104,7 +139,10 @@ export function fuzzCases(count: number, seed = 20240501): FuzzCase[] {
     } else if (roll < 56) {
       cases.push(json('wrong types', random() < 0.4 ? { action: badAction() } : badFields()));
     } else if (roll < 66) {
-      const message = random() < 0.5 ? { action: unicodeString(1 + int(12)), name: unicodeString(3 + int(30)) } : { ...badFields(), note: unicodeString(50) };
+      const message =
+        random() < 0.5
+          ? { action: unicodeString(1 + int(12)), name: unicodeString(3 + int(30)) }
+          : { ...badFields(), note: unicodeString(50) };
       cases.push(json('unicode', message));
     } else if (roll < 74) {
       const message: Record<string, unknown> = pick([
@@ -116,7 +154,24 @@ export function fuzzCases(count: number, seed = 20240501): FuzzCase[] {
       ]);
       cases.push(json('numbers for strings', message));
     } else if (roll < 82) {
-      const text = pick(['[]', '[{"action":"BUILD_IP"}]', '42', '-0', '"BUILD_IP"', 'null', 'true', '""', '1e999', 'NaN', 'Infinity', '{}', '{"action":"BUILD_IP"}{"action":"BUILD_IP"}', "{'action':'BUILD_IP'}", '{"action":"BUILD_IP",}', '\u0000{"action":"BUILD_IP"}']);
+      const text = pick([
+        '[]',
+        '[{"action":"BUILD_IP"}]',
+        '42',
+        '-0',
+        '"BUILD_IP"',
+        'null',
+        'true',
+        '""',
+        '1e999',
+        'NaN',
+        'Infinity',
+        '{}',
+        '{"action":"BUILD_IP"}{"action":"BUILD_IP"}',
+        "{'action':'BUILD_IP'}",
+        '{"action":"BUILD_IP",}',
+        '\u0000{"action":"BUILD_IP"}',
+      ]);
       cases.push({ kind: 'not one JSON object', payload: Buffer.from(text, 'utf8') });
     } else if (roll < 88) {
       const message = JSON.parse(
@@ -132,14 +187,20 @@ export function fuzzCases(count: number, seed = 20240501): FuzzCase[] {
     } else if (roll < 92) {
       // Invalid UTF-8 inside an otherwise fine message.
       const head = Buffer.from('{"action":"BUILD_IP","name":"', 'utf8');
-      cases.push({ kind: 'invalid UTF-8', payload: Buffer.concat([head, Buffer.from([0xff, 0xfe, 0xc0, 0x80, 0xed, 0xa0, 0x80]), Buffer.from('"}')]) });
+      cases.push({
+        kind: 'invalid UTF-8',
+        payload: Buffer.concat([head, Buffer.from([0xff, 0xfe, 0xc0, 0x80, 0xed, 0xa0, 0x80]), Buffer.from('"}')]),
+      });
     } else if (roll < 96) {
       const keys = Object.fromEntries(Array.from({ length: 2000 + int(8000) }, (_, k) => [`k${k}`, k]));
       cases.push(json('many keys', { action: badAction(), ...keys }));
     } else {
       const size = 1024 * 1024 + int(64 * 1024);
       const pad = Buffer.alloc(size, 0x61);
-      cases.push({ kind: '1 MB message', payload: Buffer.concat([Buffer.from('{"action":"BUILD_IP","pad":"'), pad, Buffer.from('"}')]) });
+      cases.push({
+        kind: '1 MB message',
+        payload: Buffer.concat([Buffer.from('{"action":"BUILD_IP","pad":"'), pad, Buffer.from('"}')]),
+      });
     }
   }
   return cases;

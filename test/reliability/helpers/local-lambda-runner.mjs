@@ -45,10 +45,15 @@ function send(res, status, body, headers) {
 }
 
 function awsError(res, status, type, message, requestId) {
-  send(res, status, { Type: status >= 500 ? 'Service' : 'User', message }, {
-    'x-amzn-errortype': type,
-    'x-amzn-requestid': requestId,
-  });
+  send(
+    res,
+    status,
+    { Type: status >= 500 ? 'Service' : 'User', message },
+    {
+      'x-amzn-errortype': type,
+      'x-amzn-requestid': requestId,
+    },
+  );
 }
 
 const server = http.createServer((req, res) => {
@@ -59,10 +64,12 @@ const server = http.createServer((req, res) => {
     if (req.method === 'GET' && url === '/_local/invocations') return send(res, 200, invocations);
     const requestId = `local-${nextId++}`;
     const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations/.exec(url);
-    if (!match || req.method !== 'POST') return awsError(res, 404, 'ResourceNotFoundException', `no route ${req.method} ${url}`, requestId);
+    if (!match || req.method !== 'POST')
+      return awsError(res, 404, 'ResourceNotFoundException', `no route ${req.method} ${url}`, requestId);
     const name = decodeURIComponent(match[1]);
     const fn = name.startsWith(prefix) ? name.slice(prefix.length) : '';
-    if (!FUNCTIONS.includes(fn)) return awsError(res, 404, 'ResourceNotFoundException', `Function not found: ${name}`, requestId);
+    if (!FUNCTIONS.includes(fn))
+      return awsError(res, 404, 'ResourceNotFoundException', `Function not found: ${name}`, requestId);
     let event;
     try {
       event = JSON.parse(Buffer.concat(chunks).toString('utf8'));
@@ -100,10 +107,18 @@ const server = http.createServer((req, res) => {
     const headers = { 'x-amz-executed-version': '$LATEST', 'x-amzn-requestid': requestId };
     const timer = setTimeout(() => {
       record.response = 'TIMEOUT';
-      send(res, 200, { errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${requestId} Error: Task timed out after ${timeoutSeconds.toFixed(2)} seconds` }, {
-        ...headers,
-        'x-amz-function-error': 'Unhandled',
-      });
+      send(
+        res,
+        200,
+        {
+          errorType: 'Sandbox.Timedout',
+          errorMessage: `RequestId: ${requestId} Error: Task timed out after ${timeoutSeconds.toFixed(2)} seconds`,
+        },
+        {
+          ...headers,
+          'x-amz-function-error': 'Unhandled',
+        },
+      );
     }, timeoutSeconds * 1000);
     Promise.resolve()
       .then(() => handlerFor(fn)(event, context))
@@ -120,10 +135,15 @@ const server = http.createServer((req, res) => {
           clearTimeout(timer);
           const e = error instanceof Error ? error : new Error(String(error));
           record.error = `${e.name}: ${e.message}`.slice(0, 500);
-          send(res, 200, { errorType: e.name, errorMessage: e.message, trace: String(e.stack || '').split('\n') }, {
-            ...headers,
-            'x-amz-function-error': 'Unhandled',
-          });
+          send(
+            res,
+            200,
+            { errorType: e.name, errorMessage: e.message, trace: String(e.stack || '').split('\n') },
+            {
+              ...headers,
+              'x-amz-function-error': 'Unhandled',
+            },
+          );
         },
       );
   });

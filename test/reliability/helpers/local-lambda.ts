@@ -77,7 +77,9 @@ export async function startLocalLambda(options: {
 }): Promise<LocalLambda> {
   const bundle = await sharedBundle();
   const functions: FunctionName[] = ['buildDevice', 'deleteDevice', 'buildIp', 'assignIp', 'removeIp', 'deleteIp'];
-  const timeouts = Object.fromEntries(functions.map((fn) => [fn, options.timeouts?.[fn] ?? functionTimeout(bundle, fn)]));
+  const timeouts = Object.fromEntries(
+    functions.map((fn) => [fn, options.timeouts?.[fn] ?? functionTimeout(bundle, fn)]),
+  );
   const ext = path.extname(bundle.file('buildIp'));
   const config = JSON.stringify({ prefix: options.prefix ?? 'pool-manager-dev-', timeouts, ext });
   // The nodejs runtime provides the AWS SDK v3, which serverless.yml leaves out of the
@@ -110,7 +112,11 @@ export async function startLocalLambda(options: {
         method: 'POST',
         body: JSON.stringify(event),
       });
-      return { status: res.status, functionError: res.headers.get('x-amz-function-error'), body: (await res.json()) as unknown };
+      return {
+        status: res.status,
+        functionError: res.headers.get('x-amz-function-error'),
+        body: (await res.json()) as unknown,
+      };
     },
     stop: async () => {
       await proc.stop(3000);

@@ -15,7 +15,9 @@ const seen = [];
 /** 127.0.0.0/8, ::1 (any spelling), ::ffff:127.x, and the name localhost. */
 export function isLoopbackHost(host) {
   if (host === undefined || host === null || host === '') return true; // net's default is localhost
-  const h = String(host).replace(/^\[|\]$/g, '').toLowerCase();
+  const h = String(host)
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase();
   if (h === 'localhost' || h.endsWith('.localhost')) return true;
   if (net.isIPv4(h)) return h.startsWith('127.');
   if (net.isIPv6(h)) {

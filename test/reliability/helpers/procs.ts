@@ -56,7 +56,12 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.
 
 export const GC_HOOK = path.join(import.meta.dirname, 'gc-on-signal.mjs');
 
-export function spawnNode(name: string, args: string[], env: NodeJS.ProcessEnv, options: { guardFile?: string; nodeArgs?: string[] } = {}): Proc {
+export function spawnNode(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { guardFile?: string; nodeArgs?: string[] } = {},
+): Proc {
   const proc = spawn(process.execPath, ['--import', GUARD_PATH, ...(options.nodeArgs ?? []), ...args], {
     cwd: ROOT,
     env: { ...env, ...(options.guardFile ? { LOOPBACK_GUARD_FILE: options.guardFile } : {}) },
@@ -160,14 +165,22 @@ export async function startBridgeProcess(options: {
   const healthPort = await freePort();
   const args = [
     BRIDGE_BIN,
-    '--gearman', options.servers.join(','),
-    '--lambda-endpoint', options.lambdaUrl,
-    '--health-listen', `127.0.0.1:${healthPort}`,
-    '--client-id', options.clientId ?? 'reliability',
-    '--reconnect-max-delay', '0.5',
+    '--gearman',
+    options.servers.join(','),
+    '--lambda-endpoint',
+    options.lambdaUrl,
+    '--health-listen',
+    `127.0.0.1:${healthPort}`,
+    '--client-id',
+    options.clientId ?? 'reliability',
+    '--reconnect-max-delay',
+    '0.5',
     ...(options.args ?? []),
   ];
-  const child = spawnNode(`bridge ${options.clientId ?? ''}`, args, baseEnv(options.env), { guardFile: options.guardFile, nodeArgs: options.nodeArgs });
+  const child = spawnNode(`bridge ${options.clientId ?? ''}`, args, baseEnv(options.env), {
+    guardFile: options.guardFile,
+    nodeArgs: options.nodeArgs,
+  });
   const timeoutMs = options.timeoutMs ?? 20_000;
   const deadline = Date.now() + timeoutMs;
   const healthUrl = `http://127.0.0.1:${healthPort}`;
@@ -201,10 +214,16 @@ export async function startBridgeProcess(options: {
   const want = options.waitConnected ?? true;
   if (want) {
     try {
-      await waitUntil(async () => {
-        const { body } = await health();
-        return want === 'any' ? body.servers.some((s) => s.state === 'connected') : body.servers.every((s) => s.state === 'connected');
-      }, 'the bridge to register', deadline - Date.now());
+      await waitUntil(
+        async () => {
+          const { body } = await health();
+          return want === 'any'
+            ? body.servers.some((s) => s.state === 'connected')
+            : body.servers.every((s) => s.state === 'connected');
+        },
+        'the bridge to register',
+        deadline - Date.now(),
+      );
     } catch (error) {
       child.signal('SIGKILL');
       throw error;
@@ -218,7 +237,12 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls cond() until true; throws naming `what` after timeoutMs. */
-export async function waitUntil(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000, everyMs = 20): Promise<void> {
+export async function waitUntil(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+  everyMs = 20,
+): Promise<void> {
   const deadline = Date.now() + Math.max(0, timeoutMs);
   for (;;) {
     if (await cond()) return;

@@ -30,7 +30,23 @@ export function selfSigned(cn = 'cloud-sim'): SelfSigned {
   const keyFile = path.join(dir, 'key.pem');
   execFileSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${cn}`, '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
     { stdio: 'ignore' },
   );
   return {
@@ -75,7 +91,10 @@ function withEcho(text: string, echo: string): string {
   return `${text} ${echo}`;
 }
 
-export async function startFront(target: string, options: { tls?: { cert: Buffer; key: Buffer }; echo?: boolean }): Promise<TlsFront> {
+export async function startFront(
+  target: string,
+  options: { tls?: { cert: Buffer; key: Buffer }; echo?: boolean },
+): Promise<TlsFront> {
   const upstream = new URL(target);
   let count = 0;
   let front = '';
@@ -88,14 +107,23 @@ export async function startFront(target: string, options: { tls?: { cert: Buffer
       delete headers['content-length'];
       const body = Buffer.concat(chunks);
       const out = http.request(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...headers, 'content-length': String(body.length) } },
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...headers, 'content-length': String(body.length) },
+        },
         (answer) => {
           const parts: Buffer[] = [];
           answer.on('data', (c: Buffer) => parts.push(c));
           answer.on('end', () => {
             let text = Buffer.concat(parts).toString('utf8').split(target).join(front);
             if (options.echo && (answer.statusCode ?? 0) >= 400) {
-              text = withEcho(text, `(you sent token ${String(req.headers['x-auth-token'])} and ${body.toString('utf8')})`);
+              text = withEcho(
+                text,
+                `(you sent token ${String(req.headers['x-auth-token'])} and ${body.toString('utf8')})`,
+              );
             }
             const responseHeaders = { ...answer.headers };
             delete responseHeaders['content-length'];
@@ -112,7 +140,9 @@ export async function startFront(target: string, options: { tls?: { cert: Buffer
       out.end(body);
     });
   };
-  const server = options.tls ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, handler) : http.createServer(handler);
+  const server = options.tls
+    ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, handler)
+    : http.createServer(handler);
   server.on('tlsClientError', () => undefined);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   front = `${options.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
