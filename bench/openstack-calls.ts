@@ -16,7 +16,7 @@
  * Writes bench/out/openstack-calls.json.
  */
 import { parseArgs } from 'node:util';
-import type { FunctionName } from '../functions/core/actions';
+import type { FunctionName } from '../contract/actions';
 import { startCloudSim } from '../scripts/cloud-sim';
 import type { CloudSim, RequestRecord } from '../scripts/cloud-sim';
 import type { Bundle } from '../test/helpers/lambda';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { defaultInvokeTimeoutSeconds, longestFunctionTimeoutSeconds } from '../functions/deadlines';
+import { defaultInvokeTimeoutSeconds, longestFunctionTimeoutSeconds } from '../contract/deadlines';
 import { parseHostPort } from './address';
 import type { ServerAddress } from './connection';
 
@@ -51,7 +51,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** The longest function timeout and the default invoke/drain timeouts: functions/deadlines.json. */
+/** The longest function timeout and the default invoke/drain timeouts: contract/deadlines.json. */
 const LONGEST_FUNCTION_TIMEOUT_S = longestFunctionTimeoutSeconds();
 const DEFAULT_INVOKE_TIMEOUT_S = defaultInvokeTimeoutSeconds();
 
@@ -250,7 +250,7 @@ export const SETTINGS: Setting[] = [
     flag: 'invoke-timeout',
     type: 'string',
     arg: 'seconds',
-    help: `How long to wait for one function; longer than the longest function timeout (${LONGEST_FUNCTION_TIMEOUT_S} s, functions/deadlines.json).`,
+    help: `How long to wait for one function; longer than the longest function timeout (${LONGEST_FUNCTION_TIMEOUT_S} s, contract/deadlines.json).`,
     defaultText: String(DEFAULT_INVOKE_TIMEOUT_S),
     schema: seconds(0.01, 86_400),
     apply: (c, v: number) => (c.invokeTimeoutMs = v),

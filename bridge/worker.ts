@@ -6,7 +6,7 @@
  * next connection that wants work.
  */
 import { performance } from 'node:perf_hooks';
-import type { Logger } from '../functions/observability/logger';
+import type { Logger } from '../contract/logger';
 import type { AssignedJob, ConnectionOptions, ServerAddress, ServerStatus } from './connection';
 import { ServerConnection } from './connection';
 import type { Invoker, InvokeOutcome } from './invoker';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { BUILD_DEADLINE_SECONDS } from './deadlines';
+import { BUILD_DEADLINE_SECONDS } from '../contract/deadlines';
 import { ConfigurationError } from './openstack/errors';
 import type { AuthSettings, CloudSettings, Interface } from './openstack/types';
 
@@ -64,7 +64,7 @@ export const POOL_SETTINGS_HELP: Record<string, string> = {
   POOL_SERVER_GROUP_ID: 'server group (e.g. anti-affinity) for new devices',
   POOL_METADATA: 'JSON object of string metadata for new devices',
   POOL_FLOATING_IP_POOL: 'external network (name or ID) for floating IPs',
-  POOL_BUILD_DEADLINE_SECONDS: `how long BUILD_DEVICE waits for ACTIVE (default ${BUILD_DEADLINE_SECONDS}, functions/deadlines.json)`,
+  POOL_BUILD_DEADLINE_SECONDS: `how long BUILD_DEVICE waits for ACTIVE (default ${BUILD_DEADLINE_SECONDS}, contract/deadlines.json)`,
   POOL_POLL_INITIAL_MS: 'first status poll interval (default 1000)',
   POOL_POLL_MAX_MS: 'longest status poll interval (default 15000)',
   POOL_ASSIGN_CONFIRM_ATTEMPTS: 'reads of a floating IP to confirm an association (default 10)',

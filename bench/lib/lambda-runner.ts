@@ -9,8 +9,8 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { FunctionName } from '../../functions/core/actions';
-import type { Result } from '../../functions/core/result';
+import type { FunctionName } from '../../contract/actions';
+import type { Result } from '../../contract/result';
 import type { Bundle } from '../../test/helpers/lambda';
 import { ROOT } from './common';
 

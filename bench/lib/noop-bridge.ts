@@ -13,7 +13,7 @@ import type { LogLevel } from '../../bridge/config';
 import { makeConfig, parseHostPort } from '../../bridge/config';
 import { startBridge } from '../../bridge/index';
 import type { InvokeOutcome, Invoker } from '../../bridge/invoker';
-import { createLogger } from '../../functions/observability/logger';
+import { createLogger } from '../../contract/logger';
 
 const { values } = parseArgs({
   options: {

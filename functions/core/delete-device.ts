@@ -1,6 +1,6 @@
 import type { ActionContext } from './context';
-import type { Message, Result } from './result';
-import { fail, pass } from './result';
+import type { Message, Result } from '../../contract/result';
+import { fail, pass } from '../../contract/result';
 import type { DeviceInput } from './schemas';
 
 /**

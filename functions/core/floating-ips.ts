@@ -4,8 +4,8 @@ import type { ActionContext } from './context';
 import { describeError } from './errors';
 import { floatingIpDescription } from './naming';
 import { answerLost, pollUntilDeadline } from './poll';
-import type { Message, Result } from './result';
-import { fail, pass } from './result';
+import type { Message, Result } from '../../contract/result';
+import { fail, pass } from '../../contract/result';
 import type { IpInput, IpOnDeviceInput } from './schemas';
 
 /**

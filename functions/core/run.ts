@@ -1,11 +1,11 @@
-import type { Action } from './actions';
+import type { Action } from '../../contract/actions';
 import { buildDevice } from './build-device';
 import type { ActionContext } from './context';
 import { deleteDevice } from './delete-device';
 import { describeError } from './errors';
 import { assignIp, buildIp, deleteIp, removeIp } from './floating-ips';
-import type { Message, Result } from './result';
-import { fail } from './result';
+import type { Message, Result } from '../../contract/result';
+import { fail } from '../../contract/result';
 import type { DeviceInput, IpInput, IpOnDeviceInput } from './schemas';
 import { validate } from './schemas';
 

@@ -5,8 +5,8 @@
  * was 450 KB of every function's 1.2 MB).
  */
 import * as z from 'zod/mini';
-import type { Action } from './actions';
-import type { Message } from './result';
+import type { Action } from '../../contract/actions';
+import type { Message } from '../../contract/result';
 
 const deviceName = z
   .string({

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { parseHostPort } from '../../bridge/address';
-import { ACTIONS, normaliseAction } from '../../functions/core/actions';
+import { ACTIONS, normaliseAction } from '../../contract/actions';
 import type { JobOutcome } from './client';
 import { JobError, functionStatus, submitJob } from './client';
 

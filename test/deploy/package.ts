@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 export const root = join(import.meta.dirname, '..', '..');
 
 /** What serverless needs from the project: its config, the function sources, the deps. */
-const COPIED = ['serverless.yml', 'package.json', 'tsconfig.json', 'functions'];
+const COPIED = ['serverless.yml', 'package.json', 'tsconfig.json', 'contract', 'functions'];
 
 export interface CfnResource {
   Type: string;

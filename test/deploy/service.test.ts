@@ -2,7 +2,7 @@
  * The bridge as a service: the systemd unit restarts on failure but not on a configuration
  * error, runs as its own user with the hardening options, waits longer than the drain on
  * stop, and passes `systemd-analyze verify` (where systemd-analyze exists); the example
- * configuration loads and leaves the timeouts to functions/deadlines.json.
+ * configuration loads and leaves the timeouts to contract/deadlines.json.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -114,7 +114,7 @@ test('systemd-analyze verifies the unit and rates its exposure OK', async (t) =>
   }
 });
 
-test('the example configuration loads and leaves the timeouts to functions/deadlines.json', () => {
+test('the example configuration loads and leaves the timeouts to contract/deadlines.json', () => {
   const loaded = loadConfig(['--config', EXAMPLE], {});
   assert.equal(loaded.kind, 'run');
   if (loaded.kind !== 'run') return;

@@ -13,8 +13,8 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { ACTIONS } from '../../functions/core/actions';
-import { BUILD_DEADLINE_SECONDS, FUNCTION_LIMITS, LAMBDA_MAX_TIMEOUT_SECONDS } from '../../functions/deadlines';
+import { ACTIONS } from '../../contract/actions';
+import { BUILD_DEADLINE_SECONDS, FUNCTION_LIMITS, LAMBDA_MAX_TIMEOUT_SECONDS } from '../../contract/deadlines';
 import type { CfnResource, CfnTemplate, Packaged } from './package';
 import { packageStack } from './package';
 

@@ -98,7 +98,7 @@ test('pool settings: basename underscores become dashes, lists split, defaults a
   assert.deepEqual(settings.securityGroups, ['lb', 'ssh']);
   assert.equal(settings.tcpCheckPort, 443);
   assert.deepEqual(settings.metadata, { role: 'lb' });
-  // The default is buildDevice's timeout minus the cleanup reserve (functions/deadlines.json).
+  // The default is buildDevice's timeout minus the cleanup reserve (contract/deadlines.json).
   assert.equal(settings.buildDeadlineMs, 780_000);
   assert.equal(settings.ignore500OnRemove, false);
 });

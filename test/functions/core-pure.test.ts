@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { normaliseAction } from '../../functions/core/actions';
+import { normaliseAction } from '../../contract/actions';
 import { isPrivateIpv4, selectAddress } from '../../functions/core/addresses';
-import { unwrap, wrap } from '../../functions/core/envelope';
+import { unwrap, wrap } from '../../contract/envelope';
 import { deviceName, deviceUuid } from '../../functions/core/naming';
-import { fail } from '../../functions/core/result';
+import { fail } from '../../contract/result';
 import { validate } from '../../functions/core/schemas';
 
 test('device uuid: the same unique id always gives the same uuid, none gives a fresh one', () => {

@@ -1,5 +1,5 @@
 /**
- * functions/deadlines.json is the one source of truth for time limits: its numbers agree
+ * contract/deadlines.json is the one source of truth for time limits: its numbers agree
  * with each other and with Lambda's limit, serverless.yml and pool-bridge read them rather
  * than repeating them, and a handler keeps the cleanup reserve from Lambda's remaining time.
  */
@@ -10,8 +10,8 @@ import { after, before, test } from 'node:test';
 import { parse } from 'yaml';
 import { DEFAULTS as BRIDGE_DEFAULTS } from '../../bridge/config';
 import { POOL_SETTINGS_HELP, loadPoolSettings } from '../../functions/config';
-import { ACTIONS } from '../../functions/core/actions';
-import { wrap } from '../../functions/core/envelope';
+import { ACTIONS } from '../../contract/actions';
+import { wrap } from '../../contract/envelope';
 import {
   BRIDGE_MARGIN_SECONDS,
   BUILD_DEADLINE_SECONDS,
@@ -21,7 +21,7 @@ import {
   defaultInvokeTimeoutSeconds,
   longestFunctionTimeoutSeconds,
   reserveMs,
-} from '../../functions/deadlines';
+} from '../../contract/deadlines';
 import { makeHandler } from '../../functions/handlers/make-handler';
 import type { CloudSim } from '../../scripts/cloud-sim';
 import { functionEnv, startCloud } from '../helpers/cloud';
@@ -64,7 +64,7 @@ test("pool-bridge's default invoke and drain timeouts are the longest function t
 
 test('serverless.yml takes every timeout and memory size from deadlines.json, and every setting as a parameter', () => {
   const config = parse(readFileSync(join(root, 'serverless.yml'), 'utf8')) as ServerlessYaml;
-  assert.equal(config.custom.deadlines, '${file(./functions/deadlines.json)}');
+  assert.equal(config.custom.deadlines, '${file(./contract/deadlines.json)}');
   assert.deepEqual(Object.keys(config.functions).sort(), Object.values(ACTIONS).sort());
   for (const name of Object.keys(config.functions)) {
     assert.equal(config.functions[name]?.timeout, `\${self:custom.deadlines.functions.${name}.timeout}`);

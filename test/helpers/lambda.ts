@@ -9,8 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { FunctionName } from '../../functions/core/actions';
-import type { Result } from '../../functions/core/result';
+import type { FunctionName } from '../../contract/actions';
+import type { Result } from '../../contract/result';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -39,7 +39,7 @@ export interface Bundle {
 export async function bundleHandlers(): Promise<Bundle> {
   const config = parse(readFileSync(join(root, 'serverless.yml'), 'utf8')) as ServerlessYaml;
   const options = config.custom.esbuild;
-  const deadlines = JSON.parse(readFileSync(join(root, 'functions', 'deadlines.json'), 'utf8')) as {
+  const deadlines = JSON.parse(readFileSync(join(root, 'contract', 'deadlines.json'), 'utf8')) as {
     functions: Record<string, { timeout: number }>;
   };
   const dir = mkdtempSync(join(tmpdir(), 'pool-manager-bundle-'));

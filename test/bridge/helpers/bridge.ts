@@ -4,7 +4,7 @@ import { makeConfig, parseHostPort } from '../../../bridge/config';
 import type { BridgeHandle } from '../../../bridge/index';
 import { startBridge } from '../../../bridge/index';
 import type { Invoker } from '../../../bridge/invoker';
-import { createLogger } from '../../../functions/observability/logger';
+import { createLogger } from '../../../contract/logger';
 import type { LogLevel } from '../../../bridge/config';
 
 export function quietLogger(): ReturnType<typeof createLogger> {

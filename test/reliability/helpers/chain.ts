@@ -6,7 +6,7 @@
  * cloud holds, clean up, and report numbers.
  */
 import fs from 'node:fs';
-import type { Result } from '../../../functions/core/result';
+import type { Result } from '../../../contract/result';
 import type { CloudSim, CloudSimOptions } from '../../../scripts/cloud-sim';
 import { GearmanClient } from '../../bridge/helpers/gearman-client';
 import type { Gearmand } from '../../bridge/helpers/gearmand';

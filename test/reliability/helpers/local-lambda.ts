@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { FunctionName } from '../../../functions/core/actions';
+import type { FunctionName } from '../../../contract/actions';
 import type { Bundle } from '../../helpers/lambda';
 import { bundleHandlers } from '../../helpers/lambda';
 import type { Proc } from './procs';
@@ -39,12 +39,12 @@ export interface LocalLambda {
 
 let shared: Promise<Bundle> | undefined;
 
-/** A function's timeout in seconds: serverless.yml's number, else functions/deadlines.json's, else Lambda's 900. */
+/** A function's timeout in seconds: serverless.yml's number, else contract/deadlines.json's, else Lambda's 900. */
 function functionTimeout(bundle: Bundle, fn: FunctionName): number {
   const fromYaml = Number(bundle.timeoutSeconds(fn));
   if (Number.isFinite(fromYaml) && fromYaml > 0) return fromYaml;
   try {
-    const deadlines = JSON.parse(fs.readFileSync(path.join(ROOT, 'functions/deadlines.json'), 'utf8')) as {
+    const deadlines = JSON.parse(fs.readFileSync(path.join(ROOT, 'contract/deadlines.json'), 'utf8')) as {
       functions?: Record<string, { timeout?: unknown }>;
     };
     const value = Number(deadlines.functions?.[fn]?.timeout);

@@ -1,6 +1,6 @@
 /**
- * Typed access to functions/deadlines.json, the one source of truth for time limits:
- * serverless.yml reads the same file (`${file(./functions/deadlines.json):...}`) for
+ * Typed access to contract/deadlines.json, the one source of truth for time limits:
+ * serverless.yml reads the same file (`${file(./contract/deadlines.json):...}`) for
  * each function's timeout and memory, the handlers take their build deadline and
  * cleanup reserve from here, and pool-bridge its default invoke and drain timeouts.
  *
@@ -14,8 +14,8 @@
  *   a cold start), so a function that runs to its timeout is answered by the function's
  *   own result or Lambda's timeout error, never by the bridge giving up first.
  */
-import type { FunctionName } from './core/actions';
-import { ACTIONS } from './core/actions';
+import type { FunctionName } from './actions';
+import { ACTIONS } from './actions';
 import deadlines from './deadlines.json';
 
 export interface FunctionLimits {
