@@ -4,7 +4,8 @@
  * again), and the service catalog lookup.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { AuthenticationError, ConfigurationError } from './errors';
+import { ConfigurationError } from '../../contract/errors';
+import { AuthenticationError } from './errors';
 import type { HttpClient } from './http';
 import { asArray, asObject, asString, field } from './json';
 import type { JsonObject } from './json';
@@ -47,7 +48,7 @@ export function clearTokenCache(): void {
 /** `https://host:5000`, `.../`, `.../v3`, `.../v2.0` all become `https://host:5000/v3`. */
 export function normaliseAuthUrl(authUrl: string): string {
   const trimmed = authUrl.trim().replace(/\/+$/, '');
-  if (!trimmed) throw new ConfigurationError('auth URL is empty');
+  if (!trimmed) throw new ConfigurationError('auth URL is empty', 'OS_AUTH_URL');
   if (/\/v3$/.test(trimmed)) return trimmed;
   return trimmed.replace(/\/v2\.0$/, '') + '/v3';
 }
@@ -87,9 +88,13 @@ export function authRequestBody(auth: AuthSettings): JsonObject {
     if (auth.applicationCredentialId) {
       credential = { id: auth.applicationCredentialId, secret: auth.applicationCredentialSecret };
     } else if (auth.applicationCredentialName) {
-      if (!auth.username) throw new ConfigurationError('an application credential name needs a username (OS_USERNAME)');
+      if (!auth.username)
+        throw new ConfigurationError('an application credential name needs a username (OS_USERNAME)', 'OS_USERNAME');
       if (!auth.userDomainName) {
-        throw new ConfigurationError('an application credential name needs a user domain name (OS_USER_DOMAIN_NAME)');
+        throw new ConfigurationError(
+          'an application credential name needs a user domain name (OS_USER_DOMAIN_NAME)',
+          'OS_USER_DOMAIN_NAME',
+        );
       }
       credential = {
         name: auth.applicationCredentialName,
@@ -97,7 +102,10 @@ export function authRequestBody(auth: AuthSettings): JsonObject {
         user: { name: auth.username, domain: { name: auth.userDomainName } },
       };
     } else {
-      throw new ConfigurationError('application credential auth needs an id or a name (OS_APPLICATION_CREDENTIAL_ID)');
+      throw new ConfigurationError(
+        'application credential auth needs an id or a name (OS_APPLICATION_CREDENTIAL_ID)',
+        'OS_APPLICATION_CREDENTIAL_ID',
+      );
     }
     return { auth: { identity: { methods: ['application_credential'], application_credential: credential } } };
   }
@@ -108,11 +116,14 @@ export function authRequestBody(auth: AuthSettings): JsonObject {
     user = { id: auth.userId, password: auth.password };
   } else if (auth.username) {
     if (!userDomain) {
-      throw new ConfigurationError('a username needs a user domain (OS_USER_DOMAIN_NAME or OS_USER_DOMAIN_ID)');
+      throw new ConfigurationError(
+        'a username needs a user domain (OS_USER_DOMAIN_NAME or OS_USER_DOMAIN_ID)',
+        'OS_USER_DOMAIN_NAME',
+      );
     }
     user = { name: auth.username, domain: userDomain, password: auth.password };
   } else {
-    throw new ConfigurationError('password auth needs a username or a user id (OS_USERNAME)');
+    throw new ConfigurationError('password auth needs a username or a user id (OS_USERNAME)', 'OS_USERNAME');
   }
   const body: JsonObject = { identity: { methods: ['password'], password: { user } } };
   if (auth.projectId) {
@@ -123,6 +134,7 @@ export function authRequestBody(auth: AuthSettings): JsonObject {
     if (!projectDomain) {
       throw new ConfigurationError(
         'a project name needs a project domain (OS_PROJECT_DOMAIN_NAME or OS_PROJECT_DOMAIN_ID)',
+        'OS_PROJECT_DOMAIN_NAME',
       );
     }
     body.scope = { project: { name: auth.projectName, domain: projectDomain } };

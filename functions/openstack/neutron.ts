@@ -1,7 +1,8 @@
 /**
  * Floating IPs from Neutron (`/v2.0/floatingips`), the modern path.
  */
-import { AmbiguousNameError, ConfigurationError, NotFoundError, OpenStackError, unlessNotFound } from './errors';
+import { ConfigurationError } from '../../contract/errors';
+import { AmbiguousNameError, NotFoundError, OpenStackError, unlessNotFound } from './errors';
 import { asArray, asId, asString, field, looksLikeUuid, segment } from './json';
 import { pickByName } from './names';
 import { requireId } from './nova';
@@ -146,7 +147,7 @@ export class NeutronFloatingIps implements FloatingIps {
     });
     if (ids.length === 1 && ids[0] !== undefined) return ids[0];
     if (ids.length === 0) {
-      throw new ConfigurationError('no external network (router:external=true): configure a floating IP pool', where);
+      throw new ConfigurationError('no external network (router:external=true): configure a floating IP pool');
     }
     const names = networks.map((n) => asString(field(n, 'name')) ?? asId(field(n, 'id'))).join(', ');
     throw new AmbiguousNameError(

@@ -2,7 +2,7 @@
  * Nova (compute API at a fixed microversion) and the Glance v2 image lookup that
  * `resolveImage` needs.
  */
-import { ConfigurationError, NotFoundError, OpenStackError, unlessNotFound } from './errors';
+import { InvalidArgumentError, NotFoundError, OpenStackError, unlessNotFound } from './errors';
 import { asArray, asId, asNumber, asObject, asString, field, looksLikeUuid, segment } from './json';
 import { exactNameRegex, pickByName } from './names';
 import type { Session } from './session';
@@ -20,7 +20,7 @@ export const COMPUTE_VERSION_HEADERS: Readonly<Record<string, string>> = Object.
 });
 
 export function requireId(kind: string, id: string): string {
-  if (!id) throw new ConfigurationError(`${kind} id is empty`);
+  if (!id) throw new InvalidArgumentError(`${kind} id is empty`);
   return segment(id);
 }
 
@@ -117,7 +117,7 @@ export class NovaCompute implements Compute {
   }
 
   async findServersByName(name: string): Promise<Server[]> {
-    if (!name) throw new ConfigurationError('server name is empty');
+    if (!name) throw new InvalidArgumentError('server name is empty');
     const path = `/servers/detail?name=${encodeURIComponent(exactNameRegex(name))}`;
     const items = await this.session.list('compute', path, 'servers', 'servers_links', {
       headers: { ...COMPUTE_VERSION_HEADERS },
@@ -140,7 +140,7 @@ export class NovaCompute implements Compute {
   }
 
   async resolveImage(idOrName: string): Promise<string> {
-    if (!idOrName) throw new ConfigurationError('image is empty');
+    if (!idOrName) throw new InvalidArgumentError('image is empty');
     if (looksLikeUuid(idOrName)) {
       try {
         const res = await this.session.call('image', 'GET', `/v2/images/${segment(idOrName)}`);
@@ -155,7 +155,7 @@ export class NovaCompute implements Compute {
   }
 
   async resolveFlavor(idOrName: string): Promise<string> {
-    if (!idOrName) throw new ConfigurationError('flavor is empty');
+    if (!idOrName) throw new InvalidArgumentError('flavor is empty');
     try {
       const res = await this.call('GET', `/flavors/${segment(idOrName)}`);
       return asId(field(field(res.body, 'flavor'), 'id')) ?? idOrName;

@@ -2,7 +2,8 @@
  * An authenticated call to a catalog service: endpoint from the override or the token's
  * catalog, the token header, and one re-authentication on a 401.
  */
-import { AuthenticationError, ConfigurationError } from './errors';
+import { ConfigurationError } from '../../contract/errors';
+import { AuthenticationError } from './errors';
 import type { ServiceName } from './errors';
 import { stripQuery } from './http';
 import type { HttpClient, HttpMethod, HttpResponse } from './http';

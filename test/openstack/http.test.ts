@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Agent } from 'undici';
+import { PoolManagerError } from '../../contract/errors';
 import {
   ConflictError,
   ConnectionError,
@@ -57,6 +58,7 @@ describe('http', () => {
     });
     await assert.rejects(open({ ...settings, retries: 3 }).compute.getServer('s1'), (e: unknown) => {
       assert.ok(e instanceof OpenStackError);
+      assert.equal(e.code, 'POOL_ERR_OPENSTACK');
       assert.equal(e.status, 503);
       assert.equal(e.retryable, true);
       assert.equal(e.message, 'Nova GET /servers/s1 failed: 503 Service Unavailable (after 4 attempts)');
@@ -84,6 +86,7 @@ describe('http', () => {
     });
     await assert.rejects(open({ ...settings, retries: 2 }).compute.getServer('s1'), (e: unknown) => {
       assert.ok(e instanceof ConnectionError);
+      assert.equal(e.code, 'POOL_ERR_OPENSTACK_CONNECTION');
       assert.equal(e.retryable, true);
       assert.match(e.message, /^Nova GET \/servers\/s1 failed: UND_ERR_SOCKET .* \(after 3 attempts\)$/);
       return true;
@@ -153,6 +156,7 @@ describe('http', () => {
     const started = Date.now();
     await assert.rejects(open(settings).compute.getServer('s1'), (e: unknown) => {
       assert.ok(e instanceof TimeoutError);
+      assert.equal(e.code, 'POOL_ERR_OPENSTACK_TIMEOUT');
       assert.equal(e.retryable, true);
       assert.equal(e.message, 'Nova GET /servers/s1 failed: no complete response within 150 ms (after 2 attempts)');
       return true;
@@ -250,7 +254,7 @@ describe('http', () => {
   });
 
   describe('error mapping', () => {
-    const cases: [string, number, unknown, new (...a: never[]) => Error, string][] = [
+    const cases: [string, number, unknown, new (...a: never[]) => Error, string, string][] = [
       [
         'Nova quota 403',
         403,
@@ -261,6 +265,7 @@ describe('http', () => {
           },
         },
         QuotaError,
+        'POOL_ERR_OPENSTACK_QUOTA',
         'Nova POST /servers failed: 403 Quota exceeded for instances: Requested 1, but already used 10 of 10 instances',
       ],
       [
@@ -273,6 +278,7 @@ describe('http', () => {
           },
         },
         QuotaError,
+        'POOL_ERR_OPENSTACK_QUOTA',
         'Nova POST /servers failed: 413 Quota exceeded for ram: Requested 2048, but already used 4096 of 4096 ram',
       ],
       [
@@ -280,6 +286,7 @@ describe('http', () => {
         403,
         { forbidden: { code: 403, message: "Policy doesn't allow os_compute_api:servers:create to be performed." } },
         OpenStackError,
+        'POOL_ERR_OPENSTACK',
         "Nova POST /servers failed: 403 Policy doesn't allow os_compute_api:servers:create to be performed.",
       ],
       [
@@ -287,6 +294,7 @@ describe('http', () => {
         409,
         { conflictingRequest: { code: 409, message: 'Cannot boot' } },
         ConflictError,
+        'POOL_ERR_OPENSTACK_CONFLICT',
         'Nova POST /servers failed: 409 Cannot boot',
       ],
       [
@@ -294,6 +302,7 @@ describe('http', () => {
         400,
         { badRequest: { code: 400, message: 'Invalid imageRef provided.' } },
         OpenStackError,
+        'POOL_ERR_OPENSTACK',
         'Nova POST /servers failed: 400 Invalid imageRef provided.',
       ],
       [
@@ -301,11 +310,12 @@ describe('http', () => {
         400,
         'Bad things <b>happened</b>\n\n here',
         OpenStackError,
+        'POOL_ERR_OPENSTACK',
         'Nova POST /servers failed: 400 Bad things happened here',
       ],
-      ['empty', 400, '', OpenStackError, 'Nova POST /servers failed: 400 Bad Request'],
+      ['empty', 400, '', OpenStackError, 'POOL_ERR_OPENSTACK', 'Nova POST /servers failed: 400 Bad Request'],
     ];
-    for (const [title, status, body, Type, message] of cases) {
+    for (const [title, status, body, Type, code, message] of cases) {
       it(title, async () => {
         const settings = await withRoutes({
           'POST /compute/v2.1/servers': (_r, res) => {
@@ -319,6 +329,8 @@ describe('http', () => {
           open(settings).compute.createServer({ name: 'x', imageRef: 'i', flavorRef: 'f' }),
           (e: unknown) => {
             assert.ok(e instanceof Type, `${String(e)} is a ${Type.name}`);
+            assert.ok(e instanceof PoolManagerError);
+            assert.equal(e.code, code);
             assert.equal((e as Error).message, message);
             assert.equal((e as OpenStackError).status, status);
             assert.equal((e as OpenStackError).service, 'Nova');
@@ -341,6 +353,7 @@ describe('http', () => {
       const fips = await open(settings).floatingIps();
       await assert.rejects(fips.allocate({}), (e: unknown) => {
         assert.ok(e instanceof QuotaError);
+        assert.equal(e.code, 'POOL_ERR_OPENSTACK_QUOTA');
         assert.equal(
           e.message,
           "Neutron POST /v2.0/floatingips failed: 409 Quota exceeded for resources: ['floatingip'].",
@@ -358,7 +371,9 @@ describe('http', () => {
           's',
         ),
         (e: unknown) =>
-          e instanceof NotFoundError && e.message.startsWith('Neutron PUT /v2.0/floatingips/f1 failed: 404 '),
+          e instanceof NotFoundError &&
+          e.code === 'POOL_ERR_OPENSTACK_NOT_FOUND' &&
+          e.message.startsWith('Neutron PUT /v2.0/floatingips/f1 failed: 404 '),
       );
     });
 

@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import {
-  AuthenticationError,
-  ConfigurationError,
-  clearTokenCache,
-  createOpenStack,
-} from '../../functions/openstack/index';
+import { ConfigurationError } from '../../contract/errors';
+import { AuthenticationError, clearTokenCache, createOpenStack } from '../../functions/openstack/index';
 import type { OpenStackClient } from '../../functions/openstack/index';
 import { authRequestBody, normaliseAuthUrl, refreshTime } from '../../functions/openstack/keystone';
 import type { AuthSettings } from '../../functions/openstack/types';
@@ -149,6 +145,9 @@ describe('keystone', () => {
           () => authRequestBody(auth),
           (e: unknown) =>
             e instanceof ConfigurationError &&
+            e.code === 'POOL_ERR_CONFIGURATION' &&
+            e.setting !== undefined &&
+            e.message.includes(e.setting) &&
             pattern.test(e.message) &&
             !e.message.includes(PASSWORD) &&
             !e.message.includes(APP_SECRET),
@@ -295,6 +294,7 @@ describe('keystone', () => {
     });
     await assert.rejects(client(passwordSettings(cloud.authUrl)).compute.getServer('s1'), (e: unknown) => {
       assert.ok(e instanceof AuthenticationError);
+      assert.equal(e.code, 'POOL_ERR_OPENSTACK_AUTHENTICATION');
       assert.equal(e.status, 401);
       assert.match(e.message, /^Nova GET \/servers\/s1 failed: 401 again after re-authenticating \(token rejected\)$/);
       for (const t of cloud.issued) assert.ok(!e.message.includes(t));
@@ -313,6 +313,7 @@ describe('keystone', () => {
     });
     await assert.rejects(client(passwordSettings(cloud.authUrl)).compute.getServer('s1'), (e: unknown) => {
       assert.ok(e instanceof AuthenticationError);
+      assert.equal(e.code, 'POOL_ERR_OPENSTACK_AUTHENTICATION');
       assert.equal(e.message, 'Keystone POST /v3/auth/tokens failed: 401 The password is wrong');
       return true;
     });
@@ -372,6 +373,7 @@ describe('keystone', () => {
       const settings = passwordSettings(cloud.authUrl, { regionName: 'RegionThree' });
       await assert.rejects(client(settings).compute.getServer('s1'), (e: unknown) => {
         assert.ok(e instanceof ConfigurationError);
+        assert.equal(e.code, 'POOL_ERR_CONFIGURATION');
         assert.equal(e.message, "no 'compute' endpoint for interface public in region RegionThree");
         return true;
       });

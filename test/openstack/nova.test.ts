@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import {
   AmbiguousNameError,
   COMPUTE_MICROVERSION,
+  InvalidArgumentError,
   NotFoundError,
   clearTokenCache,
   createOpenStack,
@@ -48,6 +49,24 @@ describe('nova', () => {
     await cloud?.close();
     client = undefined;
     cloud = undefined;
+  });
+
+  it('an empty id or name is refused before anything is sent', async () => {
+    const compute = await start({});
+    for (const [call, message] of [
+      [() => compute.getServer(''), 'server id is empty'],
+      [() => compute.deleteServer(''), 'server id is empty'],
+      [() => compute.findServersByName(''), 'server name is empty'],
+      [() => compute.resolveFlavor(''), 'flavor is empty'],
+    ] as const) {
+      await assert.rejects(call(), (e: unknown) => {
+        assert.ok(e instanceof InvalidArgumentError);
+        assert.equal(e.code, 'POOL_ERR_INVALID_ARGUMENT');
+        assert.equal(e.message, message);
+        return true;
+      });
+    }
+    assert.deepEqual(fake().serviceCalls(), []);
   });
 
   it('creates a server with the full body and the microversion headers', async () => {
@@ -305,10 +324,14 @@ describe('nova', () => {
       const compute = await start(glance);
       await assert.rejects(
         compute.resolveImage('fedora'),
-        (e: unknown) => e instanceof NotFoundError && e.message === 'no image named fedora',
+        (e: unknown) =>
+          e instanceof NotFoundError &&
+          e.code === 'POOL_ERR_OPENSTACK_NOT_FOUND' &&
+          e.message === 'no image named fedora',
       );
       await assert.rejects(compute.resolveImage('ubuntu'), (e: unknown) => {
         assert.ok(e instanceof AmbiguousNameError);
+        assert.equal(e.code, 'POOL_ERR_OPENSTACK_AMBIGUOUS_NAME');
         assert.equal(e.message, '2 images named ubuntu: give an id');
         assert.equal(e.count, 2);
         return true;
