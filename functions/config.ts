@@ -71,7 +71,7 @@ export const POOL_SETTINGS_HELP: Record<string, string> = {
   POOL_TCP_CHECK_TIMEOUT_MS: 'how long the TCP check may take (default 30000)',
   POOL_IGNORE_500_ON_REMOVE: 'treat a 500 from the cloud on REMOVE_IP as done (default false)',
   OS_REQUEST_TIMEOUT_MS: 'timeout of each OpenStack request (default 30000)',
-  OS_REQUEST_RETRIES: 'retries of idempotent OpenStack requests on 5xx (default 3)',
+  OS_REQUEST_RETRIES: 'retries of idempotent OpenStack requests on 429, 5xx, timeouts and resets (default 3)',
 };
 
 export function loadSettings(env: Env = process.env): Settings {

@@ -42,7 +42,7 @@ export interface CloudSettings {
   insecure: boolean;
   /** Per-request timeout (headers and body), milliseconds. */
   requestTimeoutMs: number;
-  /** Extra attempts for idempotent requests on 5xx / connection errors. */
+  /** Extra attempts for idempotent requests on 429, 5xx, timeouts and dropped connections (http.ts `isRetryable`). */
   retries: number;
 }
 

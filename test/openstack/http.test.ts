@@ -20,7 +20,13 @@ import {
   createOpenStack,
 } from '../../functions/openstack/index';
 import type { OpenStackClient, OpenStackOptions } from '../../functions/openstack/index';
-import { HttpClient, extractFault, resetInsecureWarning, retryAfterMs } from '../../functions/openstack/http';
+import {
+  HttpClient,
+  extractFault,
+  isRetryable,
+  resetInsecureWarning,
+  retryAfterMs,
+} from '../../functions/openstack/http';
 import type { CloudSettings } from '../../functions/openstack/types';
 import { captureLogger, json, passwordSettings, startFakeCloud, startServer } from './helpers';
 import type { FakeCloud, Handler } from './helpers';
@@ -176,6 +182,68 @@ describe('http', () => {
       { requestTimeoutMs: 150, retries: 0 },
     );
     await assert.rejects(open(settings).compute.getServer('s1'), TimeoutError);
+  });
+
+  it('a GET rate limited with 429 is retried after its Retry-After and succeeds; a POST is not retried', async () => {
+    let gets = 0;
+    let posts = 0;
+    const settings = await withRoutes({
+      'GET /compute/v2.1/servers/s1': (_r, res) =>
+        ++gets === 1
+          ? json(res, 429, { overLimit: { code: 429, message: 'Rate limit exceeded' } }, { 'Retry-After': '0.03' })
+          : json(res, 200, SERVER),
+      'POST /compute/v2.1/servers': (_r, res) => {
+        posts++;
+        json(res, 429, { overLimit: { code: 429, message: 'Rate limit exceeded' } }, { 'Retry-After': '0' });
+      },
+    });
+    const logger = captureLogger();
+    const client = open({ ...settings, retries: 3 }, { retryBaseDelayMs: 1, retryMaxDelayMs: 1_000, logger });
+    assert.equal((await client.compute.getServer('s1'))?.id, 's1');
+    assert.equal(gets, 2);
+    const retries = logger.lines.filter((l) => l.message === 'openstack request retry');
+    assert.deepEqual(
+      retries.map((l) => [l.extra[0]?.reason, l.extra[0]?.delayMs]),
+      [['status 429', 30]],
+    );
+    await assert.rejects(client.compute.createServer({ name: 'x', imageRef: 'i', flavorRef: 'f' }), (e: unknown) => {
+      assert.ok(e instanceof OpenStackError);
+      assert.equal(e.code, 'POOL_ERR_OPENSTACK');
+      assert.equal(e.status, 429);
+      assert.equal(e.retryable, true, 'a later, separate request may succeed');
+      assert.equal(e.message, 'Nova POST /servers failed: 429 Rate limit exceeded');
+      return true;
+    });
+    assert.equal(posts, 1, 'a create is never repeated by the client');
+  });
+
+  it('marks an error retryable exactly when the client would repeat it', () => {
+    for (const status of [400, 401, 403, 404, 409, 413, 422, 501]) {
+      assert.equal(isRetryable({ kind: 'status', status }), false, `status ${status}`);
+    }
+    for (const status of [429, 500, 502, 503, 504]) {
+      assert.equal(isRetryable({ kind: 'status', status }), true, `status ${status}`);
+    }
+    assert.equal(isRetryable({ kind: 'timeout' }), true);
+    assert.equal(isRetryable({ kind: 'connection', code: 'ECONNRESET' }), true);
+    assert.equal(isRetryable({ kind: 'connection', code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), false);
+    assert.equal(isRetryable({ kind: 'connection', code: 'ENOTFOUND' }), false);
+  });
+
+  it('does not repeat what is not retryable, even an idempotent request', async () => {
+    let calls = 0;
+    const settings = await withRoutes({
+      'GET /compute/v2.1/servers/s1': (_r, res) => {
+        calls++;
+        json(res, 400, { badRequest: { code: 400, message: 'bad' } });
+      },
+    });
+    await assert.rejects(open({ ...settings, retries: 3 }).compute.getServer('s1'), (e: unknown) => {
+      assert.ok(e instanceof OpenStackError);
+      assert.equal(e.retryable, false);
+      return true;
+    });
+    assert.equal(calls, 1);
   });
 
   it('honours Retry-After, capped', async () => {
