@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BUILD_DEADLINE_SECONDS } from '../contract/deadlines';
 import { ConfigurationError } from '../contract/errors';
-import type { AuthSettings, CloudSettings, Interface } from './openstack/types';
+import type { AuthSettings, CloudSettings, Interface } from './openstack';
 
 export interface PoolSettings {
   /** Prefix of device names; underscores become dashes. Empty: the name is the uuid alone. */

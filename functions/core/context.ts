@@ -1,6 +1,6 @@
 import type { PoolSettings } from '../config';
-import type { OpenStackLogger } from '../openstack/http';
-import type { OpenStack } from '../openstack/types';
+import type { OpenStackLogger } from '../openstack';
+import type { OpenStack } from '../openstack';
 
 /** The subset of Powertools' Logger the core uses (the client's own), so tests can pass a capturing fake. */
 export type ActionLogger = OpenStackLogger;

@@ -183,7 +183,7 @@ describe('with Neutron', () => {
   test('DELETE_DEVICE never deletes a server whose name is not exactly the one given', async () => {
     const ctx = actionContext(sim);
     const settings = loadSettings(functionEnv(sim));
-    const image = await ctx.openstack.compute.resolveImage(settings.pool.image);
+    const image = await ctx.openstack.image.resolveImage(settings.pool.image);
     const flavor = await ctx.openstack.compute.resolveFlavor(settings.pool.flavor);
     for (const name of ['libra-1', 'libra-10', 'libra-100', 'twin', 'twin']) {
       await ctx.openstack.compute.createServer({ name, imageRef: image, flavorRef: flavor });

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ConfigurationError } from '../../contract/errors';
 import { AuthenticationError, clearTokenCache, createOpenStack } from '../../functions/openstack/index';
 import type { OpenStackClient } from '../../functions/openstack/index';
-import { authRequestBody, normaliseAuthUrl, refreshTime } from '../../functions/openstack/keystone';
+import { authRequestBody, normaliseAuthUrl, refreshTime } from '../../functions/openstack/identity/keystone';
 import type { AuthSettings } from '../../functions/openstack/types';
 import { APP_SECRET, PASSWORD, json, passwordSettings, startFakeCloud } from './helpers';
 import type { FakeCloud } from './helpers';
@@ -378,7 +378,7 @@ describe('keystone', () => {
         return true;
       });
       await assert.rejects(
-        client({ ...passwordSettings(cloud.authUrl), interface: 'admin' }).compute.resolveImage('cirros'),
+        client({ ...passwordSettings(cloud.authUrl), interface: 'admin' }).image.resolveImage('cirros'),
         /^ConfigurationError: no 'image' endpoint for interface admin in region RegionOne$/,
       );
     });
@@ -395,7 +395,7 @@ describe('keystone', () => {
 
 describe('service base URLs', () => {
   it('keeps the compute version, adds one when missing, strips network and image versions', async () => {
-    const { serviceBaseUrl } = await import('../../functions/openstack/session');
+    const { serviceBaseUrl } = await import('../../functions/openstack/identity/catalog');
     assert.equal(serviceBaseUrl('compute', 'http://h:8774/v2.1/', undefined), 'http://h:8774/v2.1');
     assert.equal(serviceBaseUrl('compute', 'http://h:8774/v2.1/%(project_id)s', 'p1'), 'http://h:8774/v2.1/p1');
     assert.equal(serviceBaseUrl('compute', 'http://h/compute', undefined), 'http://h/compute/v2.1');

@@ -1,27 +1,17 @@
 /**
- * Keystone v3: the token request body, the module-scope token cache shared by every client
- * of the process (a warm Lambda builds a new client per invocation but must not log in
- * again), and the service catalog lookup.
+ * Keystone v3: the token request body and the module-scope token cache shared by every
+ * client of the process (a warm Lambda builds a new client per invocation but must not log
+ * in again). The token's catalog is read by catalog.ts.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { ConfigurationError } from '../../contract/errors';
-import { AuthenticationError } from './errors';
-import type { HttpClient } from './http';
-import { asArray, asObject, asString, field } from './json';
-import type { JsonObject } from './json';
-import type { AuthSettings, Interface } from './types';
-
-export interface CatalogEndpoint {
-  interface: string;
-  region: string | undefined;
-  regionId: string | undefined;
-  url: string;
-}
-
-export interface CatalogService {
-  type: string;
-  endpoints: CatalogEndpoint[];
-}
+import { ConfigurationError } from '../../../contract/errors';
+import { AuthenticationError } from '../errors';
+import type { HttpClient } from '../http';
+import { asObject, asString, field } from '../json';
+import type { JsonObject } from '../json';
+import type { AuthSettings } from '../types';
+import { parseCatalog } from './catalog';
+import type { CatalogService } from './catalog';
 
 export interface Token {
   value: string;
@@ -142,27 +132,6 @@ export function authRequestBody(auth: AuthSettings): JsonObject {
   return { auth: body };
 }
 
-function parseCatalog(value: unknown): CatalogService[] {
-  return asArray(value).flatMap((service) => {
-    const type = asString(field(service, 'type'));
-    if (!type) return [];
-    const endpoints = asArray(field(service, 'endpoints')).flatMap((endpoint) => {
-      const url = asString(field(endpoint, 'url'));
-      const iface = asString(field(endpoint, 'interface'));
-      if (!url || !iface) return [];
-      return [
-        {
-          interface: iface,
-          region: asString(field(endpoint, 'region')),
-          regionId: asString(field(endpoint, 'region_id')),
-          url,
-        },
-      ];
-    });
-    return [{ type, endpoints }];
-  });
-}
-
 function parseTime(value: unknown): number | undefined {
   const text = asString(value);
   if (!text) return undefined;
@@ -263,35 +232,4 @@ export class Keystone {
     tokenCache.set(this.key, fresh);
     return fresh;
   }
-}
-
-/** The catalog URL for a service type, region and interface; undefined when there is none. */
-export function findEndpoint(
-  catalog: readonly CatalogService[],
-  type: string,
-  iface: Interface,
-  region: string | undefined,
-): string | undefined {
-  for (const service of catalog) {
-    if (service.type !== type) continue;
-    for (const endpoint of service.endpoints) {
-      if (endpoint.interface !== iface && endpoint.interface !== `${iface}URL`) continue;
-      if (region && endpoint.regionId !== region && endpoint.region !== region) continue;
-      return endpoint.url;
-    }
-  }
-  return undefined;
-}
-
-export function requireEndpoint(
-  catalog: readonly CatalogService[],
-  type: string,
-  iface: Interface,
-  region: string | undefined,
-): string {
-  const url = findEndpoint(catalog, type, iface, region);
-  if (url) return url;
-  const where = region ? `in region ${region}` : 'in any region';
-  const hint = catalog.length === 0 ? ' (the token has no service catalog: is a project configured?)' : '';
-  throw new ConfigurationError(`no '${type}' endpoint for interface ${iface} ${where}${hint}`);
 }
