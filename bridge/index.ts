@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { ConfigurationError } from '../contract/errors';
-import type { Logger } from '../contract/logger';
+import type { LogSink } from '../contract/logger';
 import { createLogger } from '../contract/logger';
 import type { BridgeConfig } from './config';
 import type { TlsFiles } from './connection';
@@ -24,7 +24,7 @@ export type { HealthReport } from './health';
 
 export interface BridgeDeps {
   invoker: Invoker;
-  logger?: Logger;
+  logger?: LogSink;
   metrics?: BridgeMetrics;
 }
 

@@ -7,6 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
+import type { LogSink } from '../../contract/logger';
 import {
   AuthenticationError,
   ConflictError,
@@ -18,14 +19,6 @@ import {
 } from './errors';
 import type { OpenStackErrorDetails, ServiceName } from './errors';
 import { asObject, asString } from './json';
-
-/** Structurally compatible with Powertools' Logger (and with the core's ActionLogger). */
-export interface OpenStackLogger {
-  debug(message: string, ...extra: Record<string, unknown>[]): void;
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
-}
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
@@ -83,7 +76,7 @@ export interface HttpClientOptions {
   retries: number;
   retryBaseDelayMs?: number;
   retryMaxDelayMs?: number;
-  logger?: OpenStackLogger;
+  logger?: LogSink;
   /** Values that must never appear in a message: tokens, the password, the secret. */
   secrets: () => Iterable<string>;
   random?: () => number;
@@ -369,7 +362,7 @@ let insecureWarned = false;
 /** The per-client agent: timeouts, CA bundle, and (only when asked) no TLS verification. */
 export function createAgent(
   settings: { requestTimeoutMs: number; caCertPem?: string; insecure: boolean },
-  logger: OpenStackLogger | undefined,
+  logger: LogSink | undefined,
 ): Agent {
   if (settings.insecure && !insecureWarned) {
     insecureWarned = true;

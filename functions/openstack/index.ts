@@ -8,10 +8,10 @@
  * networks), image/ (Glance); http.ts, errors.ts, json.ts and names.ts are shared.
  */
 import type { Dispatcher } from 'undici';
+import type { LogSink } from '../../contract/logger';
 import { novaCompute } from './compute';
 import { NovaLegacyFloatingIps } from './compute/floating-ips';
 import { HttpClient, createAgent } from './http';
-import type { OpenStackLogger } from './http';
 import { Keystone } from './identity/keystone';
 import { Session } from './identity/session';
 import { glanceImage } from './image/images';
@@ -20,7 +20,7 @@ import type { CloudSettings, FloatingIps, OpenStack } from './types';
 
 export interface OpenStackOptions {
   /** Each request at debug (method, service, path, status, duration), never headers. */
-  logger?: OpenStackLogger;
+  logger?: LogSink;
   /** Base of the exponential backoff with full jitter between retries (default 200 ms). */
   retryBaseDelayMs?: number;
   /** Cap of one backoff delay and of a honoured Retry-After (default 5000 ms). */
@@ -76,6 +76,5 @@ export function createOpenStack(settings: CloudSettings, options: OpenStackOptio
 
 export { clearTokenCache } from './identity/keystone';
 export { COMPUTE_MICROVERSION } from './compute';
-export type { OpenStackLogger } from './http';
 export * from './errors';
 export type * from './types';
