@@ -134,7 +134,7 @@ export class HttpClient {
       } else {
         const { error } = outcome;
         if (attempt >= maxAttempts || !error.retryable) throw attempt > 1 ? withAttempts(error, attempt) : error;
-        await this.pause(req, shownPath, attempt, error.name, undefined);
+        await this.pause(req, shownPath, attempt, error.code, undefined);
       }
     }
   }
@@ -179,7 +179,7 @@ export class HttpClient {
         method: req.method,
         path: shownPath,
         status: 0,
-        error: error.name,
+        error: error.code,
         durationMs: Math.round(performance.now() - started),
         attempt,
       });

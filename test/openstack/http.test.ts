@@ -146,7 +146,16 @@ describe('http', () => {
       assert.match(e.message, /^Nova GET \/servers\/s1 failed: ECONNREFUSED .*\(after 2 attempts\)$/);
       return true;
     });
-    assert.equal(logger.lines.filter((l) => l.message === 'openstack request retry').length, 1);
+    const retries = logger.lines.filter((l) => l.message === 'openstack request retry');
+    assert.deepEqual(
+      retries.map((l) => l.extra[0]?.reason),
+      ['POOL_ERR_OPENSTACK_CONNECTION'],
+      'logs carry the stable code, which survives the bundle minifying class names',
+    );
+    assert.equal(
+      logger.lines.find((l) => l.message === 'openstack request' && l.extra[0]?.service === 'Nova')?.extra[0]?.error,
+      'POOL_ERR_OPENSTACK_CONNECTION',
+    );
   });
 
   it('no response within the timeout is a TimeoutError', async () => {
