@@ -5,9 +5,10 @@
  * 128+signal for a second signal.
  */
 import os from 'node:os';
+import { ConfigurationError } from '../contract/errors';
 import { createLogger } from '../contract/logger';
 import type { BridgeConfig } from './config';
-import { ConfigError, helpText, loadConfig } from './config';
+import { helpText, loadConfig } from './config';
 import { isLoopback } from './health';
 import { startBridge } from './index';
 import type { LambdaInvokerOptions } from './invoker';
@@ -18,7 +19,7 @@ import { bridgeVersion } from './version';
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const configError = (error: unknown): never => {
     process.stderr.write(`pool-bridge: ${(error as Error).message}\n`);
-    process.exit(error instanceof ConfigError ? 2 : 1);
+    process.exit(error instanceof ConfigurationError ? 2 : 1);
   };
 
   let loaded: ReturnType<typeof loadConfig>;
@@ -74,7 +75,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     });
   } catch (error) {
     return configError(
-      new ConfigError(
+      new ConfigurationError(
         `invalid lambda-region: no region configured (${(error as Error).message}); set --lambda-region or AWS_REGION`,
         'lambda-region',
       ),

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { defaultInvokeTimeoutSeconds, longestFunctionTimeoutSeconds } from '../contract/deadlines';
+import { ConfigurationError } from '../contract/errors';
 import { parseHostPort } from './address';
 import type { ServerAddress } from './connection';
 
@@ -39,16 +40,6 @@ export interface BridgeConfig {
   maxPayloadBytes: number;
   throttleRetries: number;
   logLevel: LogLevel;
-}
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(
-    message: string,
-    readonly setting?: string,
-  ) {
-    super(message);
-  }
 }
 
 /** The longest function timeout and the default invoke/drain timeouts: contract/deadlines.json. */
@@ -379,7 +370,7 @@ export type LoadResult =
   | { kind: 'run'; config: BridgeConfig; warnings: string[]; sources: Record<string, string> };
 
 /**
- * Reads argv, env and the YAML file into a validated config. Throws ConfigError, naming
+ * Reads argv, env and the YAML file into a validated config. Throws ConfigurationError, naming
  * the setting and where its value came from, for anything invalid.
  */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): LoadResult {
@@ -394,7 +385,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const message = (error as Error).message;
     const flag = /'--([a-z-]+)/.exec(message)?.[1];
     const known = flag !== undefined && options[flag] !== undefined;
-    throw new ConfigError(`${message} (see --help)`, known ? flag : undefined);
+    throw new ConfigurationError(`${message} (see --help)`, known ? flag : undefined);
   }
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
@@ -402,7 +393,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const known = new Set([...SETTINGS.map((s) => envName(s.flag)), envName('config')]);
   for (const name of Object.keys(env)) {
     if (name.startsWith('POOL_BRIDGE_') && !known.has(name)) {
-      throw new ConfigError(`unknown environment variable ${name} (see --help for the POOL_BRIDGE_* variables)`, name);
+      throw new ConfigurationError(
+        `unknown environment variable ${name} (see --help for the POOL_BRIDGE_* variables)`,
+        name,
+      );
     }
   }
 
@@ -439,7 +433,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const parsed = s.schema.safeParse(raw);
     if (!parsed.success) {
       const reason = parsed.error.issues.map((i) => i.message).join('; ');
-      throw new ConfigError(`invalid ${s.flag} (${source}): ${reason}; got ${JSON.stringify(raw)}`, s.flag);
+      throw new ConfigurationError(`invalid ${s.flag} (${source}): ${reason}; got ${JSON.stringify(raw)}`, s.flag);
     }
     s.apply(config, parsed.data as never);
     sources[s.flag] = source;
@@ -448,7 +442,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (config.tls) {
     if (Boolean(config.tls.certFile) !== Boolean(config.tls.keyFile)) {
       const missing = config.tls.certFile ? 'gearman-ssl-key' : 'gearman-ssl-cert';
-      throw new ConfigError(`invalid ${missing}: --gearman-ssl-cert and --gearman-ssl-key go together`, missing);
+      throw new ConfigurationError(`invalid ${missing}: --gearman-ssl-cert and --gearman-ssl-key go together`, missing);
     }
   }
   const warnings: string[] = [];
@@ -470,22 +464,22 @@ function readConfigFile(path: string): Record<string, unknown> {
   try {
     content = fs.readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`, 'config');
+    throw new ConfigurationError(`cannot read config file ${path}: ${(error as Error).message}`, 'config');
   }
   let doc: unknown;
   try {
     doc = YAML.parse(content);
   } catch (error) {
-    throw new ConfigError(`config file ${path} is not valid YAML: ${(error as Error).message}`, 'config');
+    throw new ConfigurationError(`config file ${path} is not valid YAML: ${(error as Error).message}`, 'config');
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new ConfigError(`config file ${path} must be a YAML mapping of settings`, 'config');
+    throw new ConfigurationError(`config file ${path} must be a YAML mapping of settings`, 'config');
   }
   const record = doc as Record<string, unknown>;
   const flags = new Set(SETTINGS.map((s) => s.flag));
   for (const key of Object.keys(record)) {
-    if (!flags.has(key)) throw new ConfigError(`unknown setting "${key}" in ${path} (see --help)`, key);
+    if (!flags.has(key)) throw new ConfigurationError(`unknown setting "${key}" in ${path} (see --help)`, key);
   }
   return record;
 }

@@ -10,7 +10,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import type { Logger } from '../contract/logger';
+import type { LogSink } from '../contract/logger';
 import { backoffDelay } from './invoker';
 import type { ResponsePacket } from './protocol/packets';
 import { PacketParser, decodeResponse } from './protocol/parser';
@@ -106,7 +106,7 @@ export class ServerConnection {
     readonly server: ServerAddress,
     private readonly options: ConnectionOptions,
     private readonly hooks: ConnectionHooks,
-    private readonly logger: Logger,
+    private readonly logger: LogSink,
   ) {
     this.name = formatServer(server);
   }

@@ -4,10 +4,10 @@
  * /healthz and /metrics endpoint. The CLI (cli.ts) is a thin layer over this.
  */
 import fs from 'node:fs';
-import type { Logger } from '../contract/logger';
+import { ConfigurationError } from '../contract/errors';
+import type { LogSink } from '../contract/logger';
 import { createLogger } from '../contract/logger';
 import type { BridgeConfig } from './config';
-import { ConfigError } from './config';
 import type { TlsFiles } from './connection';
 import type { HealthReport, HealthServer } from './health';
 import { healthReport, startHealthServer } from './health';
@@ -17,14 +17,14 @@ import { bridgeVersion } from './version';
 import { Worker } from './worker';
 
 export type { BridgeConfig } from './config';
-export { DEFAULTS, makeConfig, loadConfig, ConfigError } from './config';
+export { DEFAULTS, makeConfig, loadConfig } from './config';
 export type { Invoker, InvokeOutcome } from './invoker';
 export { LambdaInvoker } from './invoker';
 export type { HealthReport } from './health';
 
 export interface BridgeDeps {
   invoker: Invoker;
-  logger?: Logger;
+  logger?: LogSink;
   metrics?: BridgeMetrics;
 }
 
@@ -81,7 +81,7 @@ export async function startBridge(config: BridgeConfig, deps: BridgeDeps): Promi
     try {
       health = await startHealthServer({ ...config.health, metrics, report: state });
     } catch (error) {
-      throw new ConfigError(
+      throw new ConfigurationError(
         `health-listen ${config.health.host}:${config.health.port}: cannot listen (${(error as Error).message})`,
         'health-listen',
       );
@@ -134,7 +134,7 @@ function readTlsFiles(files: NonNullable<BridgeConfig['tls']>): TlsFiles {
     try {
       return fs.readFileSync(path);
     } catch (error) {
-      throw new ConfigError(`invalid ${setting}: cannot read ${path} (${(error as Error).message})`, setting);
+      throw new ConfigurationError(`invalid ${setting}: cannot read ${path} (${(error as Error).message})`, setting);
     }
   };
   const tls: TlsFiles = {};

@@ -6,7 +6,7 @@
  * next connection that wants work.
  */
 import { performance } from 'node:perf_hooks';
-import type { Logger } from '../contract/logger';
+import type { LogSink } from '../contract/logger';
 import type { AssignedJob, ConnectionOptions, ServerAddress, ServerStatus } from './connection';
 import { ServerConnection } from './connection';
 import type { Invoker, InvokeOutcome } from './invoker';
@@ -26,7 +26,7 @@ export interface WorkerOptions {
 
 export interface WorkerDeps {
   invoker: Invoker;
-  logger: Logger;
+  logger: LogSink;
   metrics: BridgeMetrics;
 }
 
@@ -179,7 +179,7 @@ export class Worker {
     this.schedule();
   }
 
-  private async run(connection: ServerConnection, job: AssignedJob, log: JobLog): Promise<void> {
+  private async run(connection: ServerConnection, job: AssignedJob, log: LogSink): Promise<void> {
     const started = performance.now();
     if (!job.unique) log.debug('job has no unique id; its action cannot be made idempotent');
     if (job.functionName !== this.options.connection.functionName) {
@@ -300,20 +300,13 @@ export class Worker {
 
 type LogExtra = Record<string, unknown>;
 
-/** The lines about one job, each carrying its unique id, handle and server. */
-export interface JobLog {
-  debug(message: string, extra?: LogExtra): void;
-  info(message: string, extra?: LogExtra): void;
-  warn(message: string, extra?: LogExtra): void;
-  error(message: string, extra?: LogExtra): void;
-}
-
 /**
- * Per-call keys over the shared logger rather than a Powertools child logger per job: a
- * child re-reads the environment when it is made, which took half the bridge's CPU at a few
- * thousand jobs per second (bench/REPORT.md, question 2).
+ * The lines about one job, each carrying its unique id, handle and server: per-call keys
+ * over the shared logger rather than a Powertools child logger per job (a child re-reads
+ * the environment when it is made, which took half the bridge's CPU at a few thousand jobs
+ * per second: bench/REPORT.md, question 2).
  */
-function jobLog(logger: Logger, keys: LogExtra): JobLog {
+function jobLog(logger: LogSink, keys: LogExtra): LogSink {
   const at =
     (level: 'debug' | 'info' | 'warn' | 'error') =>
     (message: string, extra: LogExtra = {}) =>

@@ -9,10 +9,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BUILD_DEADLINE_SECONDS } from '../contract/deadlines';
-import { ConfigurationError } from './openstack/errors';
-import type { AuthSettings, CloudSettings, Interface } from './openstack/types';
-
-export { ConfigurationError };
+import { ConfigurationError } from '../contract/errors';
+import type { AuthSettings, CloudSettings, Interface } from './openstack';
 
 export interface PoolSettings {
   /** Prefix of device names; underscores become dashes. Empty: the name is the uuid alone. */
@@ -73,7 +71,7 @@ export const POOL_SETTINGS_HELP: Record<string, string> = {
   POOL_TCP_CHECK_TIMEOUT_MS: 'how long the TCP check may take (default 30000)',
   POOL_IGNORE_500_ON_REMOVE: 'treat a 500 from the cloud on REMOVE_IP as done (default false)',
   OS_REQUEST_TIMEOUT_MS: 'timeout of each OpenStack request (default 30000)',
-  OS_REQUEST_RETRIES: 'retries of idempotent OpenStack requests on 5xx (default 3)',
+  OS_REQUEST_RETRIES: 'retries of idempotent OpenStack requests on 429, 5xx, timeouts and resets (default 3)',
 };
 
 export function loadSettings(env: Env = process.env): Settings {
@@ -142,6 +140,7 @@ export function loadCloudSettings(env: Env): CloudSettings {
       cloudName
         ? `cloud '${cloudName}' in clouds.yaml has no auth.auth_url and OS_AUTH_URL is not set`
         : 'OS_AUTH_URL is not set (nor OS_CLOUD): source an openrc file or name a clouds.yaml entry with OS_CLOUD',
+      'OS_AUTH_URL',
     );
   }
   const appCredentialId = pick('OS_APPLICATION_CREDENTIAL_ID', 'application_credential_id');
@@ -154,9 +153,13 @@ export function loadCloudSettings(env: Env): CloudSettings {
 
   let authSettings: AuthSettings;
   if (useAppCredential) {
-    if (!appCredentialSecret) throw new ConfigurationError('OS_APPLICATION_CREDENTIAL_SECRET is not set');
+    if (!appCredentialSecret)
+      throw new ConfigurationError('OS_APPLICATION_CREDENTIAL_SECRET is not set', 'OS_APPLICATION_CREDENTIAL_SECRET');
     if (!appCredentialId && !appCredentialName) {
-      throw new ConfigurationError('OS_APPLICATION_CREDENTIAL_ID (or OS_APPLICATION_CREDENTIAL_NAME) is not set');
+      throw new ConfigurationError(
+        'OS_APPLICATION_CREDENTIAL_ID (or OS_APPLICATION_CREDENTIAL_NAME) is not set',
+        'OS_APPLICATION_CREDENTIAL_ID',
+      );
     }
     authSettings = {
       method: 'applicationCredential',
@@ -173,9 +176,10 @@ export function loadCloudSettings(env: Env): CloudSettings {
     const userId = pick('OS_USER_ID', 'user_id');
     const projectName = pick('OS_PROJECT_NAME', 'project_name') ?? nonEmpty(env.OS_TENANT_NAME);
     const projectId = pick('OS_PROJECT_ID', 'project_id') ?? nonEmpty(env.OS_TENANT_ID);
-    if (!username && !userId) throw new ConfigurationError('OS_USERNAME (or OS_USER_ID) is not set');
-    if (!password) throw new ConfigurationError('OS_PASSWORD is not set');
-    if (!projectName && !projectId) throw new ConfigurationError('OS_PROJECT_NAME (or OS_PROJECT_ID) is not set');
+    if (!username && !userId) throw new ConfigurationError('OS_USERNAME (or OS_USER_ID) is not set', 'OS_USERNAME');
+    if (!password) throw new ConfigurationError('OS_PASSWORD is not set', 'OS_PASSWORD');
+    if (!projectName && !projectId)
+      throw new ConfigurationError('OS_PROJECT_NAME (or OS_PROJECT_ID) is not set', 'OS_PROJECT_NAME');
     authSettings = {
       method: 'password',
       authUrl,
@@ -196,7 +200,7 @@ export function loadCloudSettings(env: Env): CloudSettings {
     .toLowerCase()
     .replace(/url$/, '');
   if (!['public', 'internal', 'admin'].includes(iface)) {
-    throw new ConfigurationError(`OS_INTERFACE must be public, internal or admin (got '${iface}')`);
+    throw new ConfigurationError(`OS_INTERFACE must be public, internal or admin (got '${iface}')`, 'OS_INTERFACE');
   }
   const caCertPath = nonEmpty(env.OS_CACERT) ?? entry.cacert;
   const insecure = read.boolean('OS_INSECURE', entry.verify === false);
@@ -255,14 +259,16 @@ function readCloudsYaml(cloudName: string, env: Env): CloudsYamlEntry {
     if (entry === undefined) {
       throw new ConfigurationError(
         `OS_CLOUD is '${cloudName}' but ${path} has no such cloud (it has: ${Object.keys(clouds ?? {}).join(', ') || 'none'})`,
+        'OS_CLOUD',
       );
     }
     if (typeof entry !== 'object' || entry === null)
-      throw new ConfigurationError(`cloud '${cloudName}' in ${path} is not a mapping`);
+      throw new ConfigurationError(`cloud '${cloudName}' in ${path} is not a mapping`, 'OS_CLOUD');
     return entry as CloudsYamlEntry;
   }
   throw new ConfigurationError(
     `OS_CLOUD is '${cloudName}' but no clouds.yaml was found (looked in ${cloudsYamlPaths(env).join(', ')})`,
+    'OS_CLOUD',
   );
 }
 
@@ -272,7 +278,10 @@ function readCaBundle(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigurationError(`OS_CACERT: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new ConfigurationError(
+      `OS_CACERT: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      'OS_CACERT',
+    );
   }
 }
 
@@ -281,10 +290,10 @@ function validUrl(setting: string, value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigurationError(`${setting} is not a URL`);
+    throw new ConfigurationError(`${setting} is not a URL`, setting);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new ConfigurationError(`${setting} must be an http(s) URL`);
+    throw new ConfigurationError(`${setting} must be an http(s) URL`, setting);
   return value.replace(/\/+$/, '');
 }
 
@@ -304,7 +313,7 @@ export function reader(env: Env) {
     required(name: string): string {
       const value = string(name);
       if (value === undefined)
-        throw new ConfigurationError(`${name} is not set: ${POOL_SETTINGS_HELP[name] ?? 'required'}`);
+        throw new ConfigurationError(`${name} is not set: ${POOL_SETTINGS_HELP[name] ?? 'required'}`, name);
       return value;
     },
     list(name: string): string[] {
@@ -318,7 +327,10 @@ export function reader(env: Env) {
       if (raw === undefined) return undefined;
       const value = Number(raw);
       if (!Number.isInteger(value) || value < range.min || value > range.max) {
-        throw new ConfigurationError(`${name} must be a whole number from ${range.min} to ${range.max} (got '${raw}')`);
+        throw new ConfigurationError(
+          `${name} must be a whole number from ${range.min} to ${range.max} (got '${raw}')`,
+          name,
+        );
       }
       return value;
     },
@@ -330,7 +342,7 @@ export function reader(env: Env) {
       if (raw === undefined) return fallback;
       if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
       if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-      throw new ConfigurationError(`${name} must be true or false (got '${raw}')`);
+      throw new ConfigurationError(`${name} must be true or false (got '${raw}')`, name);
     },
     stringMap(name: string): Record<string, string> {
       const raw = string(name);
@@ -339,7 +351,7 @@ export function reader(env: Env) {
       try {
         parsed = JSON.parse(raw);
       } catch {
-        throw new ConfigurationError(`${name} must be a JSON object of strings`);
+        throw new ConfigurationError(`${name} must be a JSON object of strings`, name);
       }
       if (
         typeof parsed !== 'object' ||
@@ -347,7 +359,7 @@ export function reader(env: Env) {
         Array.isArray(parsed) ||
         Object.values(parsed).some((v) => typeof v !== 'string')
       ) {
-        throw new ConfigurationError(`${name} must be a JSON object of strings`);
+        throw new ConfigurationError(`${name} must be a JSON object of strings`, name);
       }
       return parsed as Record<string, string>;
     },

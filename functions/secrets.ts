@@ -25,7 +25,7 @@
 import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import type { Env } from './config';
 import { nonEmpty, reader } from './config';
-import { ConfigurationError } from './openstack/errors';
+import { ConfigurationError } from '../contract/errors';
 
 /** Reads one parameter's (decrypted) string value; undefined if it has none. */
 export type ParameterFetcher = (name: string, options: { maxAgeSeconds: number }) => Promise<string | undefined>;
@@ -34,6 +34,9 @@ export type ParameterFetcher = (name: string, options: { maxAgeSeconds: number }
 export const SECRET_VARIABLES = ['OS_PASSWORD', 'OS_APPLICATION_CREDENTIAL_SECRET'] as const;
 
 export const DEFAULT_MAX_AGE_SECONDS = 300;
+
+/** The setting every parameter problem is reported against (the parameter's content is fixed there). */
+const PARAMETER_SETTING = 'OS_CREDENTIALS_PARAMETER';
 
 /** Powertools' SSM provider: decrypts SecureStrings and caches each value for maxAge. */
 export const ssmFetcher: ParameterFetcher = async (name, { maxAgeSeconds }) => {
@@ -53,6 +56,7 @@ export function credentialSource(env: Env): CredentialSource {
   if (!/^\/[A-Za-z0-9_.\-/]+$/.test(name)) {
     throw new ConfigurationError(
       `OS_CREDENTIALS_PARAMETER must be an SSM parameter path such as /pool-manager/prod/openstack (got '${name}')`,
+      PARAMETER_SETTING,
     );
   }
   return { kind: 'parameter', name };
@@ -72,6 +76,7 @@ export async function resolveEnv(env: Env, fetch: ParameterFetcher = ssmFetcher)
       throw new ConfigurationError(
         `${variable} is set in the function's environment, but this stage reads its OpenStack credentials from the SSM parameter ${name}: ` +
           `remove ${variable} from the environment and keep it only in the parameter`,
+        variable,
       );
     }
   }
@@ -86,10 +91,13 @@ export async function resolveEnv(env: Env, fetch: ParameterFetcher = ssmFetcher)
     const hint = isLocal(env)
       ? ' (running locally: export the OS_* variables instead; serverless offline passes them on only with --localEnvironment)'
       : '';
-    throw new ConfigurationError(`${describeParameterError(name, error, env)}${hint}`);
+    throw new ConfigurationError(`${describeParameterError(name, error, env)}${hint}`, PARAMETER_SETTING);
   }
   if (raw === undefined || raw.trim() === '') {
-    throw new ConfigurationError(`SSM parameter ${name} is empty: store a JSON object of OS_* variables in it`);
+    throw new ConfigurationError(
+      `SSM parameter ${name} is empty: store a JSON object of OS_* variables in it`,
+      PARAMETER_SETTING,
+    );
   }
   const fromParameter = parseCredentials(name, raw);
   const merged: Env = { ...fromParameter };
@@ -107,22 +115,24 @@ export function parseCredentials(name: string, raw: string): Record<string, stri
   } catch {
     throw new ConfigurationError(
       `SSM parameter ${name} is not valid JSON: store a JSON object of OS_* variables, e.g. {"OS_AUTH_URL": "...", "OS_PASSWORD": "..."}`,
+      PARAMETER_SETTING,
     );
   }
   if (typeof document !== 'object' || document === null || Array.isArray(document)) {
-    throw new ConfigurationError(`SSM parameter ${name} must hold a JSON object of OS_* variables`);
+    throw new ConfigurationError(`SSM parameter ${name} must hold a JSON object of OS_* variables`, PARAMETER_SETTING);
   }
   const variables: Record<string, string> = {};
   for (const [key, value] of Object.entries(document)) {
     if (!/^OS_[A-Z0-9_]+$/.test(key)) {
       throw new ConfigurationError(
         `SSM parameter ${name} has the key '${key}': only OS_* variables of an openrc file belong there`,
+        PARAMETER_SETTING,
       );
     }
     if (typeof value === 'string') variables[key] = value;
     else if (typeof value === 'number' || typeof value === 'boolean') variables[key] = String(value);
     else if (value !== null)
-      throw new ConfigurationError(`SSM parameter ${name}: the value of ${key} must be a string`);
+      throw new ConfigurationError(`SSM parameter ${name}: the value of ${key} must be a string`, PARAMETER_SETTING);
   }
   return variables;
 }

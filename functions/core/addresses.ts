@@ -1,4 +1,4 @@
-import type { Server } from '../openstack/types';
+import type { Server } from '../openstack';
 
 /**
  * The address reported as a device's `addr`: an IPv4 on the configured network first,

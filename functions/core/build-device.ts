@@ -1,4 +1,4 @@
-import type { Server } from '../openstack/types';
+import type { Server } from '../openstack';
 import { hasIpv4, selectAddress } from './addresses';
 import type { ActionContext } from './context';
 import { describeError } from './errors';
@@ -36,7 +36,7 @@ export async function buildDevice(ctx: ActionContext, message: Message): Promise
       logger.info('resuming the build of an earlier run of this job', { name, serverId, status: existing[0].status });
     } else {
       const [imageRef, flavorRef] = await Promise.all([
-        openstack.compute.resolveImage(pool.image),
+        openstack.image.resolveImage(pool.image),
         openstack.compute.resolveFlavor(pool.flavor),
       ]);
       mayExist = true; // from here on a timeout may still have booted it

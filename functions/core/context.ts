@@ -1,9 +1,6 @@
 import type { PoolSettings } from '../config';
-import type { OpenStackLogger } from '../openstack/http';
-import type { OpenStack } from '../openstack/types';
-
-/** The subset of Powertools' Logger the core uses (the client's own), so tests can pass a capturing fake. */
-export type ActionLogger = OpenStackLogger;
+import type { LogSink } from '../../contract/logger';
+import type { OpenStack } from '../openstack';
 
 export interface Clock {
   now(): number;
@@ -19,7 +16,7 @@ export const systemClock: Clock = {
 export interface ActionContext {
   openstack: OpenStack;
   pool: PoolSettings;
-  logger: ActionLogger;
+  logger: LogSink;
   /** The Gearman unique id of the job, the key that makes a rerun idempotent. */
   unique: string | undefined;
   /** Epoch ms by which the action must be done, cleanup included. */

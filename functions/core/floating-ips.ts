@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import type { FloatingIp, FloatingIps, Server } from '../openstack/types';
+import type { FloatingIp, FloatingIps, Server } from '../openstack';
 import type { ActionContext } from './context';
 import { describeError } from './errors';
 import { floatingIpDescription } from './naming';

@@ -1,4 +1,4 @@
-import { OpenStackError, TimeoutError } from '../openstack/errors';
+import { OpenStackError, TimeoutError } from '../openstack';
 import type { ActionContext } from './context';
 import { describeError, isTransient } from './errors';
 

@@ -1,8 +1,11 @@
 /**
- * Typed errors of the OpenStack client. Every message names the request (service, method,
- * path without its query string) and the cloud's own fault text; none ever carries a token,
- * a password or an application-credential secret (the HTTP layer redacts them).
+ * Typed errors of the OpenStack client, each a PoolManagerError with its own stable `code`.
+ * Every message names the request (service, method, path without its query string) and the
+ * cloud's own fault text; none ever carries a token, a password or an application-credential
+ * secret (the HTTP layer redacts them). A setting the operator must fix (a missing endpoint,
+ * an incomplete auth block) is the contract's ConfigurationError, not one of these.
  */
+import { PoolManagerError } from '../../contract/errors';
 
 export type ServiceName = 'Keystone' | 'Nova' | 'Neutron' | 'Glance';
 
@@ -11,14 +14,16 @@ export interface OpenStackErrorDetails {
   method?: string;
   path?: string;
   status?: number;
-  /** Whether repeating the same request later may succeed (5xx, connection errors, timeouts). */
+  /** Whether repeating the same request later may succeed: see `isRetryable` in http.ts. */
   retryable?: boolean;
   /** The fault text the service returned, already redacted. */
   fault?: string;
   cause?: unknown;
 }
 
-export class OpenStackError extends Error {
+/** A request to the cloud failed; the subclasses below say how. */
+export class OpenStackError extends PoolManagerError {
+  override readonly code: string = 'POOL_ERR_OPENSTACK';
   readonly service: ServiceName | undefined;
   readonly method: string | undefined;
   readonly path: string | undefined;
@@ -28,7 +33,6 @@ export class OpenStackError extends Error {
 
   constructor(message: string, details: OpenStackErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.name = new.target.name;
     this.service = details.service;
     this.method = details.method;
     this.path = details.path;
@@ -39,28 +43,38 @@ export class OpenStackError extends Error {
 }
 
 /** 404, or a name that matches nothing ("no image named X"). */
-export class NotFoundError extends OpenStackError {}
+export class NotFoundError extends OpenStackError {
+  override readonly code: string = 'POOL_ERR_OPENSTACK_NOT_FOUND';
+}
 
 /** 401 from a service twice in a row, or Keystone refusing the credentials. */
-export class AuthenticationError extends OpenStackError {}
+export class AuthenticationError extends OpenStackError {
+  override readonly code: string = 'POOL_ERR_OPENSTACK_AUTHENTICATION';
+}
 
 /** 403/413 with quota text, or Neutron's 409 OverQuota. */
-export class QuotaError extends OpenStackError {}
+export class QuotaError extends OpenStackError {
+  override readonly code: string = 'POOL_ERR_OPENSTACK_QUOTA';
+}
 
 /** 409 that is not a quota error. */
-export class ConflictError extends OpenStackError {}
+export class ConflictError extends OpenStackError {
+  override readonly code: string = 'POOL_ERR_OPENSTACK_CONFLICT';
+}
 
 /** No headers, or no body progress, within the request timeout. */
-export class TimeoutError extends OpenStackError {}
+export class TimeoutError extends OpenStackError {
+  override readonly code: string = 'POOL_ERR_OPENSTACK_TIMEOUT';
+}
 
-/** The connection failed (refused, reset, closed, DNS). */
-export class ConnectionError extends OpenStackError {}
-
-/** Something the operator must fix in the settings: a missing endpoint, an incomplete auth block. */
-export class ConfigurationError extends OpenStackError {}
+/** The connection failed (refused, reset, closed, DNS, TLS). */
+export class ConnectionError extends OpenStackError {
+  override readonly code: string = 'POOL_ERR_OPENSTACK_CONNECTION';
+}
 
 /** A name that matches several resources: the operator must give an id. */
 export class AmbiguousNameError extends OpenStackError {
+  override readonly code: string = 'POOL_ERR_OPENSTACK_AMBIGUOUS_NAME';
   readonly resourceName: string;
   readonly count: number;
 
@@ -69,6 +83,14 @@ export class AmbiguousNameError extends OpenStackError {
     this.resourceName = resourceName;
     this.count = count;
   }
+}
+
+/**
+ * The client was called with an empty id or name: a bug in the caller, neither the cloud's
+ * answer nor a setting. Nothing was sent.
+ */
+export class InvalidArgumentError extends PoolManagerError {
+  override readonly code: string = 'POOL_ERR_INVALID_ARGUMENT';
 }
 
 /** The call's result, or `absent` when the service answers 404 (the resource is not there). */

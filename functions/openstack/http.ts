@@ -7,6 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
+import type { LogSink } from '../../contract/logger';
 import {
   AuthenticationError,
   ConflictError,
@@ -19,21 +20,18 @@ import {
 import type { OpenStackErrorDetails, ServiceName } from './errors';
 import { asObject, asString } from './json';
 
-/** Structurally compatible with Powertools' Logger (and with the core's ActionLogger). */
-export interface OpenStackLogger {
-  debug(message: string, ...extra: Record<string, unknown>[]): void;
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
-}
-
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
 export const DEFAULT_RETRY_BASE_DELAY_MS = 200;
 export const DEFAULT_RETRY_MAX_DELAY_MS = 5_000;
 
 const IDEMPOTENT: ReadonlySet<HttpMethod> = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
-const RETRY_STATUSES: ReadonlySet<number> = new Set([500, 502, 503, 504]);
+/**
+ * 429: rate limited (RFC 6585), as the rate-limiting middleware in front of Nova and Neutron
+ * answers, with a Retry-After to wait for. 500/502/503/504: the service or a gateway in front
+ * of it failed. Either way only idempotent requests are repeated (see `send`).
+ */
+const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
 const TIMEOUT_CODES = new Set([
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
@@ -51,13 +49,34 @@ const RETRYABLE_CONNECTION_CODES = new Set([
   'UND_ERR_CLOSED',
 ]);
 
+/** How one attempt failed, for `isRetryable`. */
+export type Failure = { kind: 'status'; status: number } | { kind: 'timeout' } | { kind: 'connection'; code: string };
+
+/**
+ * The one rule of what is worth repeating: it marks every error `retryable`, and `send`
+ * repeats an idempotent request exactly when its error is retryable (waiting for a
+ * Retry-After, capped by retryMaxDelayMs). A status in RETRY_STATUSES, a timeout, or a
+ * connection that failed or dropped; not a 4xx other than 429 (it would be refused again),
+ * nor a TLS failure or an unknown host (they do not heal by themselves).
+ */
+export function isRetryable(failure: Failure): boolean {
+  switch (failure.kind) {
+    case 'status':
+      return RETRY_STATUSES.has(failure.status);
+    case 'timeout':
+      return true;
+    case 'connection':
+      return RETRYABLE_CONNECTION_CODES.has(failure.code);
+  }
+}
+
 export interface HttpClientOptions {
   dispatcher: Dispatcher;
   timeoutMs: number;
   retries: number;
   retryBaseDelayMs?: number;
   retryMaxDelayMs?: number;
-  logger?: OpenStackLogger;
+  logger?: LogSink;
   /** Values that must never appear in a message: tokens, the password, the secret. */
   secrets: () => Iterable<string>;
   random?: () => number;
@@ -95,27 +114,28 @@ export class HttpClient {
     this.random = options.random ?? Math.random;
   }
 
+  /**
+   * The 2xx response, or the typed error of the last attempt. An idempotent request (or one
+   * marked `retry`) is repeated up to `retries` more times while its error is retryable,
+   * after a jittered backoff or the service's Retry-After.
+   */
   async send(req: HttpRequest): Promise<HttpResponse> {
     const canRetry = req.retry ?? IDEMPOTENT.has(req.method);
     const maxAttempts = 1 + (canRetry ? Math.max(0, Math.floor(this.options.retries)) : 0);
     const shownPath = stripQuery(req.path);
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.once(req, shownPath, attempt);
-      const last = attempt >= maxAttempts;
       if ('response' in outcome) {
         const { response, text } = outcome;
         if (response.status >= 200 && response.status < 300) return response;
-        if (!last && RETRY_STATUSES.has(response.status)) {
-          await this.pause(req, shownPath, attempt, `status ${response.status}`, retryAfterMs(response.headers));
-          continue;
-        }
-        throw this.statusError(req, shownPath, response, text, attempt);
+        const error = this.statusError(req, shownPath, response, text, attempt);
+        if (attempt >= maxAttempts || !error.retryable) throw error;
+        await this.pause(req, shownPath, attempt, `status ${response.status}`, retryAfterMs(response.headers));
+      } else {
+        const { error } = outcome;
+        if (attempt >= maxAttempts || !error.retryable) throw attempt > 1 ? withAttempts(error, attempt) : error;
+        await this.pause(req, shownPath, attempt, error.code, undefined);
       }
-      if (!last && outcome.error.retryable) {
-        await this.pause(req, shownPath, attempt, outcome.error.name, undefined);
-        continue;
-      }
-      throw attempt > 1 ? withAttempts(outcome.error, attempt) : outcome.error;
     }
   }
 
@@ -159,7 +179,7 @@ export class HttpClient {
         method: req.method,
         path: shownPath,
         status: 0,
-        error: error.name,
+        error: error.code,
         durationMs: Math.round(performance.now() - started),
         attempt,
       });
@@ -221,7 +241,7 @@ export class HttpClient {
       path: shownPath,
       status: res.status,
       fault,
-      retryable: RETRY_STATUSES.has(res.status) || res.status === 429,
+      retryable: isRetryable({ kind: 'status', status: res.status }),
     };
     const quotaText = /quota|over.?limit/i.test(`${kind ?? ''} ${fault}`);
     switch (res.status) {
@@ -248,11 +268,11 @@ export class HttpClient {
       const what = code === 'UND_ERR_CONNECT_TIMEOUT' ? 'no connection' : 'no complete response';
       return new TimeoutError(this.redactFor(req, `${prefix}: ${what} within ${this.options.timeoutMs} ms`), {
         ...details,
-        retryable: true,
+        retryable: isRetryable({ kind: 'timeout' }),
       });
     }
     const text = cause instanceof Error ? cause.message : String(cause);
-    const retryable = RETRYABLE_CONNECTION_CODES.has(code);
+    const retryable = isRetryable({ kind: 'connection', code });
     const hint = /CERT|SELF_SIGNED|TLS|SSL/i.test(code) ? ' (TLS: set the CA bundle, OS_CACERT)' : '';
     return new ConnectionError(this.redactFor(req, `${prefix}: ${code ? `${code} ` : ''}${text}${hint}`), {
       ...details,
@@ -342,7 +362,7 @@ let insecureWarned = false;
 /** The per-client agent: timeouts, CA bundle, and (only when asked) no TLS verification. */
 export function createAgent(
   settings: { requestTimeoutMs: number; caCertPem?: string; insecure: boolean },
-  logger: OpenStackLogger | undefined,
+  logger: LogSink | undefined,
 ): Agent {
   if (settings.insecure && !insecureWarned) {
     insecureWarned = true;

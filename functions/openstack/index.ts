@@ -1,20 +1,26 @@
 /**
- * The OpenStack client library of the pool manager: `createOpenStack(settings)` gives the
- * `OpenStack` of types.ts. No Lambda types here.
+ * The OpenStack client library of the pool manager, and its only way in:
+ * `createOpenStack(settings)` gives the `OpenStack` of types.ts. No Lambda types here.
+ *
+ * Laid out per service, as the cloud simulator is: identity/ (Keystone tokens, the
+ * catalog, the authenticated session every service calls through), compute/ (Nova servers,
+ * flavors, and its legacy floating-IP proxy), network/ (Neutron floating IPs, ports,
+ * networks), image/ (Glance); http.ts, errors.ts, json.ts and names.ts are shared.
  */
 import type { Dispatcher } from 'undici';
+import type { LogSink } from '../../contract/logger';
+import { novaCompute } from './compute';
+import { NovaLegacyFloatingIps } from './compute/floating-ips';
 import { HttpClient, createAgent } from './http';
-import type { OpenStackLogger } from './http';
-import { Keystone } from './keystone';
-import { NeutronFloatingIps } from './neutron';
-import { NovaCompute } from './nova';
-import { NovaLegacyFloatingIps } from './nova-floating-ips';
-import { Session } from './session';
-import type { CloudSettings, Compute, FloatingIps, OpenStack } from './types';
+import { Keystone } from './identity/keystone';
+import { Session } from './identity/session';
+import { glanceImage } from './image/images';
+import { NeutronFloatingIps } from './network/floating-ips';
+import type { CloudSettings, FloatingIps, OpenStack } from './types';
 
 export interface OpenStackOptions {
   /** Each request at debug (method, service, path, status, duration), never headers. */
-  logger?: OpenStackLogger;
+  logger?: LogSink;
   /** Base of the exponential backoff with full jitter between retries (default 200 ms). */
   retryBaseDelayMs?: number;
   /** Cap of one backoff delay and of a honoured Retry-After (default 5000 ms). */
@@ -43,11 +49,11 @@ export function createOpenStack(settings: CloudSettings, options: OpenStackOptio
   });
   const keystone: Keystone = new Keystone(settings.auth, http);
   const session = new Session(settings, keystone, http);
-  const compute: Compute = new NovaCompute(session);
 
   let floatingIps: Promise<FloatingIps> | undefined;
   return {
-    compute,
+    compute: novaCompute(session),
+    image: glanceImage(session),
     floatingIps() {
       if (floatingIps) return floatingIps;
       const pending = session
@@ -68,8 +74,7 @@ export function createOpenStack(settings: CloudSettings, options: OpenStackOptio
   };
 }
 
-export { clearTokenCache } from './keystone';
-export { COMPUTE_MICROVERSION } from './nova';
-export type { OpenStackLogger } from './http';
+export { clearTokenCache } from './identity/keystone';
+export { COMPUTE_MICROVERSION } from './compute';
 export * from './errors';
 export type * from './types';

@@ -1,7 +1,9 @@
 /**
- * Small readers for the untyped JSON the services return: they never throw on a missing
- * field, callers decide what is required.
+ * Wire helpers shared by every service: readers for the untyped JSON the services return
+ * (they never throw on a missing field, callers decide what is required), ids as path
+ * segments, and pagination links.
  */
+import { InvalidArgumentError } from './errors';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -41,6 +43,12 @@ export function looksLikeUuid(value: string): boolean {
 /** A path segment: ids go into URLs encoded, never raw. */
 export function segment(value: string): string {
   return encodeURIComponent(value);
+}
+
+/** An id as a path segment; an empty one is refused before anything is sent. */
+export function requireId(kind: string, id: string): string {
+  if (!id) throw new InvalidArgumentError(`${kind} id is empty`);
+  return segment(id);
 }
 
 /**

@@ -42,7 +42,7 @@ export interface CloudSettings {
   insecure: boolean;
   /** Per-request timeout (headers and body), milliseconds. */
   requestTimeoutMs: number;
-  /** Extra attempts for idempotent requests on 5xx / connection errors. */
+  /** Extra attempts for idempotent requests on 429, 5xx, timeouts and dropped connections (http.ts `isRetryable`). */
   retries: number;
 }
 
@@ -97,10 +97,13 @@ export interface Compute {
   findServersByName(name: string): Promise<Server[]>;
   /** 'absent' when it was already gone (404). */
   deleteServer(id: string): Promise<'deleted' | 'absent'>;
-  /** An image UUID as is, or the id of the one image with exactly that name (Glance v2). */
-  resolveImage(idOrName: string): Promise<string>;
   /** A flavor id as is, or the id of the one flavor with exactly that name. */
   resolveFlavor(idOrName: string): Promise<string>;
+}
+
+export interface Image {
+  /** An image UUID as is, or the id of the one image with exactly that name (Glance v2). */
+  resolveImage(idOrName: string): Promise<string>;
 }
 
 export interface FloatingIps {
@@ -123,5 +126,6 @@ export interface FloatingIps {
 
 export interface OpenStack {
   compute: Compute;
+  image: Image;
   floatingIps(): Promise<FloatingIps>;
 }

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { BridgeConfig, LoadResult } from '../../bridge/config';
-import { ConfigError, DEFAULTS, SETTINGS, envName, helpText, loadConfig, parseHostPort } from '../../bridge/config';
+import { DEFAULTS, SETTINGS, envName, helpText, loadConfig, parseHostPort } from '../../bridge/config';
+import { ConfigurationError } from '../../contract/errors';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bridge-config-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -30,7 +31,8 @@ function rejects(argv: string[], env: NodeJS.ProcessEnv, setting: string | undef
   assert.throws(
     () => loadConfig(argv, env),
     (error: unknown) => {
-      assert.ok(error instanceof ConfigError, String(error));
+      assert.ok(error instanceof ConfigurationError, String(error));
+      assert.equal(error.code, 'POOL_ERR_CONFIGURATION');
       assert.equal(error.setting, setting);
       assert.match(error.message, pattern);
       return true;

@@ -172,10 +172,18 @@ describe('with Neutron', () => {
     }
   });
 
+  test('a setting the client finds wrong mid-action (no compute endpoint in the region) is a FAIL naming it', async () => {
+    const ctx = actionContext(sim, { unique: 'cfg', env: { OS_REGION_NAME: 'Nowhere' } });
+    const build = await runAction('BUILD_DEVICE', ctx, { action: 'BUILD_DEVICE' });
+    assert.equal(build.response, 'FAIL');
+    assert.equal(build.error, "no 'compute' endpoint for interface public in region Nowhere");
+    assert.equal(sim.counts().servers, 0);
+  });
+
   test('DELETE_DEVICE never deletes a server whose name is not exactly the one given', async () => {
     const ctx = actionContext(sim);
     const settings = loadSettings(functionEnv(sim));
-    const image = await ctx.openstack.compute.resolveImage(settings.pool.image);
+    const image = await ctx.openstack.image.resolveImage(settings.pool.image);
     const flavor = await ctx.openstack.compute.resolveFlavor(settings.pool.flavor);
     for (const name of ['libra-1', 'libra-10', 'libra-100', 'twin', 'twin']) {
       await ctx.openstack.compute.createServer({ name, imageRef: image, flavorRef: flavor });

@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigurationError, loadCloudSettings, loadPoolSettings, loadSettings } from '../../functions/config';
+import { ConfigurationError } from '../../contract/errors';
+import { loadCloudSettings, loadPoolSettings, loadSettings } from '../../functions/config';
 
 const openrc = {
   OS_AUTH_URL: 'http://127.0.0.1:5000/v3',
@@ -47,25 +48,28 @@ test('application credentials are chosen when their id is set', () => {
 });
 
 test('each missing OpenStack setting is named, and no secret is echoed', () => {
-  const cases: [Record<string, string>, RegExp][] = [
-    [{}, /OS_AUTH_URL is not set/],
-    [{ ...openrc, OS_PASSWORD: '' }, /OS_PASSWORD is not set/],
-    [{ ...openrc, OS_USERNAME: '' }, /OS_USERNAME \(or OS_USER_ID\) is not set/],
-    [{ ...openrc, OS_PROJECT_NAME: '' }, /OS_PROJECT_NAME \(or OS_PROJECT_ID\) is not set/],
+  const cases: [Record<string, string>, RegExp, string][] = [
+    [{}, /OS_AUTH_URL is not set/, 'OS_AUTH_URL'],
+    [{ ...openrc, OS_PASSWORD: '' }, /OS_PASSWORD is not set/, 'OS_PASSWORD'],
+    [{ ...openrc, OS_USERNAME: '' }, /OS_USERNAME \(or OS_USER_ID\) is not set/, 'OS_USERNAME'],
+    [{ ...openrc, OS_PROJECT_NAME: '' }, /OS_PROJECT_NAME \(or OS_PROJECT_ID\) is not set/, 'OS_PROJECT_NAME'],
     [
       { OS_AUTH_URL: openrc.OS_AUTH_URL, OS_APPLICATION_CREDENTIAL_ID: 'x' },
       /OS_APPLICATION_CREDENTIAL_SECRET is not set/,
+      'OS_APPLICATION_CREDENTIAL_SECRET',
     ],
-    [{ ...openrc, OS_AUTH_URL: 'not a url' }, /OS_AUTH_URL is not a URL/],
-    [{ ...openrc, OS_INTERFACE: 'outer' }, /OS_INTERFACE must be public, internal or admin/],
-    [{ ...openrc, OS_INSECURE: 'maybe' }, /OS_INSECURE must be true or false/],
-    [{ ...openrc, OS_CACERT: '/nonexistent/ca.pem' }, /OS_CACERT: cannot read \/nonexistent\/ca.pem/],
+    [{ ...openrc, OS_AUTH_URL: 'not a url' }, /OS_AUTH_URL is not a URL/, 'OS_AUTH_URL'],
+    [{ ...openrc, OS_INTERFACE: 'outer' }, /OS_INTERFACE must be public, internal or admin/, 'OS_INTERFACE'],
+    [{ ...openrc, OS_INSECURE: 'maybe' }, /OS_INSECURE must be true or false/, 'OS_INSECURE'],
+    [{ ...openrc, OS_CACERT: '/nonexistent/ca.pem' }, /OS_CACERT: cannot read \/nonexistent\/ca.pem/, 'OS_CACERT'],
   ];
-  for (const [env, expected] of cases) {
+  for (const [env, expected, setting] of cases) {
     assert.throws(
       () => loadCloudSettings(env),
       (error: unknown) => {
         assert.ok(error instanceof ConfigurationError);
+        assert.equal(error.code, 'POOL_ERR_CONFIGURATION');
+        assert.equal(error.setting, setting);
         assert.match(error.message, expected);
         assert.doesNotMatch(error.message, /hunter2/);
         return true;
@@ -83,7 +87,18 @@ test('each missing or invalid pool setting is named', () => {
     [{ ...pool, POOL_METADATA: '[1]' }, /POOL_METADATA must be a JSON object of strings/],
     [{ ...pool, POOL_IGNORE_500_ON_REMOVE: 'sometimes' }, /POOL_IGNORE_500_ON_REMOVE must be true or false/],
   ];
-  for (const [env, expected] of cases) assert.throws(() => loadPoolSettings(env), expected);
+  for (const [env, expected] of cases) {
+    assert.throws(
+      () => loadPoolSettings(env),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigurationError);
+        assert.equal(error.code, 'POOL_ERR_CONFIGURATION');
+        assert.ok(error.setting?.startsWith('POOL_') && error.message.startsWith(`${error.setting} `), error.message);
+        assert.match(error.message, expected);
+        return true;
+      },
+    );
+  }
 });
 
 test('pool settings: basename underscores become dashes, lists split, defaults apply', () => {

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { ConfigurationError } from '../../contract/errors';
 import { loadCloudSettings } from '../../functions/config';
 import type { ParameterFetcher } from '../../functions/secrets';
 import {
@@ -103,6 +104,9 @@ test('a plain OS_PASSWORD or application credential secret is refused in a deplo
   const fetch = fetcherOf({ [NAME]: JSON.stringify(CREDENTIALS) });
   for (const variable of ['OS_PASSWORD', 'OS_APPLICATION_CREDENTIAL_SECRET']) {
     await assert.rejects(resolveEnv({ OS_CREDENTIALS_PARAMETER: NAME, [variable]: SECRET }, fetch), (error: Error) => {
+      assert.ok(error instanceof ConfigurationError);
+      assert.equal(error.code, 'POOL_ERR_CONFIGURATION');
+      assert.equal(error.setting, variable);
       assert.match(
         error.message,
         new RegExp(
@@ -151,7 +155,10 @@ test('read failures name the parameter and the missing permission, never a value
   ];
   for (const [outcome, expected] of cases) {
     await assert.rejects(resolveEnv(env, fetcherOf({ [NAME]: outcome })), (error: Error) => {
+      assert.ok(error instanceof ConfigurationError);
       assert.equal(error.name, 'ConfigurationError');
+      assert.equal(error.code, 'POOL_ERR_CONFIGURATION');
+      assert.equal(error.setting, 'OS_CREDENTIALS_PARAMETER');
       assert.match(error.message, expected);
       return noSecret(error);
     });

@@ -1,7 +1,8 @@
 /** Test fixtures around the cloud simulator: a running cloud and pool settings for it. */
 import type { PoolSettings } from '../../functions/config';
 import { loadSettings } from '../../functions/config';
-import type { ActionContext, ActionLogger } from '../../functions/core/context';
+import type { LogSink } from '../../contract/logger';
+import type { ActionContext } from '../../functions/core/context';
 import { systemClock } from '../../functions/core/context';
 import { createOpenStack } from '../../functions/openstack';
 import type { CloudSim, CloudSimOptions } from '../../scripts/cloud-sim';
@@ -32,7 +33,7 @@ export function functionEnv(sim: CloudSim, extra: Record<string, string> = {}): 
 /** An action context wired to the simulator through the real OpenStack client. */
 export function actionContext(
   sim: CloudSim,
-  options: { unique?: string; pool?: Partial<PoolSettings>; env?: Record<string, string>; logger?: ActionLogger } = {},
+  options: { unique?: string; pool?: Partial<PoolSettings>; env?: Record<string, string>; logger?: LogSink } = {},
 ): ActionContext {
   const settings = loadSettings(functionEnv(sim, options.env));
   const pool = { ...settings.pool, ...options.pool };

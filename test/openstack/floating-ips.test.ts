@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { ConfigurationError } from '../../contract/errors';
 import {
   AmbiguousNameError,
-  ConfigurationError,
   NotFoundError,
   OpenStackError,
   clearTokenCache,
@@ -135,18 +135,27 @@ describe('floating IPs', () => {
       let fips = await start(routes({ 'GET /network/v2.0/networks': listNetworks(networks.slice(1, 2)) }));
       await assert.rejects(
         fips.allocate({}),
-        (e: unknown) => e instanceof ConfigurationError && /no external network/.test(e.message),
+        (e: unknown) =>
+          e instanceof ConfigurationError &&
+          e.code === 'POOL_ERR_CONFIGURATION' &&
+          /no external network/.test(e.message),
       );
       await client?.close();
       await cloud?.close();
       fips = await start(routes());
       await assert.rejects(
         fips.allocate({ pool: 'nope' }),
-        (e: unknown) => e instanceof NotFoundError && e.message === 'no network named nope',
+        (e: unknown) =>
+          e instanceof NotFoundError &&
+          e.code === 'POOL_ERR_OPENSTACK_NOT_FOUND' &&
+          e.message === 'no network named nope',
       );
       await assert.rejects(
         fips.allocate({ pool: 'ext-dup' }),
-        (e: unknown) => e instanceof AmbiguousNameError && e.message === '2 networks named ext-dup: give an id',
+        (e: unknown) =>
+          e instanceof AmbiguousNameError &&
+          e.code === 'POOL_ERR_OPENSTACK_AMBIGUOUS_NAME' &&
+          e.message === '2 networks named ext-dup: give an id',
       );
       await client?.close();
       await cloud?.close();
@@ -236,7 +245,10 @@ describe('floating IPs', () => {
       assert.equal(await fips.release({ ...fip, id: 'f2' }), 'absent');
       await assert.rejects(
         fips.associate(fip, 'srv-2'),
-        (e: unknown) => e instanceof OpenStackError && /server srv-2 has no port with a fixed IPv4/.test(e.message),
+        (e: unknown) =>
+          e instanceof OpenStackError &&
+          e.code === 'POOL_ERR_OPENSTACK' &&
+          /server srv-2 has no port with a fixed IPv4/.test(e.message),
       );
       assert.ok(cloud);
       const puts = cloud

@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CloudSettings } from '../../functions/openstack/types';
-import type { OpenStackLogger } from '../../functions/openstack/http';
+import type { LogSink } from '../../contract/logger';
 
 export const PASSWORD = 'pw-Sup3r$ecret-7731';
 export const APP_SECRET = 'appcred-S3cret-Qx99';
@@ -210,7 +210,7 @@ export interface LogLine {
   extra: Record<string, unknown>[];
 }
 
-export function captureLogger(): OpenStackLogger & { lines: LogLine[] } {
+export function captureLogger(): LogSink & { lines: LogLine[] } {
   const lines: LogLine[] = [];
   const at =
     (level: LogLine['level']) =>

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Agent } from 'undici';
+import { PoolManagerError } from '../../contract/errors';
 import {
   ConflictError,
   ConnectionError,
@@ -19,7 +20,13 @@ import {
   createOpenStack,
 } from '../../functions/openstack/index';
 import type { OpenStackClient, OpenStackOptions } from '../../functions/openstack/index';
-import { HttpClient, extractFault, resetInsecureWarning, retryAfterMs } from '../../functions/openstack/http';
+import {
+  HttpClient,
+  extractFault,
+  isRetryable,
+  resetInsecureWarning,
+  retryAfterMs,
+} from '../../functions/openstack/http';
 import type { CloudSettings } from '../../functions/openstack/types';
 import { captureLogger, json, passwordSettings, startFakeCloud, startServer } from './helpers';
 import type { FakeCloud, Handler } from './helpers';
@@ -57,6 +64,7 @@ describe('http', () => {
     });
     await assert.rejects(open({ ...settings, retries: 3 }).compute.getServer('s1'), (e: unknown) => {
       assert.ok(e instanceof OpenStackError);
+      assert.equal(e.code, 'POOL_ERR_OPENSTACK');
       assert.equal(e.status, 503);
       assert.equal(e.retryable, true);
       assert.equal(e.message, 'Nova GET /servers/s1 failed: 503 Service Unavailable (after 4 attempts)');
@@ -84,6 +92,7 @@ describe('http', () => {
     });
     await assert.rejects(open({ ...settings, retries: 2 }).compute.getServer('s1'), (e: unknown) => {
       assert.ok(e instanceof ConnectionError);
+      assert.equal(e.code, 'POOL_ERR_OPENSTACK_CONNECTION');
       assert.equal(e.retryable, true);
       assert.match(e.message, /^Nova GET \/servers\/s1 failed: UND_ERR_SOCKET .* \(after 3 attempts\)$/);
       return true;
@@ -137,7 +146,16 @@ describe('http', () => {
       assert.match(e.message, /^Nova GET \/servers\/s1 failed: ECONNREFUSED .*\(after 2 attempts\)$/);
       return true;
     });
-    assert.equal(logger.lines.filter((l) => l.message === 'openstack request retry').length, 1);
+    const retries = logger.lines.filter((l) => l.message === 'openstack request retry');
+    assert.deepEqual(
+      retries.map((l) => l.extra[0]?.reason),
+      ['POOL_ERR_OPENSTACK_CONNECTION'],
+      'logs carry the stable code, which survives the bundle minifying class names',
+    );
+    assert.equal(
+      logger.lines.find((l) => l.message === 'openstack request' && l.extra[0]?.service === 'Nova')?.extra[0]?.error,
+      'POOL_ERR_OPENSTACK_CONNECTION',
+    );
   });
 
   it('no response within the timeout is a TimeoutError', async () => {
@@ -153,6 +171,7 @@ describe('http', () => {
     const started = Date.now();
     await assert.rejects(open(settings).compute.getServer('s1'), (e: unknown) => {
       assert.ok(e instanceof TimeoutError);
+      assert.equal(e.code, 'POOL_ERR_OPENSTACK_TIMEOUT');
       assert.equal(e.retryable, true);
       assert.equal(e.message, 'Nova GET /servers/s1 failed: no complete response within 150 ms (after 2 attempts)');
       return true;
@@ -172,6 +191,68 @@ describe('http', () => {
       { requestTimeoutMs: 150, retries: 0 },
     );
     await assert.rejects(open(settings).compute.getServer('s1'), TimeoutError);
+  });
+
+  it('a GET rate limited with 429 is retried after its Retry-After and succeeds; a POST is not retried', async () => {
+    let gets = 0;
+    let posts = 0;
+    const settings = await withRoutes({
+      'GET /compute/v2.1/servers/s1': (_r, res) =>
+        ++gets === 1
+          ? json(res, 429, { overLimit: { code: 429, message: 'Rate limit exceeded' } }, { 'Retry-After': '0.03' })
+          : json(res, 200, SERVER),
+      'POST /compute/v2.1/servers': (_r, res) => {
+        posts++;
+        json(res, 429, { overLimit: { code: 429, message: 'Rate limit exceeded' } }, { 'Retry-After': '0' });
+      },
+    });
+    const logger = captureLogger();
+    const client = open({ ...settings, retries: 3 }, { retryBaseDelayMs: 1, retryMaxDelayMs: 1_000, logger });
+    assert.equal((await client.compute.getServer('s1'))?.id, 's1');
+    assert.equal(gets, 2);
+    const retries = logger.lines.filter((l) => l.message === 'openstack request retry');
+    assert.deepEqual(
+      retries.map((l) => [l.extra[0]?.reason, l.extra[0]?.delayMs]),
+      [['status 429', 30]],
+    );
+    await assert.rejects(client.compute.createServer({ name: 'x', imageRef: 'i', flavorRef: 'f' }), (e: unknown) => {
+      assert.ok(e instanceof OpenStackError);
+      assert.equal(e.code, 'POOL_ERR_OPENSTACK');
+      assert.equal(e.status, 429);
+      assert.equal(e.retryable, true, 'a later, separate request may succeed');
+      assert.equal(e.message, 'Nova POST /servers failed: 429 Rate limit exceeded');
+      return true;
+    });
+    assert.equal(posts, 1, 'a create is never repeated by the client');
+  });
+
+  it('marks an error retryable exactly when the client would repeat it', () => {
+    for (const status of [400, 401, 403, 404, 409, 413, 422, 501]) {
+      assert.equal(isRetryable({ kind: 'status', status }), false, `status ${status}`);
+    }
+    for (const status of [429, 500, 502, 503, 504]) {
+      assert.equal(isRetryable({ kind: 'status', status }), true, `status ${status}`);
+    }
+    assert.equal(isRetryable({ kind: 'timeout' }), true);
+    assert.equal(isRetryable({ kind: 'connection', code: 'ECONNRESET' }), true);
+    assert.equal(isRetryable({ kind: 'connection', code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), false);
+    assert.equal(isRetryable({ kind: 'connection', code: 'ENOTFOUND' }), false);
+  });
+
+  it('does not repeat what is not retryable, even an idempotent request', async () => {
+    let calls = 0;
+    const settings = await withRoutes({
+      'GET /compute/v2.1/servers/s1': (_r, res) => {
+        calls++;
+        json(res, 400, { badRequest: { code: 400, message: 'bad' } });
+      },
+    });
+    await assert.rejects(open({ ...settings, retries: 3 }).compute.getServer('s1'), (e: unknown) => {
+      assert.ok(e instanceof OpenStackError);
+      assert.equal(e.retryable, false);
+      return true;
+    });
+    assert.equal(calls, 1);
   });
 
   it('honours Retry-After, capped', async () => {
@@ -250,7 +331,7 @@ describe('http', () => {
   });
 
   describe('error mapping', () => {
-    const cases: [string, number, unknown, new (...a: never[]) => Error, string][] = [
+    const cases: [string, number, unknown, new (...a: never[]) => Error, string, string][] = [
       [
         'Nova quota 403',
         403,
@@ -261,6 +342,7 @@ describe('http', () => {
           },
         },
         QuotaError,
+        'POOL_ERR_OPENSTACK_QUOTA',
         'Nova POST /servers failed: 403 Quota exceeded for instances: Requested 1, but already used 10 of 10 instances',
       ],
       [
@@ -273,6 +355,7 @@ describe('http', () => {
           },
         },
         QuotaError,
+        'POOL_ERR_OPENSTACK_QUOTA',
         'Nova POST /servers failed: 413 Quota exceeded for ram: Requested 2048, but already used 4096 of 4096 ram',
       ],
       [
@@ -280,6 +363,7 @@ describe('http', () => {
         403,
         { forbidden: { code: 403, message: "Policy doesn't allow os_compute_api:servers:create to be performed." } },
         OpenStackError,
+        'POOL_ERR_OPENSTACK',
         "Nova POST /servers failed: 403 Policy doesn't allow os_compute_api:servers:create to be performed.",
       ],
       [
@@ -287,6 +371,7 @@ describe('http', () => {
         409,
         { conflictingRequest: { code: 409, message: 'Cannot boot' } },
         ConflictError,
+        'POOL_ERR_OPENSTACK_CONFLICT',
         'Nova POST /servers failed: 409 Cannot boot',
       ],
       [
@@ -294,6 +379,7 @@ describe('http', () => {
         400,
         { badRequest: { code: 400, message: 'Invalid imageRef provided.' } },
         OpenStackError,
+        'POOL_ERR_OPENSTACK',
         'Nova POST /servers failed: 400 Invalid imageRef provided.',
       ],
       [
@@ -301,11 +387,12 @@ describe('http', () => {
         400,
         'Bad things <b>happened</b>\n\n here',
         OpenStackError,
+        'POOL_ERR_OPENSTACK',
         'Nova POST /servers failed: 400 Bad things happened here',
       ],
-      ['empty', 400, '', OpenStackError, 'Nova POST /servers failed: 400 Bad Request'],
+      ['empty', 400, '', OpenStackError, 'POOL_ERR_OPENSTACK', 'Nova POST /servers failed: 400 Bad Request'],
     ];
-    for (const [title, status, body, Type, message] of cases) {
+    for (const [title, status, body, Type, code, message] of cases) {
       it(title, async () => {
         const settings = await withRoutes({
           'POST /compute/v2.1/servers': (_r, res) => {
@@ -319,6 +406,8 @@ describe('http', () => {
           open(settings).compute.createServer({ name: 'x', imageRef: 'i', flavorRef: 'f' }),
           (e: unknown) => {
             assert.ok(e instanceof Type, `${String(e)} is a ${Type.name}`);
+            assert.ok(e instanceof PoolManagerError);
+            assert.equal(e.code, code);
             assert.equal((e as Error).message, message);
             assert.equal((e as OpenStackError).status, status);
             assert.equal((e as OpenStackError).service, 'Nova');
@@ -341,6 +430,7 @@ describe('http', () => {
       const fips = await open(settings).floatingIps();
       await assert.rejects(fips.allocate({}), (e: unknown) => {
         assert.ok(e instanceof QuotaError);
+        assert.equal(e.code, 'POOL_ERR_OPENSTACK_QUOTA');
         assert.equal(
           e.message,
           "Neutron POST /v2.0/floatingips failed: 409 Quota exceeded for resources: ['floatingip'].",
@@ -358,7 +448,9 @@ describe('http', () => {
           's',
         ),
         (e: unknown) =>
-          e instanceof NotFoundError && e.message.startsWith('Neutron PUT /v2.0/floatingips/f1 failed: 404 '),
+          e instanceof NotFoundError &&
+          e.code === 'POOL_ERR_OPENSTACK_NOT_FOUND' &&
+          e.message.startsWith('Neutron PUT /v2.0/floatingips/f1 failed: 404 '),
       );
     });
 

@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import {
-  AuthenticationError,
-  ConfigurationError,
-  clearTokenCache,
-  createOpenStack,
-} from '../../functions/openstack/index';
+import { ConfigurationError } from '../../contract/errors';
+import { AuthenticationError, clearTokenCache, createOpenStack } from '../../functions/openstack/index';
 import type { OpenStackClient } from '../../functions/openstack/index';
-import { authRequestBody, normaliseAuthUrl, refreshTime } from '../../functions/openstack/keystone';
+import { authRequestBody, normaliseAuthUrl, refreshTime } from '../../functions/openstack/identity/keystone';
 import type { AuthSettings } from '../../functions/openstack/types';
 import { APP_SECRET, PASSWORD, json, passwordSettings, startFakeCloud } from './helpers';
 import type { FakeCloud } from './helpers';
@@ -149,6 +145,9 @@ describe('keystone', () => {
           () => authRequestBody(auth),
           (e: unknown) =>
             e instanceof ConfigurationError &&
+            e.code === 'POOL_ERR_CONFIGURATION' &&
+            e.setting !== undefined &&
+            e.message.includes(e.setting) &&
             pattern.test(e.message) &&
             !e.message.includes(PASSWORD) &&
             !e.message.includes(APP_SECRET),
@@ -295,6 +294,7 @@ describe('keystone', () => {
     });
     await assert.rejects(client(passwordSettings(cloud.authUrl)).compute.getServer('s1'), (e: unknown) => {
       assert.ok(e instanceof AuthenticationError);
+      assert.equal(e.code, 'POOL_ERR_OPENSTACK_AUTHENTICATION');
       assert.equal(e.status, 401);
       assert.match(e.message, /^Nova GET \/servers\/s1 failed: 401 again after re-authenticating \(token rejected\)$/);
       for (const t of cloud.issued) assert.ok(!e.message.includes(t));
@@ -313,6 +313,7 @@ describe('keystone', () => {
     });
     await assert.rejects(client(passwordSettings(cloud.authUrl)).compute.getServer('s1'), (e: unknown) => {
       assert.ok(e instanceof AuthenticationError);
+      assert.equal(e.code, 'POOL_ERR_OPENSTACK_AUTHENTICATION');
       assert.equal(e.message, 'Keystone POST /v3/auth/tokens failed: 401 The password is wrong');
       return true;
     });
@@ -372,11 +373,12 @@ describe('keystone', () => {
       const settings = passwordSettings(cloud.authUrl, { regionName: 'RegionThree' });
       await assert.rejects(client(settings).compute.getServer('s1'), (e: unknown) => {
         assert.ok(e instanceof ConfigurationError);
+        assert.equal(e.code, 'POOL_ERR_CONFIGURATION');
         assert.equal(e.message, "no 'compute' endpoint for interface public in region RegionThree");
         return true;
       });
       await assert.rejects(
-        client({ ...passwordSettings(cloud.authUrl), interface: 'admin' }).compute.resolveImage('cirros'),
+        client({ ...passwordSettings(cloud.authUrl), interface: 'admin' }).image.resolveImage('cirros'),
         /^ConfigurationError: no 'image' endpoint for interface admin in region RegionOne$/,
       );
     });
@@ -393,7 +395,7 @@ describe('keystone', () => {
 
 describe('service base URLs', () => {
   it('keeps the compute version, adds one when missing, strips network and image versions', async () => {
-    const { serviceBaseUrl } = await import('../../functions/openstack/session');
+    const { serviceBaseUrl } = await import('../../functions/openstack/identity/catalog');
     assert.equal(serviceBaseUrl('compute', 'http://h:8774/v2.1/', undefined), 'http://h:8774/v2.1');
     assert.equal(serviceBaseUrl('compute', 'http://h:8774/v2.1/%(project_id)s', 'p1'), 'http://h:8774/v2.1/p1');
     assert.equal(serviceBaseUrl('compute', 'http://h/compute', undefined), 'http://h/compute/v2.1');

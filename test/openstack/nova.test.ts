@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import {
   AmbiguousNameError,
   COMPUTE_MICROVERSION,
+  InvalidArgumentError,
   NotFoundError,
   clearTokenCache,
   createOpenStack,
@@ -36,6 +37,11 @@ describe('nova', () => {
     client = createOpenStack(passwordSettings(started.authUrl), { retryBaseDelayMs: 1 });
     return client.compute;
   };
+  const startImage = async (routes: Record<string, Handler>) => {
+    await start(routes);
+    assert.ok(client);
+    return client.image;
+  };
   const fake = (): FakeCloud => {
     assert.ok(cloud);
     return cloud;
@@ -48,6 +54,27 @@ describe('nova', () => {
     await cloud?.close();
     client = undefined;
     cloud = undefined;
+  });
+
+  it('an empty id or name is refused before anything is sent', async () => {
+    const compute = await start({});
+    assert.ok(client);
+    const { image } = client;
+    for (const [call, message] of [
+      [() => image.resolveImage(''), 'image is empty'],
+      [() => compute.getServer(''), 'server id is empty'],
+      [() => compute.deleteServer(''), 'server id is empty'],
+      [() => compute.findServersByName(''), 'server name is empty'],
+      [() => compute.resolveFlavor(''), 'flavor is empty'],
+    ] as const) {
+      await assert.rejects(call(), (e: unknown) => {
+        assert.ok(e instanceof InvalidArgumentError);
+        assert.equal(e.code, 'POOL_ERR_INVALID_ARGUMENT');
+        assert.equal(e.message, message);
+        return true;
+      });
+    }
+    assert.deepEqual(fake().serviceCalls(), []);
   });
 
   it('creates a server with the full body and the microversion headers', async () => {
@@ -254,7 +281,7 @@ describe('nova', () => {
     });
   });
 
-  describe('resolveImage', () => {
+  describe('resolveImage (Glance)', () => {
     const images: { id: string; name: string }[] = [
       { id: IMAGE_ID, name: 'cirros' },
       { id: 'img-2', name: 'ubuntu' },
@@ -275,8 +302,8 @@ describe('nova', () => {
     };
 
     it('an existing UUID is itself', async () => {
-      const compute = await start(glance);
-      assert.equal(await compute.resolveImage(IMAGE_ID), IMAGE_ID);
+      const image = await startImage(glance);
+      assert.equal(await image.resolveImage(IMAGE_ID), IMAGE_ID);
       assert.deepEqual(
         fake()
           .serviceCalls()
@@ -286,11 +313,11 @@ describe('nova', () => {
     });
 
     it('a name with exactly one image is its id; a missing UUID falls back to the name', async () => {
-      const compute = await start(glance);
-      assert.equal(await compute.resolveImage('cirros'), IMAGE_ID);
+      const image = await startImage(glance);
+      assert.equal(await image.resolveImage('cirros'), IMAGE_ID);
       const missing = '11111111-2222-3333-4444-555555555555';
       await assert.rejects(
-        compute.resolveImage(missing),
+        image.resolveImage(missing),
         (e: unknown) => e instanceof NotFoundError && e.message === `no image named ${missing}`,
       );
       assert.deepEqual(
@@ -302,13 +329,17 @@ describe('nova', () => {
     });
 
     it('none is an error, several are ambiguous (across pages)', async () => {
-      const compute = await start(glance);
+      const image = await startImage(glance);
       await assert.rejects(
-        compute.resolveImage('fedora'),
-        (e: unknown) => e instanceof NotFoundError && e.message === 'no image named fedora',
+        image.resolveImage('fedora'),
+        (e: unknown) =>
+          e instanceof NotFoundError &&
+          e.code === 'POOL_ERR_OPENSTACK_NOT_FOUND' &&
+          e.message === 'no image named fedora',
       );
-      await assert.rejects(compute.resolveImage('ubuntu'), (e: unknown) => {
+      await assert.rejects(image.resolveImage('ubuntu'), (e: unknown) => {
         assert.ok(e instanceof AmbiguousNameError);
+        assert.equal(e.code, 'POOL_ERR_OPENSTACK_AMBIGUOUS_NAME');
         assert.equal(e.message, '2 images named ubuntu: give an id');
         assert.equal(e.count, 2);
         return true;

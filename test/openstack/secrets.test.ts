@@ -133,7 +133,7 @@ describe('secrets never leak', () => {
     await capture(compute.getServer('s401'));
     await capture(compute.getServer('reset'));
     await capture(compute.getServer('hang'));
-    await capture(compute.resolveImage('no-such-image'));
+    await capture(client.image.resolveImage('no-such-image'));
     const fips = await client.floatingIps();
     await capture(fips.allocate({ description: PASSWORD }));
     await capture(fips.get('f2'));

@@ -68,7 +68,7 @@ describe('names that are regular expressions or prefixes', { timeout: 60_000 }, 
     chain = await startChain({ label: 'names' });
     const ctx = actionContext(chain.sim);
     const { compute } = ctx.openstack;
-    const image = await compute.resolveImage('haproxy-lb');
+    const image = await ctx.openstack.image.resolveImage('haproxy-lb');
     const flavor = await compute.resolveFlavor('m1.small');
     for (const name of EXISTING)
       ids.set(name, (await compute.createServer({ name, imageRef: image, flavorRef: flavor })).id);

@@ -3,11 +3,11 @@
  * `addFloatingIp` / `removeFloatingIp` server actions), for clouds without a network service.
  * Only available up to compute microversion 2.43; we send 2.1.
  */
-import { OpenStackError, unlessNotFound } from './errors';
-import { asId, asString, field } from './json';
-import { COMPUTE_VERSION_HEADERS, requireId } from './nova';
-import type { Session } from './session';
-import type { FloatingIp, FloatingIps } from './types';
+import { OpenStackError, unlessNotFound } from '../errors';
+import { asId, asString, field, requireId } from '../json';
+import type { Session } from '../identity/session';
+import type { FloatingIp, FloatingIps } from '../types';
+import { novaCall, novaList } from './request';
 
 const FIPS = '/os-floating-ips';
 
@@ -37,7 +37,7 @@ export class NovaLegacyFloatingIps implements FloatingIps {
   constructor(private readonly session: Session) {}
 
   private call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) {
-    return this.session.call('compute', method, path, { headers: { ...COMPUTE_VERSION_HEADERS }, body });
+    return novaCall(this.session, method, path, body);
   }
 
   async allocate(options: { pool?: string; description?: string }): Promise<FloatingIp> {
@@ -51,9 +51,7 @@ export class NovaLegacyFloatingIps implements FloatingIps {
   }
 
   async findByAddress(ip: string): Promise<FloatingIp | undefined> {
-    const list = await this.session.list('compute', FIPS, 'floating_ips', 'floating_ips_links', {
-      headers: { ...COMPUTE_VERSION_HEADERS },
-    });
+    const list = await novaList(this.session, FIPS, 'floating_ips');
     const match = list.find((item) => asString(field(item, 'ip')) === ip);
     return match === undefined ? undefined : mapFloatingIp(match, 'GET', FIPS);
   }

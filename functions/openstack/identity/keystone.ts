@@ -1,26 +1,17 @@
 /**
- * Keystone v3: the token request body, the module-scope token cache shared by every client
- * of the process (a warm Lambda builds a new client per invocation but must not log in
- * again), and the service catalog lookup.
+ * Keystone v3: the token request body and the module-scope token cache shared by every
+ * client of the process (a warm Lambda builds a new client per invocation but must not log
+ * in again). The token's catalog is read by catalog.ts.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { AuthenticationError, ConfigurationError } from './errors';
-import type { HttpClient } from './http';
-import { asArray, asObject, asString, field } from './json';
-import type { JsonObject } from './json';
-import type { AuthSettings, Interface } from './types';
-
-export interface CatalogEndpoint {
-  interface: string;
-  region: string | undefined;
-  regionId: string | undefined;
-  url: string;
-}
-
-export interface CatalogService {
-  type: string;
-  endpoints: CatalogEndpoint[];
-}
+import { ConfigurationError } from '../../../contract/errors';
+import { AuthenticationError } from '../errors';
+import type { HttpClient } from '../http';
+import { asObject, asString, field } from '../json';
+import type { JsonObject } from '../json';
+import type { AuthSettings } from '../types';
+import { parseCatalog } from './catalog';
+import type { CatalogService } from './catalog';
 
 export interface Token {
   value: string;
@@ -47,7 +38,7 @@ export function clearTokenCache(): void {
 /** `https://host:5000`, `.../`, `.../v3`, `.../v2.0` all become `https://host:5000/v3`. */
 export function normaliseAuthUrl(authUrl: string): string {
   const trimmed = authUrl.trim().replace(/\/+$/, '');
-  if (!trimmed) throw new ConfigurationError('auth URL is empty');
+  if (!trimmed) throw new ConfigurationError('auth URL is empty', 'OS_AUTH_URL');
   if (/\/v3$/.test(trimmed)) return trimmed;
   return trimmed.replace(/\/v2\.0$/, '') + '/v3';
 }
@@ -87,9 +78,13 @@ export function authRequestBody(auth: AuthSettings): JsonObject {
     if (auth.applicationCredentialId) {
       credential = { id: auth.applicationCredentialId, secret: auth.applicationCredentialSecret };
     } else if (auth.applicationCredentialName) {
-      if (!auth.username) throw new ConfigurationError('an application credential name needs a username (OS_USERNAME)');
+      if (!auth.username)
+        throw new ConfigurationError('an application credential name needs a username (OS_USERNAME)', 'OS_USERNAME');
       if (!auth.userDomainName) {
-        throw new ConfigurationError('an application credential name needs a user domain name (OS_USER_DOMAIN_NAME)');
+        throw new ConfigurationError(
+          'an application credential name needs a user domain name (OS_USER_DOMAIN_NAME)',
+          'OS_USER_DOMAIN_NAME',
+        );
       }
       credential = {
         name: auth.applicationCredentialName,
@@ -97,7 +92,10 @@ export function authRequestBody(auth: AuthSettings): JsonObject {
         user: { name: auth.username, domain: { name: auth.userDomainName } },
       };
     } else {
-      throw new ConfigurationError('application credential auth needs an id or a name (OS_APPLICATION_CREDENTIAL_ID)');
+      throw new ConfigurationError(
+        'application credential auth needs an id or a name (OS_APPLICATION_CREDENTIAL_ID)',
+        'OS_APPLICATION_CREDENTIAL_ID',
+      );
     }
     return { auth: { identity: { methods: ['application_credential'], application_credential: credential } } };
   }
@@ -108,11 +106,14 @@ export function authRequestBody(auth: AuthSettings): JsonObject {
     user = { id: auth.userId, password: auth.password };
   } else if (auth.username) {
     if (!userDomain) {
-      throw new ConfigurationError('a username needs a user domain (OS_USER_DOMAIN_NAME or OS_USER_DOMAIN_ID)');
+      throw new ConfigurationError(
+        'a username needs a user domain (OS_USER_DOMAIN_NAME or OS_USER_DOMAIN_ID)',
+        'OS_USER_DOMAIN_NAME',
+      );
     }
     user = { name: auth.username, domain: userDomain, password: auth.password };
   } else {
-    throw new ConfigurationError('password auth needs a username or a user id (OS_USERNAME)');
+    throw new ConfigurationError('password auth needs a username or a user id (OS_USERNAME)', 'OS_USERNAME');
   }
   const body: JsonObject = { identity: { methods: ['password'], password: { user } } };
   if (auth.projectId) {
@@ -123,32 +124,12 @@ export function authRequestBody(auth: AuthSettings): JsonObject {
     if (!projectDomain) {
       throw new ConfigurationError(
         'a project name needs a project domain (OS_PROJECT_DOMAIN_NAME or OS_PROJECT_DOMAIN_ID)',
+        'OS_PROJECT_DOMAIN_NAME',
       );
     }
     body.scope = { project: { name: auth.projectName, domain: projectDomain } };
   }
   return { auth: body };
-}
-
-function parseCatalog(value: unknown): CatalogService[] {
-  return asArray(value).flatMap((service) => {
-    const type = asString(field(service, 'type'));
-    if (!type) return [];
-    const endpoints = asArray(field(service, 'endpoints')).flatMap((endpoint) => {
-      const url = asString(field(endpoint, 'url'));
-      const iface = asString(field(endpoint, 'interface'));
-      if (!url || !iface) return [];
-      return [
-        {
-          interface: iface,
-          region: asString(field(endpoint, 'region')),
-          regionId: asString(field(endpoint, 'region_id')),
-          url,
-        },
-      ];
-    });
-    return [{ type, endpoints }];
-  });
 }
 
 function parseTime(value: unknown): number | undefined {
@@ -251,35 +232,4 @@ export class Keystone {
     tokenCache.set(this.key, fresh);
     return fresh;
   }
-}
-
-/** The catalog URL for a service type, region and interface; undefined when there is none. */
-export function findEndpoint(
-  catalog: readonly CatalogService[],
-  type: string,
-  iface: Interface,
-  region: string | undefined,
-): string | undefined {
-  for (const service of catalog) {
-    if (service.type !== type) continue;
-    for (const endpoint of service.endpoints) {
-      if (endpoint.interface !== iface && endpoint.interface !== `${iface}URL`) continue;
-      if (region && endpoint.regionId !== region && endpoint.region !== region) continue;
-      return endpoint.url;
-    }
-  }
-  return undefined;
-}
-
-export function requireEndpoint(
-  catalog: readonly CatalogService[],
-  type: string,
-  iface: Interface,
-  region: string | undefined,
-): string {
-  const url = findEndpoint(catalog, type, iface, region);
-  if (url) return url;
-  const where = region ? `in region ${region}` : 'in any region';
-  const hint = catalog.length === 0 ? ' (the token has no service catalog: is a project configured?)' : '';
-  throw new ConfigurationError(`no '${type}' endpoint for interface ${iface} ${where}${hint}`);
 }

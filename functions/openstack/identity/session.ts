@@ -2,50 +2,24 @@
  * An authenticated call to a catalog service: endpoint from the override or the token's
  * catalog, the token header, and one re-authentication on a 401.
  */
-import { AuthenticationError, ConfigurationError } from './errors';
-import type { ServiceName } from './errors';
-import { stripQuery } from './http';
-import type { HttpClient, HttpMethod, HttpResponse } from './http';
-import { findEndpoint, requireEndpoint } from './keystone';
+import { AuthenticationError } from '../errors';
+import type { ServiceName } from '../errors';
+import { stripQuery } from '../http';
+import type { HttpClient, HttpMethod, HttpResponse } from '../http';
+import { asArray, field, nextQuery } from '../json';
+import type { CloudSettings } from '../types';
+import { findEndpoint, requireEndpoint, serviceBaseUrl } from './catalog';
+import type { ServiceType } from './catalog';
 import type { Keystone, Token } from './keystone';
-import { asArray, field, nextQuery } from './json';
-import type { CloudSettings } from './types';
 
 /** A bound on pagination, against a service that keeps answering with a next link. */
 const MAX_PAGES = 1000;
-
-export type ServiceType = 'compute' | 'network' | 'image';
 
 const SERVICE_NAMES: Record<ServiceType, ServiceName> = { compute: 'Nova', network: 'Neutron', image: 'Glance' };
 
 export interface CallOptions {
   headers?: Record<string, string>;
   body?: unknown;
-}
-
-/**
- * The base URL requests are made against. Compute keeps its version (`/v2.1`, possibly
- * followed by a project id) and paths are relative to it; network and image are reduced
- * to their root and paths carry the version (`/v2.0/...`, `/v2/...`), as their API
- * references write them.
- */
-export function serviceBaseUrl(type: ServiceType, url: string, projectId: string | undefined): string {
-  let base = url.trim().replace(/\/+$/, '');
-  if (projectId) base = base.replace(/[$%]\((?:project_id|tenant_id)\)s/g, projectId);
-  let pathname: string;
-  try {
-    pathname = new URL(base).pathname;
-  } catch {
-    throw new ConfigurationError(`the '${type}' endpoint is not a valid URL`);
-  }
-  switch (type) {
-    case 'compute':
-      return /\/v2(\.\d+)?(\/|$)/.test(pathname) ? base : `${base}/v2.1`;
-    case 'network':
-      return base.replace(/\/v2\.0$/, '');
-    case 'image':
-      return base.replace(/\/v2(\.\d+)?$/, '');
-  }
 }
 
 export class Session {
