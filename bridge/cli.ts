@@ -5,7 +5,7 @@
  * 128+signal for a second signal.
  */
 import os from 'node:os';
-import { createLogger } from '../contract/logger';
+import { createLogger } from '../contract';
 import type { BridgeConfig } from './config';
 import { ConfigError, helpText, loadConfig } from './config';
 import { isLoopback } from './health';

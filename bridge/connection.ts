@@ -10,7 +10,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import type { Logger } from '../contract/logger';
+import type { Logger } from '../contract';
 import { backoffDelay } from './invoker';
 import type { ResponsePacket } from './protocol/packets';
 import { PacketParser, decodeResponse } from './protocol/parser';

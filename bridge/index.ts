@@ -4,8 +4,8 @@
  * /healthz and /metrics endpoint. The CLI (cli.ts) is a thin layer over this.
  */
 import fs from 'node:fs';
-import type { Logger } from '../contract/logger';
-import { createLogger } from '../contract/logger';
+import type { Logger } from '../contract';
+import { createLogger } from '../contract';
 import type { BridgeConfig } from './config';
 import { ConfigError } from './config';
 import type { TlsFiles } from './connection';

@@ -4,9 +4,8 @@ import type { ActionContext } from './context';
 import { describeError } from './errors';
 import { floatingIpDescription } from './naming';
 import { answerLost, pollUntilDeadline } from './poll';
-import type { Message, Result } from '../../contract/result';
-import { fail, pass } from '../../contract/result';
-import type { IpInput, IpOnDeviceInput } from './schemas';
+import type { Message, Result, IpInput, IpOnDeviceInput } from '../../contract';
+import { fail, pass } from '../../contract';
 
 /**
  * BUILD_IP: allocate one floating IP. The job's unique id is stored as its description,
