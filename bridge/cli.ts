@@ -120,7 +120,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
  * (serverless-offline on loopback) any credentials do, so placeholder ones are used
  * when the environment has none, and the region defaults to us-east-1.
  */
-export function invokerOptions(config: BridgeConfig, env: NodeJS.ProcessEnv): LambdaInvokerOptions {
+function invokerOptions(config: BridgeConfig, env: NodeJS.ProcessEnv): LambdaInvokerOptions {
   const options: LambdaInvokerOptions = {
     invokeTimeoutMs: config.invokeTimeoutMs,
     maxSockets: config.concurrency,

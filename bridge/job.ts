@@ -47,7 +47,7 @@ export interface JobOptions {
   maxPayloadBytes?: number;
 }
 
-export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
+const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
 
 const KNOWN_ACTIONS = Object.keys(ACTIONS).join(', ');
 const utf8 = new TextDecoder('utf-8', { fatal: true });

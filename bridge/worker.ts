@@ -31,7 +31,7 @@ export interface WorkerDeps {
 }
 
 export class Worker {
-  readonly connections: ServerConnection[];
+  private readonly connections: ServerConnection[];
   private inFlightCount = 0;
   private reserved = 0;
   private roundRobin = 0;

@@ -142,7 +142,7 @@ export async function deleteIp(ctx: ActionContext, message: Message & IpInput): 
 }
 
 /** The one server with exactly this name, or the reason there is not exactly one. */
-export async function findOneServer(ctx: ActionContext, name: string): Promise<Server | string> {
+async function findOneServer(ctx: ActionContext, name: string): Promise<Server | string> {
   const servers = await ctx.openstack.compute.findServersByName(name);
   if (servers.length === 0) return `no server is named ${name}`;
   if (servers.length > 1) return `${servers.length} servers are named ${name}; refusing to guess`;

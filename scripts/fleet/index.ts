@@ -34,7 +34,7 @@ export const BRIDGE_BIN = path.join(ROOT, 'bridge', 'bin', 'pool-bridge.mjs');
 const HOST = '127.0.0.1';
 
 /** Pool settings the functions get for the simulator, unless the environment sets them. */
-export const SIMULATOR_POOL_DEFAULTS: Readonly<Record<string, string>> = {
+const SIMULATOR_POOL_DEFAULTS: Readonly<Record<string, string>> = {
   POOL_IMAGE: 'haproxy-lb',
   POOL_FLAVOR: 'm1.small',
   POOL_NODE_BASENAME: 'libra-stg-haproxy',
@@ -377,7 +377,7 @@ async function startPoolBridge(
 }
 
 /** The short text `npm start` prints once everything is up. */
-export function fleetBanner(fleet: Fleet, env: NodeJS.ProcessEnv = process.env): string {
+function fleetBanner(fleet: Fleet, env: NodeJS.ProcessEnv = process.env): string {
   const { gearmand, functions, cloud, bridge, plan } = fleet;
   const pad = (label: string): string => `  ${label.padEnd(17)}`;
   const lines = [

@@ -21,9 +21,9 @@ import {
 import type { JobOutcome } from './client';
 import { JobError, functionStatus, submitJob } from './client';
 
-export const DEFAULT_GEARMAN = `127.0.0.1:${DEFAULT_GEARMAN_PORT}`;
+const DEFAULT_GEARMAN = `127.0.0.1:${DEFAULT_GEARMAN_PORT}`;
 /** The job server to use when --gearman is not given (the fleet's banner prints it). */
-export const GEARMAN_ENV = 'POOL_GEARMAN';
+const GEARMAN_ENV = 'POOL_GEARMAN';
 /** As long as pool-bridge waits for a function: the longest function timeout plus a margin. */
 const DEFAULT_TIMEOUT_SECONDS = defaultInvokeTimeoutSeconds();
 
@@ -43,7 +43,7 @@ function actionHelp(action: Action): string {
   return `  ${usage.padEnd(38)}${WHAT[action]}${prints}`;
 }
 
-export const HELP = `Usage: npm run job -- [options] ACTION [field=value ...]
+const HELP = `Usage: npm run job -- [options] ACTION [field=value ...]
        npm run job -- [options] --data '{"action": "...", ...}'
 
 Submits one pool-manager message to a Gearman job server (function ${GEARMAN_FUNCTION}), waits
@@ -69,7 +69,7 @@ Examples:
   npm run job -- --unique retry-42 --data '{"action": "BUILD_IP"}'
 `;
 
-export class UsageError extends Error {
+class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
@@ -85,7 +85,7 @@ export interface JobRequest {
 }
 
 /** Parses the command line into a request; throws UsageError. 'help' for --help. */
-export function parseJobArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): JobRequest | 'help' {
+function parseJobArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): JobRequest | 'help' {
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
@@ -212,7 +212,7 @@ function palette(term: Terminal): {
 }
 
 /** The result, for a human: PASS/FAIL line, then the fields (error first), then the job. */
-export function formatResult(
+function formatResult(
   request: JobRequest,
   outcome: JobOutcome,
   elapsedMs: number,
