@@ -20,7 +20,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_FUNCTION_PREFIX, GEARMAN_FUNCTION } from '../../contract';
+import { DEFAULT_FUNCTION_PREFIX, DEFAULT_GEARMAN_PORT, GEARMAN_FUNCTION } from '../../contract';
 import type { CloudSim, CloudSimOptions } from '../cloud-sim';
 import { startCloudSim } from '../cloud-sim';
 import type { Gearmand } from './gearmand';
@@ -184,7 +184,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     }
     if (options.gearmanPort !== undefined && (await accepts(HOST, options.gearmanPort))) {
       throw new StartError(
-        `gearmand failed to start: ${HOST}:${options.gearmanPort} is already in use (Debian's gearman-job-server service listens on 4730: ` +
+        `gearmand failed to start: ${HOST}:${options.gearmanPort} is already in use (Debian's gearman-job-server service listens on ${DEFAULT_GEARMAN_PORT}: ` +
           'sudo systemctl stop gearman-job-server, or leave --gearman-port out to use a free port)',
       );
     }
