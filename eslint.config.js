@@ -1,6 +1,29 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * Dependencies point one way: bridge/ and functions/ share contract/ and never import each
+ * other; contract/ imports nothing else of the project; bench/ and scripts/ never import
+ * test/. A relative import specifier that reaches a refused folder is an error
+ * (test/repo/boundaries.test.ts shows each rule firing).
+ */
+const SHARED = 'what both need belongs in contract/, imported from contract/index.ts';
+const boundary = ({ files, refused, why, ignores = [] }) => ({
+  files: [`${files}/**`],
+  ignores,
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: refused.map((folder) => ({
+          regex: `^(\\.{1,2}/)+${folder}(/|$)`,
+          message: `${files}/ must not import ${folder}/: ${why}.`,
+        })),
+      },
+    ],
+  },
+});
+
 export default tseslint.config(
   { ignores: ['node_modules/', '.serverless/', '.esbuild/', '.fleet/', 'coverage/', '**/dist/'] },
   js.configs.recommended,
@@ -20,4 +43,26 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  boundary({ files: 'bridge', refused: ['functions'], why: SHARED }),
+  boundary({ files: 'functions', refused: ['bridge'], why: SHARED }),
+  boundary({
+    files: 'contract',
+    refused: ['functions', 'bridge', 'scripts', 'test', 'bench'],
+    why: 'every part of the project uses the contract, so it depends on none of them',
+  }),
+  boundary({ files: 'scripts', refused: ['test'], why: 'tests depend on the tools, not the other way round' }),
+  boundary({
+    files: 'bench',
+    refused: ['test'],
+    why: 'benchmarks depend on the tools, not on the tests',
+    // TEMP until the gearman branch lands: these still import the Gearman client, gearmand
+    // and fake-Lambda helpers from test/.
+    ignores: [
+      'bench/bridge-overhead.ts',
+      'bench/fleet-builds.ts',
+      'bench/openstack-calls.ts',
+      'bench/lib/lambda-runner.ts',
+      'bench/lib/load.ts',
+    ],
+  }),
 );

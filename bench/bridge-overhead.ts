@@ -21,6 +21,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { GEARMAN_FUNCTION } from '../contract';
 import { startFakeLambda } from '../test/bridge/helpers/fake-lambda';
 import type { JobResult } from '../test/bridge/helpers/gearman-client';
 import { GearmanClient } from '../test/bridge/helpers/gearman-client';
@@ -223,14 +224,14 @@ async function memoryInFlight(): Promise<MemoryResult> {
   });
   const clients: GearmanClient[] = [];
   try {
-    await until(async () => (await workersFor('libra_pool_mgm')) > 0, 'the bridge to register', 30_000);
+    await until(async () => (await workersFor(GEARMAN_FUNCTION)) > 0, 'the bridge to register', 30_000);
     await sleep(1000);
     const idle = memoryOf(bridge.child.pid);
     for (let i = 0; i < 10; i += 1) clients.push(await GearmanClient.connect(gd.address));
     const t0 = performance.now();
     for (let i = 0; i < INFLIGHT; i += 1) {
       (clients[i % clients.length] as GearmanClient)
-        .submit('libra_pool_mgm', `inflight-${i}`, '{"action":"BUILD_DEVICE"}')
+        .submit(GEARMAN_FUNCTION, `inflight-${i}`, '{"action":"BUILD_DEVICE"}')
         .catch(() => undefined);
     }
     await until(() => lambda.requests.length >= INFLIGHT, `${INFLIGHT} invokes in flight`, 60_000);

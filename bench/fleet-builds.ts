@@ -25,6 +25,7 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { GEARMAN_FUNCTION, POLL_GROWTH } from '../contract';
 import type { CloudSim } from '../scripts/cloud-sim';
 import { startCloudSim } from '../scripts/cloud-sim';
 import type { JobResult } from '../test/bridge/helpers/gearman-client';
@@ -38,7 +39,6 @@ import { startBridgeCli, startOffline } from './lib/fleet';
 import { STATUS_POLL_KEY, TOKEN_KEY, countRequests } from './lib/requests';
 
 const NAME = 'fleet-builds';
-const FN = 'libra_pool_mgm';
 const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '10,50,200' },
@@ -113,7 +113,7 @@ let runSeq = 0;
 
 async function registered(): Promise<boolean> {
   const lines = await adminCommand(gd.host, gd.port, 'status').catch(() => []);
-  const line = lines.find((l) => l.startsWith(`${FN}\t`));
+  const line = lines.find((l) => l.startsWith(`${GEARMAN_FUNCTION}\t`));
   return Number(line?.split('\t')[3] ?? 0) > 0;
 }
 
@@ -133,7 +133,7 @@ async function buildRound(n: number): Promise<Round> {
     const epoch0 = Date.now();
     const jobs = Array.from({ length: n }, (_, i) =>
       (clients[i % clients.length] as GearmanClient).submit(
-        FN,
+        GEARMAN_FUNCTION,
         `${tag}-${i}`,
         JSON.stringify({ action: 'BUILD_DEVICE' }),
       ),
@@ -365,7 +365,7 @@ async function main(): Promise<void> {
   const out = {
     bootMs: BOOT_MS,
     pollInitialMs: POLL_MS,
-    pollGrowth: 1.5,
+    pollGrowth: POLL_GROWTH,
     bridgeConcurrency: CONCURRENCY,
     clientConnections: 4,
     quick,

@@ -22,6 +22,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
 import { parse } from 'yaml';
+import { SERVICE_NAME } from '../contract';
 import type { Stat } from './lib/common';
 import { ROOT, cleanEnv, log, round, run, stat, writeFragment } from './lib/common';
 import { stageService } from './lib/fleet';
@@ -242,7 +243,7 @@ async function initOnce(file: string, sourceMaps: boolean): Promise<number> {
     PATH: process.env.PATH ?? '',
     NODE_PATH: path.join(ROOT, 'node_modules'),
     ...(sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
-    POWERTOOLS_SERVICE_NAME: 'pool-manager',
+    POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
     AWS_REGION: 'us-east-1',
   };
   const r = await run(process.execPath, ['-e', INIT_SCRIPT, file], { env, timeoutMs: 30_000 });

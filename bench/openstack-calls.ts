@@ -16,7 +16,8 @@
  * Writes bench/out/openstack-calls.json.
  */
 import { parseArgs } from 'node:util';
-import type { FunctionName } from '../contract/actions';
+import type { FunctionName } from '../contract';
+import { POLL_GROWTH } from '../contract';
 import { startCloudSim } from '../scripts/cloud-sim';
 import type { CloudSim, RequestRecord } from '../scripts/cloud-sim';
 import type { Bundle } from '../test/helpers/lambda';
@@ -207,7 +208,7 @@ async function main(): Promise<void> {
   const allTokens = results.reduce((n, r) => n + r.tokenRequests, 0);
   const out = {
     bootMs: BOOT_MS,
-    pollDefaults: { initialMs: 1000, growth: 1.5, maxMs: 15000 },
+    pollDefaults: { initialMs: 1000, growth: POLL_GROWTH, maxMs: 15000 },
     quick,
     actions: results,
     statusPollsPerBuild: polls,

@@ -14,7 +14,7 @@ export function parseHostPort(value: string, defaultPort: number, minPort = 1): 
     host = bracketed[1] ?? '';
     port = bracketed[2];
   } else if ((v.match(/:/g) ?? []).length > 1) {
-    throw new Error(`"${v}": write an IPv6 address in brackets, e.g. [::1]:4730`);
+    throw new Error(`"${v}": write an IPv6 address in brackets, e.g. [::1]:${defaultPort}`);
   } else {
     const i = v.lastIndexOf(':');
     host = i < 0 ? v : v.slice(0, i);

@@ -5,8 +5,7 @@
  * 128+signal for a second signal.
  */
 import os from 'node:os';
-import { ConfigurationError } from '../contract/errors';
-import { createLogger } from '../contract/logger';
+import { ConfigurationError, createLogger } from '../contract';
 import type { BridgeConfig } from './config';
 import { helpText, loadConfig } from './config';
 import { isLoopback } from './health';
@@ -121,7 +120,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
  * (serverless-offline on loopback) any credentials do, so placeholder ones are used
  * when the environment has none, and the region defaults to us-east-1.
  */
-export function invokerOptions(config: BridgeConfig, env: NodeJS.ProcessEnv): LambdaInvokerOptions {
+function invokerOptions(config: BridgeConfig, env: NodeJS.ProcessEnv): LambdaInvokerOptions {
   const options: LambdaInvokerOptions = {
     invokeTimeoutMs: config.invokeTimeoutMs,
     maxSockets: config.concurrency,

@@ -8,8 +8,15 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { defaultInvokeTimeoutSeconds, longestFunctionTimeoutSeconds } from '../contract/deadlines';
-import { ConfigurationError } from '../contract/errors';
+import {
+  ConfigurationError,
+  DEFAULT_FUNCTION_PREFIX,
+  DEFAULT_GEARMAN_PORT,
+  GEARMAN_FUNCTION,
+  defaultInvokeTimeoutSeconds,
+  functionPrefix,
+  longestFunctionTimeoutSeconds,
+} from '../contract';
 import { parseHostPort } from './address';
 import type { ServerAddress } from './connection';
 
@@ -47,11 +54,11 @@ const LONGEST_FUNCTION_TIMEOUT_S = longestFunctionTimeoutSeconds();
 const DEFAULT_INVOKE_TIMEOUT_S = defaultInvokeTimeoutSeconds();
 
 export const DEFAULTS: BridgeConfig = {
-  servers: [{ host: '127.0.0.1', port: 4730 }],
-  functionName: 'libra_pool_mgm',
+  servers: [{ host: '127.0.0.1', port: DEFAULT_GEARMAN_PORT }],
+  functionName: GEARMAN_FUNCTION,
   clientId: os.hostname(),
   concurrency: 64,
-  functionPrefix: 'pool-manager-dev-',
+  functionPrefix: DEFAULT_FUNCTION_PREFIX,
   invokeTimeoutMs: DEFAULT_INVOKE_TIMEOUT_S * 1000,
   drainTimeoutMs: DEFAULT_INVOKE_TIMEOUT_S * 1000,
   health: { host: '127.0.0.1', port: 9464 },
@@ -139,7 +146,7 @@ const serverList = z.union([z.string(), z.array(z.union([z.string(), z.number()]
   const servers: ServerAddress[] = [];
   for (const item of items) {
     try {
-      servers.push(parseHostPort(item, 4730));
+      servers.push(parseHostPort(item, DEFAULT_GEARMAN_PORT));
     } catch (error) {
       ctx.addIssue({ code: 'custom', message: (error as Error).message });
       return z.NEVER;
@@ -168,8 +175,8 @@ export const SETTINGS: Setting[] = [
     flag: 'gearman',
     type: 'string',
     arg: 'host:port[,host:port...]',
-    help: 'Gearman job servers, comma-separated (a YAML list in the file). IPv6 in brackets: [::1]:4730.',
-    defaultText: '127.0.0.1:4730',
+    help: `Gearman job servers, comma-separated (a YAML list in the file). IPv6 in brackets: [::1]:${DEFAULT_GEARMAN_PORT}.`,
+    defaultText: `127.0.0.1:${DEFAULT_GEARMAN_PORT}`,
     schema: serverList,
     apply: (c, v: ServerAddress[]) => (c.servers = v),
   },
@@ -515,7 +522,7 @@ export function helpText(version: string): string {
     '',
     'Usage: pool-bridge [options]',
     '',
-    'Registers the Gearman function libra_pool_mgm on the job servers, takes jobs, runs each',
+    `Registers the Gearman function ${GEARMAN_FUNCTION} on the job servers, takes jobs, runs each`,
     "as a synchronous invoke of the pool manager's Lambda function for its action",
     '(<prefix>buildDevice, deleteDevice, buildIp, assignIp, removeIp, deleteIp) and sends the',
     "function's JSON result back with WORK_COMPLETE.",
@@ -529,8 +536,8 @@ export function helpText(version: string): string {
     'then the defaults. Durations are in seconds. An invalid setting exits with status 2.',
     '',
     'Example YAML:',
-    '  gearman: [gearman1.example.net:4730, gearman2.example.net:4730]',
-    '  function-prefix: pool-manager-prod-',
+    `  gearman: [gearman1.example.net:${DEFAULT_GEARMAN_PORT}, gearman2.example.net:${DEFAULT_GEARMAN_PORT}]`,
+    `  function-prefix: ${functionPrefix('prod')}`,
     '  lambda-region: eu-west-1',
     '  concurrency: 64',
     '',

@@ -10,7 +10,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import type { LogSink } from '../contract/logger';
+import type { LogSink } from '../contract';
 import { backoffDelay } from './invoker';
 import type { ResponsePacket } from './protocol/packets';
 import { PacketParser, decodeResponse } from './protocol/parser';
@@ -21,7 +21,7 @@ export interface ServerAddress {
   port: number;
 }
 
-export function formatServer(server: ServerAddress): string {
+function formatServer(server: ServerAddress): string {
   return server.host.includes(':') ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
 }
 
@@ -113,15 +113,6 @@ export class ServerConnection {
 
   get state(): ConnectionState {
     return this.stateValue;
-  }
-
-  get epoch(): number {
-    return this.epochValue;
-  }
-
-  /** Jobs taken on the current socket and not yet answered. */
-  get inFlight(): number {
-    return this.jobs.size;
   }
 
   /** Registered, awake, not already grabbing, still taking jobs. */

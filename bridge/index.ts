@@ -4,9 +4,8 @@
  * /healthz and /metrics endpoint. The CLI (cli.ts) is a thin layer over this.
  */
 import fs from 'node:fs';
-import { ConfigurationError } from '../contract/errors';
-import type { LogSink } from '../contract/logger';
-import { createLogger } from '../contract/logger';
+import type { LogSink } from '../contract';
+import { ConfigurationError, createLogger } from '../contract';
 import type { BridgeConfig } from './config';
 import type { TlsFiles } from './connection';
 import type { HealthReport, HealthServer } from './health';

@@ -72,7 +72,7 @@ export interface LambdaInvokerOptions {
   onThrottle?: (info: { functionName: string; attempt: number; delayMs: number }) => void;
 }
 
-export const DEFAULT_INVOKE_TIMEOUT_MS = 960_000;
+const DEFAULT_INVOKE_TIMEOUT_MS = 960_000;
 
 export class LambdaInvoker implements Invoker {
   readonly client: LambdaClient;
@@ -225,7 +225,7 @@ function shape(error: unknown): ErrorShape {
   return typeof error === 'object' && error !== null ? (error as ErrorShape) : {};
 }
 
-export function isThrottle(error: unknown): boolean {
+function isThrottle(error: unknown): boolean {
   const e = shape(error);
   return e.name === 'TooManyRequestsException' || e.$metadata?.httpStatusCode === 429;
 }

@@ -7,11 +7,8 @@
  * Every answer is a JSON object sent with WORK_COMPLETE, PASS or FAIL alike: clients read
  * its `response`. WORK_FAIL is kept for the case where no JSON can be produced at all.
  */
-import type { Action, FunctionName } from '../contract/actions';
-import { ACTIONS, functionNameFor, normaliseAction } from '../contract/actions';
-import { wrap } from '../contract/envelope';
-import type { Message } from '../contract/result';
-import { fail, isMessage, oneLine } from '../contract/result';
+import type { Action, FunctionName, Message } from '../contract';
+import { ACTIONS, functionNameFor, normaliseAction, wrap, fail, isMessage, oneLine } from '../contract';
 import type { InvokeOutcome } from './invoker';
 
 /** Label for metrics and logs: one of the six actions, or why there is none. */
@@ -50,7 +47,7 @@ export interface JobOptions {
   maxPayloadBytes?: number;
 }
 
-export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
+const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
 
 const KNOWN_ACTIONS = Object.keys(ACTIONS).join(', ');
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -3,10 +3,10 @@
  * one, so several bridges in one process, as in tests, do not collide).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { LAMBDA_MAX_TIMEOUT_SECONDS } from '../contract/deadlines';
+import { LAMBDA_MAX_TIMEOUT_SECONDS } from '../contract';
 
 /** Invoke latency buckets in seconds, up to Lambda's longest timeout (contract/deadlines.json). */
-export const INVOKE_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, LAMBDA_MAX_TIMEOUT_SECONDS];
+const INVOKE_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, LAMBDA_MAX_TIMEOUT_SECONDS];
 
 export class BridgeMetrics {
   readonly registry = new Registry();

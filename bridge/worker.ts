@@ -6,11 +6,11 @@
  * next connection that wants work.
  */
 import { performance } from 'node:perf_hooks';
-import type { LogSink } from '../contract/logger';
+import type { LogSink } from '../contract';
 import type { AssignedJob, ConnectionOptions, ServerAddress, ServerStatus } from './connection';
 import { ServerConnection } from './connection';
 import type { Invoker, InvokeOutcome } from './invoker';
-import type { JobAnswer, JobOptions, Outcome } from './job';
+import type { JobAnswer, JobOptions } from './job';
 import { failAnswer, finishJob, prepareJob } from './job';
 import type { BridgeMetrics } from './metrics';
 import { worker as request } from './protocol/serializer';
@@ -30,17 +30,8 @@ export interface WorkerDeps {
   metrics: BridgeMetrics;
 }
 
-export interface JobRecord {
-  server: string;
-  handle: string;
-  unique: string;
-  action: string;
-  outcome: Outcome | 'lost';
-  durationMs: number;
-}
-
 export class Worker {
-  readonly connections: ServerConnection[];
+  private readonly connections: ServerConnection[];
   private inFlightCount = 0;
   private reserved = 0;
   private roundRobin = 0;
@@ -49,8 +40,6 @@ export class Worker {
   /** Abort functions of the invokes in flight, called by stop(). */
   private readonly running = new Set<() => void>();
   private idleWaiters: (() => void)[] = [];
-  /** Completed jobs, newest last (bounded), for tests and debugging. */
-  readonly recent: JobRecord[] = [];
 
   constructor(
     private readonly options: WorkerOptions,
@@ -223,14 +212,6 @@ export class Worker {
     const outcome = sent ? answer.outcome : 'lost';
     const durationMs = Math.round(performance.now() - started);
     this.deps.metrics.jobs.inc({ action: answer.action, outcome });
-    this.remember({
-      server: job.server,
-      handle: job.handle,
-      unique: job.unique,
-      action: answer.action,
-      outcome,
-      durationMs,
-    });
     const fields = { action: answer.action, outcome, durationMs, ...(answer.error ? { error: answer.error } : {}) };
     if (!sent) {
       log.warn('job finished but its connection is gone; gearmand re-queued it, answer dropped', fields);
@@ -290,11 +271,6 @@ export class Worker {
 
   private closeIfIdle(connection: ServerConnection): void {
     if (connection.idle && connection.state !== 'stopped') void connection.close(true);
-  }
-
-  private remember(record: JobRecord): void {
-    this.recent.push(record);
-    if (this.recent.length > 1000) this.recent.splice(0, this.recent.length - 1000);
   }
 }
 

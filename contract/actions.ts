@@ -24,3 +24,19 @@ export function normaliseAction(action: unknown): Action | undefined {
 export function functionNameFor(action: Action): FunctionName {
   return ACTIONS[action];
 }
+
+/** serverless.yml's `service:`; test/deploy/template.test.ts holds the two to each other. */
+export const SERVICE_NAME = 'pool-manager';
+/** The stage serverless deploys when no --stage is given. */
+export const DEFAULT_STAGE = 'dev';
+
+/**
+ * What serverless puts before each function's name: `<service>-<stage>-`, so BUILD_DEVICE
+ * runs as `pool-manager-prod-buildDevice` on stage prod.
+ */
+export function functionPrefix(stage: string): string {
+  return `${SERVICE_NAME}-${stage}-`;
+}
+
+/** pool-bridge's default --function-prefix: the functions of a default `serverless deploy`. */
+export const DEFAULT_FUNCTION_PREFIX = functionPrefix(DEFAULT_STAGE);

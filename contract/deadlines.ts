@@ -45,6 +45,13 @@ export function reserveMs(name: FunctionName): number {
   return Math.min(CLEANUP_RESERVE_MS, (FUNCTION_LIMITS[name].timeout * 1000) / 4);
 }
 
+/**
+ * Each status poll waits this many times longer than the one before (from
+ * POOL_POLL_INITIAL_MS up to POOL_POLL_MAX_MS): a fast boot is seen soon, a slow one costs
+ * few requests.
+ */
+export const POLL_GROWTH = 1.5;
+
 /** The longest of the six function timeouts, seconds. */
 export function longestFunctionTimeoutSeconds(): number {
   return Math.max(...Object.values(ACTIONS).map((name) => FUNCTION_LIMITS[name].timeout));

@@ -4,8 +4,8 @@ import type { ActionContext } from './context';
 import { describeError } from './errors';
 import { deviceName, deviceUuid } from './naming';
 import { answerLost, pollUntilDeadline } from './poll';
-import type { Message, Result } from '../../contract/result';
-import { fail, pass } from '../../contract/result';
+import type { Message, Result } from '../../contract';
+import { fail, pass } from '../../contract';
 
 type WaitOutcome = { kind: 'active'; server: Server } | { kind: 'failed'; reason: string; server: Server | undefined };
 

@@ -1,7 +1,6 @@
 import type { ActionContext } from './context';
-import type { Message, Result } from '../../contract/result';
-import { fail, pass } from '../../contract/result';
-import type { DeviceInput } from './schemas';
+import type { Message, Result, DeviceInput } from '../../contract';
+import { fail, pass } from '../../contract';
 
 /**
  * DELETE_DEVICE: delete the server whose name is exactly the one given. Nova's name filter

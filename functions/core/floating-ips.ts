@@ -4,9 +4,8 @@ import type { ActionContext } from './context';
 import { describeError } from './errors';
 import { floatingIpDescription } from './naming';
 import { answerLost, pollUntilDeadline } from './poll';
-import type { Message, Result } from '../../contract/result';
-import { fail, pass } from '../../contract/result';
-import type { IpInput, IpOnDeviceInput } from './schemas';
+import type { Message, Result, IpInput, IpOnDeviceInput } from '../../contract';
+import { fail, pass } from '../../contract';
 
 /**
  * BUILD_IP: allocate one floating IP. The job's unique id is stored as its description,
@@ -143,7 +142,7 @@ export async function deleteIp(ctx: ActionContext, message: Message & IpInput): 
 }
 
 /** The one server with exactly this name, or the reason there is not exactly one. */
-export async function findOneServer(ctx: ActionContext, name: string): Promise<Server | string> {
+async function findOneServer(ctx: ActionContext, name: string): Promise<Server | string> {
   const servers = await ctx.openstack.compute.findServersByName(name);
   if (servers.length === 0) return `no server is named ${name}`;
   if (servers.length > 1) return `${servers.length} servers are named ${name}; refusing to guess`;

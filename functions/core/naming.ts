@@ -3,7 +3,7 @@ import { v5 as uuidv5 } from 'uuid';
 
 /** Fixed namespace for UUIDv5 device ids derived from Gearman unique ids. Never change it:
  * a rerun of a job after an upgrade must still find the server its first run booted. */
-export const DEVICE_UUID_NAMESPACE = '3a4f1a3c-6a1e-5b8e-9a43-6c1d0b7f5e21';
+const DEVICE_UUID_NAMESPACE = '3a4f1a3c-6a1e-5b8e-9a43-6c1d0b7f5e21';
 
 /** The same unique id always gives the same uuid; no unique id gives a fresh one. */
 export function deviceUuid(unique: string | undefined): string {

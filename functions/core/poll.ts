@@ -1,9 +1,10 @@
+import { POLL_GROWTH } from '../../contract';
 import { OpenStackError, TimeoutError } from '../openstack';
 import type { ActionContext } from './context';
 import { describeError, isTransient } from './errors';
 
 /**
- * Calls `probe` at growing intervals (POOL_POLL_INITIAL_MS, ×1.5, up to POOL_POLL_MAX_MS) until
+ * Calls `probe` at growing intervals (POOL_POLL_INITIAL_MS, ×POLL_GROWTH, up to POOL_POLL_MAX_MS) until
  * it returns a value, or returns undefined once the deadline has passed. A transient error
  * (already retried by the client) is logged and polling goes on; any other is thrown.
  */
@@ -24,7 +25,7 @@ export async function pollUntilDeadline<T>(
     const remaining = ctx.deadlineAt - ctx.clock.now();
     if (remaining <= 0) return undefined;
     await ctx.clock.sleep(Math.min(interval, remaining));
-    interval = Math.min(Math.round(interval * 1.5), ctx.pool.pollMaxMs);
+    interval = Math.min(Math.round(interval * POLL_GROWTH), ctx.pool.pollMaxMs);
   }
 }
 

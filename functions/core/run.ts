@@ -1,13 +1,10 @@
-import type { Action } from '../../contract/actions';
+import type { Action, Message, Result, DeviceInput, IpInput, IpOnDeviceInput } from '../../contract';
+import { fail, validate } from '../../contract';
 import { buildDevice } from './build-device';
 import type { ActionContext } from './context';
 import { deleteDevice } from './delete-device';
 import { describeError } from './errors';
 import { assignIp, buildIp, deleteIp, removeIp } from './floating-ips';
-import type { Message, Result } from '../../contract/result';
-import { fail } from '../../contract/result';
-import type { DeviceInput, IpInput, IpOnDeviceInput } from './schemas';
-import { validate } from './schemas';
 
 /** Runs one validated action; a thrown cloud error becomes a FAIL result, never an exception. */
 export async function runAction(action: Action, ctx: ActionContext, message: Message): Promise<Result> {

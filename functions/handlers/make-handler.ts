@@ -8,22 +8,24 @@ import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { Env } from '../config';
 import { loadSettings } from '../config';
-import type { Action } from '../../contract/actions';
-import { functionNameFor, normaliseAction } from '../../contract/actions';
+import type { Action, Result } from '../../contract';
+import {
+  functionNameFor,
+  normaliseAction,
+  unwrap,
+  fail,
+  isMessage,
+  reserveMs,
+  createLogger,
+  SERVICE_NAME,
+} from '../../contract';
 import { systemClock } from '../core/context';
-import { unwrap } from '../../contract/envelope';
 import { describeError } from '../core/errors';
-import type { Result } from '../../contract/result';
-import { fail, isMessage } from '../../contract/result';
 import { runAction } from '../core/run';
-import { reserveMs } from '../../contract/deadlines';
-import { createLogger } from '../../contract/logger';
 import type { CloudSettings } from '../openstack';
 import { createOpenStack } from '../openstack';
 import type { ParameterFetcher } from '../secrets';
 import { resolveEnv, ssmFetcher } from '../secrets';
-
-const SERVICE = 'pool-manager';
 
 export type PoolManagerHandler = (event: unknown, context?: Partial<Context>) => Promise<Result>;
 
@@ -38,8 +40,8 @@ export function makeHandler(action: Action, options: HandlerOptions = {}): PoolM
   const readEnv = options.env ?? (() => process.env);
   const fetchParameter = options.fetchParameter ?? ssmFetcher;
   const reserve = reserveMs(functionNameFor(action));
-  const logger = createLogger(SERVICE);
-  const metrics = new Metrics({ namespace: 'LibraPoolManager', serviceName: SERVICE });
+  const logger = createLogger(SERVICE_NAME);
+  const metrics = new Metrics({ namespace: 'LibraPoolManager', serviceName: SERVICE_NAME });
   // One client (and so one connection pool) per warm container, replaced if the settings change.
   let client: { key: string; openstack: ReturnType<typeof createOpenStack> } | undefined;
   const openstackFor = (cloud: CloudSettings) => {

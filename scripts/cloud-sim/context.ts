@@ -51,7 +51,7 @@ const SERVICE_NAMES: Record<ServiceName, string> = {
 };
 
 /** The endpoint URL a catalog lists for a service (Nova's is versioned and project-less). */
-export function endpointUrl(baseUrl: string, service: ServiceName): string {
+function endpointUrl(baseUrl: string, service: ServiceName): string {
   const root = baseUrl + SERVICE_PREFIXES[service];
   return service === 'compute' ? `${root}/v2.1` : root;
 }

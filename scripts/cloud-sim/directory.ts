@@ -34,7 +34,7 @@ export interface Role {
   name: string;
 }
 
-export const DEFAULT_DOMAIN: Domain = { id: 'default', name: 'Default' };
+const DEFAULT_DOMAIN: Domain = { id: 'default', name: 'Default' };
 
 export const ROLES: readonly Role[] = ['admin', 'member', 'reader'].map((name) => ({
   id: stableHexId(`role:${name}`),

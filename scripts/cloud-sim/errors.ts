@@ -18,7 +18,7 @@ export class ApiError extends Error {
   }
 }
 
-export function statusTitle(status: number): string {
+function statusTitle(status: number): string {
   return STATUS_CODES[status] ?? 'Error';
 }
 

@@ -20,6 +20,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_FUNCTION_PREFIX, DEFAULT_GEARMAN_PORT, GEARMAN_FUNCTION } from '../../contract';
 import type { CloudSim, CloudSimOptions } from '../cloud-sim';
 import { startCloudSim } from '../cloud-sim';
 import type { Gearmand } from './gearmand';
@@ -30,13 +31,10 @@ import { StartError, accepts, freePort, startService } from './processes';
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const SERVERLESS_BIN = path.join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
 export const BRIDGE_BIN = path.join(ROOT, 'bridge', 'bin', 'pool-bridge.mjs');
-export const GEARMAN_FUNCTION = 'libra_pool_mgm';
-/** serverless.yml: service pool-manager, stage dev. */
-export const OFFLINE_FUNCTION_PREFIX = 'pool-manager-dev-';
 const HOST = '127.0.0.1';
 
 /** Pool settings the functions get for the simulator, unless the environment sets them. */
-export const SIMULATOR_POOL_DEFAULTS: Readonly<Record<string, string>> = {
+const SIMULATOR_POOL_DEFAULTS: Readonly<Record<string, string>> = {
   POOL_IMAGE: 'haproxy-lb',
   POOL_FLAVOR: 'm1.small',
   POOL_NODE_BASENAME: 'libra-stg-haproxy',
@@ -186,7 +184,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     }
     if (options.gearmanPort !== undefined && (await accepts(HOST, options.gearmanPort))) {
       throw new StartError(
-        `gearmand failed to start: ${HOST}:${options.gearmanPort} is already in use (Debian's gearman-job-server service listens on 4730: ` +
+        `gearmand failed to start: ${HOST}:${options.gearmanPort} is already in use (Debian's gearman-job-server service listens on ${DEFAULT_GEARMAN_PORT}: ` +
           'sudo systemctl stop gearman-job-server, or leave --gearman-port out to use a free port)',
       );
     }
@@ -350,7 +348,7 @@ async function startPoolBridge(
     // The bridge's "health endpoint listening" line is INFO: keep at least that.
     '--log-level',
     level === 'TRACE' || level === 'DEBUG' ? level : 'INFO',
-    ...(lambdaEndpoint ? ['--lambda-endpoint', lambdaEndpoint, '--function-prefix', OFFLINE_FUNCTION_PREFIX] : []),
+    ...(lambdaEndpoint ? ['--lambda-endpoint', lambdaEndpoint, '--function-prefix', DEFAULT_FUNCTION_PREFIX] : []),
   ];
   let healthUrl = '';
   const service = await startService({
@@ -379,7 +377,7 @@ async function startPoolBridge(
 }
 
 /** The short text `npm start` prints once everything is up. */
-export function fleetBanner(fleet: Fleet, env: NodeJS.ProcessEnv = process.env): string {
+function fleetBanner(fleet: Fleet, env: NodeJS.ProcessEnv = process.env): string {
   const { gearmand, functions, cloud, bridge, plan } = fleet;
   const pad = (label: string): string => `  ${label.padEnd(17)}`;
   const lines = [
@@ -389,7 +387,7 @@ export function fleetBanner(fleet: Fleet, env: NodeJS.ProcessEnv = process.env):
   if (functions) {
     lines.push(`${pad('functions')}${functions.url} (serverless offline, pid ${functions.pid})`);
   } else {
-    const prefix = env.POOL_BRIDGE_FUNCTION_PREFIX || OFFLINE_FUNCTION_PREFIX;
+    const prefix = env.POOL_BRIDGE_FUNCTION_PREFIX || DEFAULT_FUNCTION_PREFIX;
     const region = env.POOL_BRIDGE_LAMBDA_REGION || env.AWS_REGION || env.AWS_DEFAULT_REGION || 'the default region';
     lines.push(`${pad('functions')}AWS Lambda ${prefix}* in ${region} (FLEET_LAMBDA=aws)`);
   }

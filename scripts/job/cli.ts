@@ -8,57 +8,68 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { parseHostPort } from '../../bridge/address';
-import { ACTIONS, normaliseAction } from '../../contract/actions';
+import type { Action } from '../../contract';
+import {
+  ACTIONS,
+  DEFAULT_GEARMAN_PORT,
+  GEARMAN_FUNCTION,
+  INPUT_FIELDS,
+  PASS_FIELDS,
+  defaultInvokeTimeoutSeconds,
+  normaliseAction,
+} from '../../contract';
 import type { JobOutcome } from './client';
 import { JobError, functionStatus, submitJob } from './client';
 
-export const DEFAULT_GEARMAN = '127.0.0.1:4730';
+const DEFAULT_GEARMAN = `127.0.0.1:${DEFAULT_GEARMAN_PORT}`;
 /** The job server to use when --gearman is not given (the fleet's banner prints it). */
-export const GEARMAN_ENV = 'POOL_GEARMAN';
-const DEFAULT_TIMEOUT_SECONDS = 960;
+const GEARMAN_ENV = 'POOL_GEARMAN';
+/** As long as pool-bridge waits for a function: the longest function timeout plus a margin. */
+const DEFAULT_TIMEOUT_SECONDS = defaultInvokeTimeoutSeconds();
 
-/** Fields each action needs (the contract's input fields). */
-const REQUIRED: Record<string, string[]> = {
-  BUILD_DEVICE: [],
-  DELETE_DEVICE: ['name'],
-  BUILD_IP: [],
-  ASSIGN_IP: ['ip', 'name'],
-  REMOVE_IP: ['ip', 'name'],
-  DELETE_IP: ['ip'],
+const WHAT: Record<Action, string> = {
+  BUILD_DEVICE: 'boot a device',
+  DELETE_DEVICE: 'delete a device',
+  BUILD_IP: 'allocate a floating IP',
+  ASSIGN_IP: 'associate a floating IP with a device',
+  REMOVE_IP: 'disassociate it, keeping it allocated',
+  DELETE_IP: 'release a floating IP',
 };
 
-export const HELP = `Usage: npm run job -- [options] ACTION [field=value ...]
+/** "ASSIGN_IP ip=IP name=NAME   associate ...": the command line each action needs. */
+function actionHelp(action: Action): string {
+  const usage = [action, ...INPUT_FIELDS[action].map((field) => `${field}=${field.toUpperCase()}`)].join(' ');
+  const prints = PASS_FIELDS[action].length > 0 ? `; prints ${PASS_FIELDS[action].join(', ')}` : '';
+  return `  ${usage.padEnd(38)}${WHAT[action]}${prints}`;
+}
+
+const HELP = `Usage: npm run job -- [options] ACTION [field=value ...]
        npm run job -- [options] --data '{"action": "...", ...}'
 
-Submits one pool-manager message to a Gearman job server (function libra_pool_mgm), waits
+Submits one pool-manager message to a Gearman job server (function ${GEARMAN_FUNCTION}), waits
 for the result and prints it. Exit status: 0 PASS, 1 FAIL or no result, 2 usage error.
 
 Actions and their fields:
-  BUILD_DEVICE                          boot a device; prints name, addr, type, az
-  DELETE_DEVICE name=NAME               delete a device
-  BUILD_IP                              allocate a floating IP; prints id, ip
-  ASSIGN_IP ip=IP name=NAME             associate a floating IP with a device
-  REMOVE_IP ip=IP name=NAME             disassociate it, keeping it allocated
-  DELETE_IP ip=IP                       release a floating IP
+${(Object.keys(ACTIONS) as Action[]).map(actionHelp).join('\n')}
 
 Options:
   --gearman HOST:PORT   job server (default: $${GEARMAN_ENV}, else ${DEFAULT_GEARMAN});
-                        IPv6 in brackets: [::1]:4730
+                        IPv6 in brackets: [::1]:${DEFAULT_GEARMAN_PORT}
   --data JSON           the message as a JSON object (ACTION and field=value add to it)
   --unique ID           Gearman unique id (default: a new UUID). Resubmitting with the same
                         id is safe: a rerun returns the first run's device or IP
   --timeout SECONDS     stop waiting after this long (default ${DEFAULT_TIMEOUT_SECONDS})
-  --function NAME       Gearman function (default libra_pool_mgm)
+  --function NAME       Gearman function (default ${GEARMAN_FUNCTION})
   --json                print only the result, as one line of JSON
   --help                show this help
 
 Examples:
   npm run job -- BUILD_DEVICE
-  npm run job -- --gearman 127.0.0.1:4730 ASSIGN_IP ip=203.0.113.7 name=libra-stg-haproxy-0c1f...
+  npm run job -- --gearman ${DEFAULT_GEARMAN} ASSIGN_IP ip=203.0.113.7 name=libra-stg-haproxy-0c1f...
   npm run job -- --unique retry-42 --data '{"action": "BUILD_IP"}'
 `;
 
-export class UsageError extends Error {
+class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
@@ -74,7 +85,7 @@ export interface JobRequest {
 }
 
 /** Parses the command line into a request; throws UsageError. 'help' for --help. */
-export function parseJobArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): JobRequest | 'help' {
+function parseJobArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): JobRequest | 'help' {
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
@@ -103,7 +114,7 @@ export function parseJobArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   let host: string;
   let port: number;
   try {
-    ({ host, port } = parseHostPort(address, 4730));
+    ({ host, port } = parseHostPort(address, DEFAULT_GEARMAN_PORT));
   } catch (error) {
     throw new UsageError(`--gearman ${(error as Error).message}`);
   }
@@ -145,7 +156,7 @@ export function parseJobArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   }
   const action = normaliseAction(message.action);
   if (!verbatim) {
-    const missing = (REQUIRED[action ?? ''] ?? []).filter(
+    const missing = (action ? INPUT_FIELDS[action] : []).filter(
       (field) => typeof message[field] !== 'string' || message[field] === '',
     );
     if (missing.length > 0)
@@ -159,7 +170,7 @@ export function parseJobArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       throw new UsageError(`--timeout needs a positive number of seconds, got "${String(values.timeout)}"`);
     timeoutMs = Math.round(seconds * 1000);
   }
-  const functionName = String(values.function ?? 'libra_pool_mgm');
+  const functionName = String(values.function ?? GEARMAN_FUNCTION);
   if (functionName === '' || functionName.includes('\0')) throw new UsageError('--function needs a non-empty name');
   const unique = values.unique === undefined ? randomUUID() : String(values.unique);
   if (unique.includes('\0') || Buffer.byteLength(unique) > 64)
@@ -201,7 +212,7 @@ function palette(term: Terminal): {
 }
 
 /** The result, for a human: PASS/FAIL line, then the fields (error first), then the job. */
-export function formatResult(
+function formatResult(
   request: JobRequest,
   outcome: JobOutcome,
   elapsedMs: number,

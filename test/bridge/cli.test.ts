@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { GEARMAN_FUNCTION } from '../../contract';
 import { waitFor } from './helpers/bridge';
 import type { FakeLambda } from './helpers/fake-lambda';
 import { echoPass, startFakeLambda } from './helpers/fake-lambda';
@@ -20,7 +21,7 @@ import { startGearmand } from './helpers/gearmand';
 
 const ROOT = path.join(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bridge/bin/pool-bridge.mjs');
-const FN = 'libra_pool_mgm';
+const FN = GEARMAN_FUNCTION;
 
 /** The child's environment: nothing of ours or of AWS leaks in. */
 function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {

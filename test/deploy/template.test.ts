@@ -12,11 +12,22 @@
  *   and is a stack output.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { ACTIONS } from '../../contract/actions';
-import { BUILD_DEADLINE_SECONDS, FUNCTION_LIMITS, LAMBDA_MAX_TIMEOUT_SECONDS } from '../../contract/deadlines';
+import YAML from 'yaml';
+import {
+  ACTIONS,
+  BUILD_DEADLINE_SECONDS,
+  DEFAULT_FUNCTION_PREFIX,
+  DEFAULT_STAGE,
+  FUNCTION_LIMITS,
+  LAMBDA_MAX_TIMEOUT_SECONDS,
+  SERVICE_NAME,
+  functionPrefix,
+} from '../../contract';
 import type { CfnResource, CfnTemplate, Packaged } from './package';
-import { packageStack } from './package';
+import { packageStack, root } from './package';
 
 const FUNCTIONS = Object.values(ACTIONS);
 const REGION = 'eu-west-1';
@@ -103,7 +114,7 @@ function checkStack(stage: string, load: () => Promise<Packaged>, expect: Expect
       const id = logicalId(fn);
       const properties = resources[`${id}LambdaFunction`]?.Properties as Record<string, Json>;
       assert.ok(properties, fn);
-      assert.equal(properties.FunctionName, `pool-manager-${stage}-${fn}`);
+      assert.equal(properties.FunctionName, `${functionPrefix(stage)}${fn}`);
       assert.equal(properties.Runtime, 'nodejs22.x');
       assert.deepEqual(properties.Architectures, ['arm64']);
       assert.equal(properties.Timeout, FUNCTION_LIMITS[fn].timeout);
@@ -225,7 +236,7 @@ function checkStack(stage: string, load: () => Promise<Packaged>, expect: Expect
     const outputs = template.Outputs ?? {};
     assert.deepEqual(outputs.BridgeInvokePolicyArn?.Value, { Ref: 'BridgeInvokePolicy' });
     assert.equal(outputs.BridgeInvokePolicyArn?.Export?.Name, `pool-manager-${stage}-BridgeInvokePolicyArn`);
-    assert.equal(outputs.BridgeFunctionPrefix?.Value, `pool-manager-${stage}-`);
+    assert.equal(outputs.BridgeFunctionPrefix?.Value, functionPrefix(stage));
     assert.deepEqual(outputs.BridgeLambdaRegion?.Value, { Ref: 'AWS::Region' });
     assert.equal(outputs.OpenStackCredentialsParameter?.Value, `/pool-manager/${stage}/openstack`);
   });
@@ -268,6 +279,20 @@ function checkStack(stage: string, load: () => Promise<Packaged>, expect: Expect
     }
   });
 }
+
+test("serverless.yml's service and default stage give the functions pool-bridge invokes by default", () => {
+  const config = YAML.parse(readFileSync(join(root, 'serverless.yml'), 'utf8')) as {
+    service: string;
+    provider: { stage: string };
+    functions: Record<string, unknown>;
+  };
+  assert.equal(config.service, SERVICE_NAME, 'contract/actions.ts SERVICE_NAME is the service serverless deploys');
+  assert.equal(config.provider.stage, `\${opt:stage, '${DEFAULT_STAGE}'}`, 'the stage deployed without --stage');
+  assert.deepEqual(Object.keys(config.functions).sort(), Object.values(ACTIONS).sort());
+  // What a default `serverless deploy` names buildDevice, by the rule the packaged stages check.
+  assert.equal(`${functionPrefix(DEFAULT_STAGE)}buildDevice`, 'pool-manager-dev-buildDevice');
+  assert.equal(DEFAULT_FUNCTION_PREFIX, functionPrefix(DEFAULT_STAGE));
+});
 
 function once<T>(make: () => Promise<T>): () => Promise<T> {
   let promise: Promise<T> | undefined;

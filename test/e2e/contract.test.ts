@@ -9,9 +9,12 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import type { Action } from '../../contract';
+import { ACTIONS } from '../../contract';
 import type { Fleet } from '../../scripts/fleet';
-import type { SpecExample } from './helpers';
-import { gearman, sortedKeys, specExamples, startTestFleet } from './helpers';
+import type { ContractExample } from '../helpers/contract-examples';
+import { contractExamples } from '../helpers/contract-examples';
+import { gearman, sortedKeys, startTestFleet } from './helpers';
 
 const NAME_PATTERN = /^libra-stg-haproxy-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SPEC_NAME = 'libra-stg-haproxy-eaf1fef0-1584-11e3-b42b-02163e192df9';
@@ -19,20 +22,20 @@ const SPEC_IP = '15.185.234.125';
 const inSimPool = (ip: unknown): boolean => typeof ip === 'string' && net.isIPv4(ip) && ip.startsWith('127.0.100.');
 
 let fleet: Fleet;
-let examples: Map<string, SpecExample>;
+let examples: Map<Action, ContractExample>;
 
 before(async () => {
   fleet = await startTestFleet();
-  examples = new Map(specExamples().map((e) => [e.action, e]));
+  examples = new Map(contractExamples().map((e) => [e.action, e]));
 });
 
 after(async () => {
   await fleet?.stop();
 });
 
-function example(action: string): SpecExample {
+function example(action: Action): ContractExample {
   const e = examples.get(action);
-  assert.ok(e, `the specification has an example of ${action}`);
+  assert.ok(e, `contract/examples/ has an example of ${action}`);
   return e;
 }
 
@@ -49,11 +52,11 @@ async function job(payload: string, unique?: string): Promise<Record<string, unk
   return r.json;
 }
 
-test('the specification has the five examples the tests send', () => {
-  assert.deepEqual([...examples.keys()], ['BUILD_DEVICE', 'DELETE_DEVICE', 'BUILD_IP', 'ASSIGN_IP', 'REMOVE_IP']);
+test('contract/examples/ has an example of each action the tests send', () => {
+  assert.deepEqual([...examples.keys()], Object.keys(ACTIONS));
 });
 
-describe('each example of the specification, sent verbatim with the gearman CLI', () => {
+describe('each example of contract/examples/, sent verbatim with the gearman CLI', () => {
   let name = '';
   let ip = '';
   let ipId = '';
@@ -61,7 +64,7 @@ describe('each example of the specification, sent verbatim with the gearman CLI'
   test('BUILD_DEVICE: PASS with the fields of the specified response', async () => {
     const spec = example('BUILD_DEVICE');
     const before = cloud().counts().servers;
-    const result = await job(spec.example);
+    const result = await job(spec.message);
     assert.deepEqual(sortedKeys(result), sortedKeys(spec.response), JSON.stringify(result));
     assert.equal(result.action, 'BUILD_DEVICE');
     assert.equal(result.response, 'PASS');
@@ -84,9 +87,9 @@ describe('each example of the specification, sent verbatim with the gearman CLI'
 
   test('BUILD_IP as written (a trailing comma: not JSON): FAIL with an error, nothing allocated', async () => {
     const spec = example('BUILD_IP');
-    assert.match(spec.example, /"BUILD_IP",\s*\}/, 'the example still has its trailing comma');
+    assert.match(spec.message, /"BUILD_IP",\s*\}/, 'the example still has its trailing comma');
     const before = cloud().counts().floatingIps;
-    const result = await job(spec.example);
+    const result = await job(spec.message);
     assert.equal(result.response, 'FAIL');
     assert.match(String(result.error), /not valid JSON/);
     // A payload that is not a JSON object has no fields to echo.
@@ -96,7 +99,7 @@ describe('each example of the specification, sent verbatim with the gearman CLI'
 
   test('BUILD_IP without the trailing comma: PASS with the fields of the specified response', async () => {
     const spec = example('BUILD_IP');
-    const fixed = spec.example.replace(/,(\s*\})$/, '$1');
+    const fixed = spec.message.replace(/,(\s*\})$/, '$1');
     const result = await job(fixed);
     assert.deepEqual(sortedKeys(result), sortedKeys(spec.response), JSON.stringify(result));
     assert.equal(result.action, 'BUILD_IP');
@@ -114,7 +117,7 @@ describe('each example of the specification, sent verbatim with the gearman CLI'
 
   test('ASSIGN_IP as written (no such device in this cloud): FAIL naming the device', async () => {
     const spec = example('ASSIGN_IP');
-    const result = await job(spec.example);
+    const result = await job(spec.message);
     assert.deepEqual(sortedKeys(result), sortedKeys({ ...spec.response, error: '' }), JSON.stringify(result));
     assert.equal(result.action, 'ASSIGN_IP');
     assert.equal(result.ip, SPEC_IP);
@@ -125,7 +128,7 @@ describe('each example of the specification, sent verbatim with the gearman CLI'
 
   test('ASSIGN_IP with the device and IP just built: PASS, and the cloud shows the association', async () => {
     const spec = example('ASSIGN_IP');
-    const result = await job(spec.example.replace(SPEC_IP, ip).replace(SPEC_NAME, name));
+    const result = await job(spec.message.replace(SPEC_IP, ip).replace(SPEC_NAME, name));
     assert.deepEqual(result, { action: 'ASSIGN_IP', ip, name, response: 'PASS' });
     const server = cloud()
       .servers()
@@ -141,7 +144,7 @@ describe('each example of the specification, sent verbatim with the gearman CLI'
 
   test('REMOVE_IP as written (no such IP in this cloud): FAIL naming the IP', async () => {
     const spec = example('REMOVE_IP');
-    const result = await job(spec.example);
+    const result = await job(spec.message);
     assert.deepEqual(sortedKeys(result), sortedKeys({ ...spec.response, error: '' }), JSON.stringify(result));
     assert.equal(result.action, 'REMOVE_IP');
     assert.equal(result.ip, SPEC_IP);
@@ -159,7 +162,7 @@ describe('each example of the specification, sent verbatim with the gearman CLI'
 
   test('REMOVE_IP with the device and IP just built: PASS, the IP stays allocated', async () => {
     const spec = example('REMOVE_IP');
-    const result = await job(spec.example.replace(SPEC_IP, ip).replace(SPEC_NAME, name));
+    const result = await job(spec.message.replace(SPEC_IP, ip).replace(SPEC_NAME, name));
     assert.deepEqual(result, { action: 'REMOVE_IP', ip, name, response: 'PASS' });
     const fip = cloud()
       .floatingIps()
@@ -174,9 +177,10 @@ describe('each example of the specification, sent verbatim with the gearman CLI'
     );
   });
 
-  test('DELETE_IP (the contract adds it): PASS, the IP is released', async () => {
-    const result = await job(`{"action": "DELETE_IP", "ip": "${ip}"}`);
-    assert.deepEqual(result, { action: 'DELETE_IP', ip, response: 'PASS' });
+  test('DELETE_IP (the contract adds it) with the IP just built: PASS, the IP is released', async () => {
+    const spec = example('DELETE_IP');
+    const result = await job(spec.message.replace(SPEC_IP, ip));
+    assert.deepEqual(result, { ...spec.response, ip });
     assert.equal(
       cloud()
         .floatingIps()
@@ -188,14 +192,14 @@ describe('each example of the specification, sent verbatim with the gearman CLI'
   test('DELETE_DEVICE as written (a device that is not there): PASS, the goal state holds', async () => {
     const spec = example('DELETE_DEVICE');
     const before = cloud().counts().servers;
-    const result = await job(spec.example);
+    const result = await job(spec.message);
     assert.deepEqual(result, spec.response);
     assert.equal(cloud().counts().servers, before, 'nothing else was deleted');
   });
 
   test('DELETE_DEVICE with the device just built: PASS, the cloud is empty again', async () => {
     const spec = example('DELETE_DEVICE');
-    const result = await job(spec.example.replace(SPEC_NAME, name));
+    const result = await job(spec.message.replace(SPEC_NAME, name));
     assert.deepEqual(result, { ...spec.response, name });
     assert.equal(
       cloud()

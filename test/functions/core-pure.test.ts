@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { normaliseAction } from '../../contract/actions';
+import { normaliseAction, unwrap, wrap, fail } from '../../contract';
 import { isPrivateIpv4, selectAddress } from '../../functions/core/addresses';
-import { unwrap, wrap } from '../../contract/envelope';
 import { deviceName, deviceUuid } from '../../functions/core/naming';
-import { fail } from '../../contract/result';
-import { validate } from '../../functions/core/schemas';
+import { validate } from '../../contract';
 
 test('device uuid: the same unique id always gives the same uuid, none gives a fresh one', () => {
   assert.equal(deviceUuid('job-1'), deviceUuid('job-1'));

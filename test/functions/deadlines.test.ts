@@ -10,9 +10,9 @@ import { after, before, test } from 'node:test';
 import { parse } from 'yaml';
 import { DEFAULTS as BRIDGE_DEFAULTS } from '../../bridge/config';
 import { POOL_SETTINGS_HELP, loadPoolSettings } from '../../functions/config';
-import { ACTIONS } from '../../contract/actions';
-import { wrap } from '../../contract/envelope';
 import {
+  ACTIONS,
+  wrap,
   BRIDGE_MARGIN_SECONDS,
   BUILD_DEADLINE_SECONDS,
   CLEANUP_RESERVE_MS,
@@ -21,7 +21,7 @@ import {
   defaultInvokeTimeoutSeconds,
   longestFunctionTimeoutSeconds,
   reserveMs,
-} from '../../contract/deadlines';
+} from '../../contract';
 import { makeHandler } from '../../functions/handlers/make-handler';
 import type { CloudSim } from '../../scripts/cloud-sim';
 import { functionEnv, startCloud } from '../helpers/cloud';

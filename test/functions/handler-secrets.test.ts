@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { wrap } from '../../contract/envelope';
+import { wrap } from '../../contract';
 import type { CloudSim } from '../../scripts/cloud-sim';
 import { POOL_ENV, startCloud } from '../helpers/cloud';
 import type { Bundle } from '../helpers/lambda';

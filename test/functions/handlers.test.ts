@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { wrap } from '../../contract/envelope';
+import { wrap } from '../../contract';
 import type { CloudSim } from '../../scripts/cloud-sim';
 import { functionEnv, startCloud } from '../helpers/cloud';
 import type { Bundle } from '../helpers/lambda';

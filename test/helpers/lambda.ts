@@ -9,8 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { FunctionName } from '../../contract/actions';
-import type { Result } from '../../contract/result';
+import type { FunctionName, Result } from '../../contract';
 
 const root = join(import.meta.dirname, '..', '..');
 

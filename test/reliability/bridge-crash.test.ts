@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Result } from '../../contract/result';
+import type { Result } from '../../contract';
 import { GearmanClient, gearmanCli, submitJob } from '../bridge/helpers/gearman-client';
 import type { Gearmand } from '../bridge/helpers/gearmand';
 import { freePort, startGearmand } from '../bridge/helpers/gearmand';

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { deviceName, deviceUuid } from '../../functions/core/naming';
-import type { Result } from '../../contract/result';
+import type { Result } from '../../contract';
 import { runAction } from '../../functions/core/run';
 import { clearTokenCache } from '../../functions/openstack';
 import type { CloudSim } from '../../scripts/cloud-sim';

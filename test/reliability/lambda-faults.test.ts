@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Result } from '../../contract/result';
+import type { Result } from '../../contract';
 import type { FakeLambda, LambdaHandler } from '../bridge/helpers/fake-lambda';
 import { echoPass, startFakeLambda } from '../bridge/helpers/fake-lambda';
 import { GearmanClient } from '../bridge/helpers/gearman-client';

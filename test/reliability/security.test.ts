@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Result } from '../../contract/result';
+import type { Result } from '../../contract';
 import type { CloudSim } from '../../scripts/cloud-sim';
 import { startFakeLambda } from '../bridge/helpers/fake-lambda';
 import { GearmanClient } from '../bridge/helpers/gearman-client';

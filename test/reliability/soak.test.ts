@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Result } from '../../contract/result';
+import type { Result } from '../../contract';
 import { GearmanClient } from '../bridge/helpers/gearman-client';
 import type { Chain } from './helpers/chain';
 import { FN, inventory, removeGuardFiles, report, startChain } from './helpers/chain';

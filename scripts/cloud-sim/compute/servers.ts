@@ -34,7 +34,7 @@ const KNOWN_STATUSES = new Set([
   'VERIFY_RESIZE',
 ]);
 
-export function findServer(cr: ComputeRequest, id: string): ServerRecord {
+function findServer(cr: ComputeRequest, id: string): ServerRecord {
   cr.cloud.state.advance(cr.now());
   const server = cr.cloud.state.servers.get(id);
   if (!server) throw new ApiError(404, `Instance ${id} could not be found.`);

@@ -4,7 +4,7 @@ import { makeConfig, parseHostPort } from '../../../bridge/config';
 import type { BridgeHandle } from '../../../bridge/index';
 import { startBridge } from '../../../bridge/index';
 import type { Invoker } from '../../../bridge/invoker';
-import { createLogger } from '../../../contract/logger';
+import { DEFAULT_GEARMAN_PORT, createLogger } from '../../../contract';
 import type { LogLevel } from '../../../bridge/config';
 
 export function quietLogger(): ReturnType<typeof createLogger> {
@@ -19,7 +19,7 @@ export async function startTestBridge(
   overrides: Partial<BridgeConfig> = {},
 ): Promise<BridgeHandle> {
   const config = makeConfig({
-    servers: servers.map((s) => parseHostPort(s, 4730)),
+    servers: servers.map((s) => parseHostPort(s, DEFAULT_GEARMAN_PORT)),
     health: { host: '127.0.0.1', port: 0 },
     clientId: 'pool-bridge-test',
     reconnectMaxDelayMs: 400,

@@ -3,7 +3,7 @@
  * echoes the envelope's message back as a PASS, like a function that did nothing.
  */
 import type { Invoker, InvokeOutcome } from '../../../bridge/invoker';
-import type { Envelope } from '../../../contract/envelope';
+import type { Envelope } from '../../../contract';
 
 export interface InvokeCall {
   functionName: string;

@@ -6,7 +6,8 @@
  * cloud holds, clean up, and report numbers.
  */
 import fs from 'node:fs';
-import type { Result } from '../../../contract/result';
+import type { Result } from '../../../contract';
+import { GEARMAN_FUNCTION } from '../../../contract';
 import type { CloudSim, CloudSimOptions } from '../../../scripts/cloud-sim';
 import { GearmanClient } from '../../bridge/helpers/gearman-client';
 import type { Gearmand } from '../../bridge/helpers/gearmand';
@@ -18,7 +19,7 @@ import { guardFile, removeGuardFile } from './loopback';
 import type { BridgeProc } from './procs';
 import { startBridgeProcess } from './procs';
 
-export const FN = 'libra_pool_mgm';
+export const FN = GEARMAN_FUNCTION;
 
 export interface ChainOptions {
   label: string;

@@ -7,7 +7,8 @@
  * not JSON. As on Lambda, a function keeps running when the caller goes away.
  *
  *   node local-lambda-runner.mjs <bundle dir> '<config JSON>'
- *   config: { prefix, timeouts: { buildDevice: 900, ... }, ext: ".cjs" }
+ *   config: { prefix, functions: ["buildDevice", ...], timeouts: { buildDevice: 900, ... }, ext: ".cjs" }
+ *   (local-lambda.ts fills prefix and functions in from the contract)
  *
  * Prints "LOCAL-LAMBDA-LISTENING <port>" once ready. GET /_local/invocations lists every
  * invocation so far (function, unique id, start, end, response).
@@ -24,10 +25,12 @@ const require = createRequire(import.meta.url);
 
 const [dir, configJson] = process.argv.slice(2);
 const config = JSON.parse(configJson || '{}');
-const prefix = config.prefix || 'pool-manager-dev-';
+if (typeof config.prefix !== 'string' || !Array.isArray(config.functions))
+  throw new Error('local-lambda-runner: the config needs the function prefix and names (see local-lambda.ts)');
+const prefix = config.prefix;
 const timeouts = config.timeouts || {};
 const ext = config.ext || '.cjs';
-const FUNCTIONS = ['buildDevice', 'deleteDevice', 'buildIp', 'assignIp', 'removeIp', 'deleteIp'];
+const FUNCTIONS = config.functions;
 const handlers = new Map();
 const invocations = [];
 let nextId = 1;

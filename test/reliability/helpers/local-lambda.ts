@@ -6,7 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { FunctionName } from '../../../contract/actions';
+import type { FunctionName } from '../../../contract';
+import { ACTIONS, DEFAULT_FUNCTION_PREFIX } from '../../../contract';
 import type { Bundle } from '../../helpers/lambda';
 import { bundleHandlers } from '../../helpers/lambda';
 import type { Proc } from './procs';
@@ -76,12 +77,13 @@ export async function startLocalLambda(options: {
   guardFile?: string;
 }): Promise<LocalLambda> {
   const bundle = await sharedBundle();
-  const functions: FunctionName[] = ['buildDevice', 'deleteDevice', 'buildIp', 'assignIp', 'removeIp', 'deleteIp'];
+  const functions: FunctionName[] = Object.values(ACTIONS);
+  const prefix = options.prefix ?? DEFAULT_FUNCTION_PREFIX;
   const timeouts = Object.fromEntries(
     functions.map((fn) => [fn, options.timeouts?.[fn] ?? functionTimeout(bundle, fn)]),
   );
   const ext = path.extname(bundle.file('buildIp'));
-  const config = JSON.stringify({ prefix: options.prefix ?? 'pool-manager-dev-', timeouts, ext });
+  const config = JSON.stringify({ prefix, functions, timeouts, ext });
   // The nodejs runtime provides the AWS SDK v3, which serverless.yml leaves out of the
   // bundles: NODE_PATH gives the bundles this project's copy, as the runtime would its own.
   const env = baseEnv({ NODE_PATH: path.join(ROOT, 'node_modules'), ...options.env });
@@ -108,7 +110,7 @@ export async function startLocalLambda(options: {
     proc,
     invocations: async () => (await (await fetch(`${url}/_local/invocations`)).json()) as Invocation[],
     invoke: async (fn, event) => {
-      const res = await fetch(`${url}/2015-03-31/functions/${options.prefix ?? 'pool-manager-dev-'}${fn}/invocations`, {
+      const res = await fetch(`${url}/2015-03-31/functions/${prefix}${fn}/invocations`, {
         method: 'POST',
         body: JSON.stringify(event),
       });
