@@ -71,9 +71,11 @@ export class SecurityGroupStore {
     this.groups.clear();
     this.rules.clear();
     for (const projectId of projectIds) {
+      // The 'default' group lets its members reach each other and anything reach out.
       const fallback = this.addGroup({ name: 'default', description: 'Default security group', projectId }, now, true);
       for (const ethertype of ['IPv4', 'IPv6'] as const) {
         this.addRule(ruleFields(fallback, { direction: 'ingress', ethertype, remoteGroupId: fallback.id }), now);
+        this.addRule(ruleFields(fallback, { direction: 'egress', ethertype }), now);
       }
       for (const name of this.extraNames) {
         if (name !== 'default') this.create({ name, description: '', projectId, stateful: true }, now);

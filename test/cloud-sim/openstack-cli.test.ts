@@ -134,13 +134,23 @@ test('keypair list/show, image show and network show by name or id', async () =>
 });
 
 test('security groups and rules: list, create, show, duplicate refused, delete; default stays', async () => {
-  const [groups, created, rule, rules] = await os.session([
+  const [groups, fallback, created, rule, rules] = await os.session([
     ['security', 'group', 'list', '-f', 'json'],
+    ['security', 'group', 'show', 'default', '-f', 'json'],
     ['security', 'group', 'create', 'pool-sg', '--description', 'load-balancers', '-f', 'json'],
     ['security', 'group', 'rule', 'create', '--protocol', 'tcp', '--dst-port', '443', 'pool-sg', '-f', 'json'],
     ['security', 'group', 'rule', 'list', 'pool-sg', '-f', 'json'],
   ]);
   assert.deepEqual(column(groups, 'Name').sort(), ['default', EXTRA_GROUP]);
+  assert.deepEqual(
+    fallback.rules.map((r: Record<string, unknown>) => [r.direction, r.ethertype, r.remote_group_id]),
+    [
+      ['ingress', 'IPv4', fallback.id],
+      ['egress', 'IPv4', null],
+      ['ingress', 'IPv6', fallback.id],
+      ['egress', 'IPv6', null],
+    ],
+  );
   assert.deepEqual([created.name, created.description], ['pool-sg', 'load-balancers']);
   assert.deepEqual(
     created.rules.map((r: Record<string, unknown>) => [r.direction, r.ethertype, r.protocol]),
