@@ -43,7 +43,7 @@ after(async () => {
   os?.close();
   await sim?.close();
   console.log(
-    `# openstack CLI: ${os?.history.length ?? 0} commands in ${os?.processes ?? 0} processes; file wall time ${Date.now() - fileStarted} ms`,
+    `openstack CLI: ${os?.history.length ?? 0} commands in ${os?.processes ?? 0} processes; file wall time ${Date.now() - fileStarted} ms`,
   );
 });
 
