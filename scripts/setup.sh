@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # Installs what the pool manager needs on a fresh Debian machine: gearmand and the gearman
-# CLI from Debian, and the npm dependencies pinned by package-lock.json. Safe to re-run.
+# CLI, and the openstack CLI (the tests drive the cloud simulator with it) from Debian, and
+# the npm dependencies pinned by package-lock.json. Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
+packages=()
 if ! command -v gearmand >/dev/null && [ ! -x /usr/sbin/gearmand ] || ! command -v gearman >/dev/null; then
-  echo "setup: installing gearman-job-server and gearman-tools from Debian" >&2
+  packages+=(gearman-job-server gearman-tools)
+fi
+if ! command -v openstack >/dev/null; then
+  packages+=(python3-openstackclient)
+fi
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "setup: installing ${packages[*]} from Debian" >&2
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gearman-job-server gearman-tools >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 # Debian's package may start a system gearmand on 4730; the project starts its own on free ports.
 

@@ -63,12 +63,14 @@ export interface FlavorFixture {
   vcpus: number;
   disk: number;
   description: string | null;
+  /** os-extra_specs; shown in the flavor body from microversion 2.61. */
+  extraSpecs: Readonly<Record<string, string>>;
 }
 
 export const FLAVORS: readonly FlavorFixture[] = [
-  { id: '1', name: 'm1.tiny', ram: 512, vcpus: 1, disk: 1, description: null },
-  { id: '2', name: 'm1.small', ram: 2048, vcpus: 1, disk: 20, description: null },
-  { id: '3', name: 'm1.medium', ram: 4096, vcpus: 2, disk: 40, description: null },
+  { id: '1', name: 'm1.tiny', ram: 512, vcpus: 1, disk: 1, description: null, extraSpecs: {} },
+  { id: '2', name: 'm1.small', ram: 2048, vcpus: 1, disk: 20, description: null, extraSpecs: {} },
+  { id: '3', name: 'm1.medium', ram: 4096, vcpus: 2, disk: 40, description: null, extraSpecs: {} },
   {
     id: 'b1e2c3d4-5f60-4a7b-8c9d-0e1f2a3b4c5d',
     name: 'lb.small',
@@ -76,6 +78,7 @@ export const FLAVORS: readonly FlavorFixture[] = [
     vcpus: 1,
     disk: 10,
     description: 'Load-balancer node',
+    extraSpecs: { 'hw:cpu_policy': 'shared', 'hw_rng:allowed': 'True' },
   },
 ];
 

@@ -56,6 +56,8 @@ export class IdentityService {
         this.withCaller(request, () => json(200, { catalog: buildCatalog(this.ctx), links: this.selfLinks(request) })),
       ),
       route('GET', '/v3/auth/projects', (request) => this.listProjects(request)),
+      route('GET', '/v3/projects', (request) => this.listAllProjects(request)),
+      route('GET', '/v3/projects/{id}', (request, [id]) => this.showProject(request, id ?? '')),
     ];
   }
 
@@ -227,27 +229,51 @@ export class IdentityService {
     });
   }
 
+  private projectView(project: Project): Record<string, unknown> {
+    return {
+      id: project.id,
+      name: project.name,
+      domain_id: project.domainId,
+      enabled: true,
+      is_domain: false,
+      parent_id: project.domainId,
+      description: '',
+      tags: [],
+      options: {},
+      links: { self: `${this.identityUrl()}/v3/projects/${project.id}` },
+    };
+  }
+
+  /** The projects the caller's token may be scoped to. */
   private listProjects(request: SimRequest): SimReply {
     return this.withCaller(request, (caller) => {
-      const directory = this.ctx.directory;
-      const project = directory.projectById(caller.projectId);
-      const projects = project
-        ? [
-            {
-              id: project.id,
-              name: project.name,
-              domain_id: project.domainId,
-              enabled: true,
-              is_domain: false,
-              parent_id: project.domainId,
-              description: '',
-              tags: [],
-              options: {},
-              links: { self: `${this.identityUrl()}/v3/projects/${project.id}` },
-            },
-          ]
-        : [];
-      return json(200, { projects, links: this.selfLinks(request) });
+      const project = this.ctx.directory.projectById(caller.projectId);
+      return json(200, { projects: project ? [this.projectView(project)] : [], links: this.selfLinks(request) });
+    });
+  }
+
+  /** GET /v3/projects with Keystone's name, domain_id and enabled filters (every user holds the admin role). */
+  private listAllProjects(request: SimRequest): SimReply {
+    return this.withCaller(request, () => {
+      const query = request.query;
+      const name = query.get('name');
+      const domainId = query.get('domain_id');
+      const enabled = query.get('enabled');
+      const projects = this.ctx.directory.projects.filter(
+        (p) =>
+          (name === null || p.name === name) &&
+          (domainId === null || p.domainId === domainId) &&
+          (enabled === null || ['1', 'true', 'yes'].includes(enabled.toLowerCase())),
+      );
+      return json(200, { projects: projects.map((p) => this.projectView(p)), links: this.selfLinks(request) });
+    });
+  }
+
+  private showProject(request: SimRequest, id: string): SimReply {
+    return this.withCaller(request, () => {
+      const project = this.ctx.directory.projectById(id);
+      if (!project) throw new ApiError(404, `Could not find project: ${id}.`);
+      return json(200, { project: this.projectView(project) });
     });
   }
 

@@ -11,7 +11,9 @@ import { IdentityService } from './identity';
 import { ImageService } from './image';
 import { NetworkService } from './network';
 import { resolveOptions } from './options';
+import { neutronQuotaDefaults, novaQuotaDefaults, QuotaStore } from './quotas';
 import { RequestLog } from './request-log';
+import { SecurityGroupStore } from './security-groups';
 import { SimHttpServer } from './server';
 import { floatingIpSnapshots, serverSnapshots } from './snapshots';
 import { CloudState } from './state';
@@ -24,12 +26,15 @@ export { FLAVORS, IMAGE_IDS, IMAGES, KEYPAIR, PRIVATE_NETWORK, PUBLIC_NETWORK } 
 export async function startCloudSim(options: CloudSimOptions = {}): Promise<CloudSim> {
   const config = resolveOptions(options);
   const now = (): number => Date.now();
-  const state = new CloudState(
-    { instances: config.quotas.instances, floatingIps: config.quotas.floatingIps },
-    config.deleteDelayMs,
-  );
-  const tokens = new TokenStore(config.tokenTtlSeconds);
   const directory = new Directory(config.users, config.applicationCredentials);
+  const state = new CloudState({
+    quotas: new QuotaStore(novaQuotaDefaults(config.quotas.instances), neutronQuotaDefaults(config.quotas.floatingIps)),
+    securityGroups: new SecurityGroupStore(config.securityGroups),
+    projectIds: directory.projects.map((p) => p.id),
+    deleteDelayMs: config.deleteDelayMs,
+    now: now(),
+  });
+  const tokens = new TokenStore(config.tokenTtlSeconds);
   const faults = new Faults(state, config.seed);
   const log = new RequestLog();
   let baseUrl = '';
@@ -58,7 +63,7 @@ export async function startCloudSim(options: CloudSimOptions = {}): Promise<Clou
     issuedTokens: () => tokens.ids(),
     expireTokens: () => tokens.expireAll(now()),
     reset: () => {
-      state.reset();
+      state.reset(now());
       tokens.clear();
       faults.clear();
       log.clear();

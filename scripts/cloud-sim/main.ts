@@ -22,10 +22,17 @@ Options:
   --token-ttl-seconds N    lifetime of issued tokens (default 3600)
   --region NAME            region in the catalog and OS_REGION_NAME (default RegionOne)
   --password SECRET        password of user 'admin' (default sim-password)
+  --availability-zones A,B Nova availability zones, three hosts each; servers boot in
+                           the first unless the request names one (default nova)
   --no-network-service     leave Neutron out of the catalog; floating IPs only through
                            Nova's os-floating-ips proxy
   --quiet                  do not log each request to stderr
   --help                   show this help
+
+Paste the printed lines into a shell and the openstack CLI works against it, e.g.
+  openstack flavor list; openstack security group list; openstack server group list;
+  openstack availability zone list; openstack quota show; openstack server list
+(README.md, "The cloud simulator and the openstack CLI", lists the commands that work).
 
 Control API (not subject to injected faults), under http://HOST:PORT/_sim/:
   GET /_sim/state, GET /_sim/requests, POST|GET|DELETE /_sim/faults, DELETE /_sim/faults/{id},
@@ -55,6 +62,7 @@ function parseOptions(argv: string[]): { options: CloudSimOptions; quiet: boolea
       'token-ttl-seconds': { type: 'string' },
       region: { type: 'string' },
       password: { type: 'string' },
+      'availability-zones': { type: 'string' },
       'no-network-service': { type: 'boolean' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -74,6 +82,11 @@ function parseOptions(argv: string[]): { options: CloudSimOptions; quiet: boolea
   if (tokenTtlSeconds !== undefined) options.tokenTtlSeconds = tokenTtlSeconds;
   if (values.region !== undefined) options.region = values.region;
   if (values.password !== undefined) options.password = values.password;
+  if (values['availability-zones'] !== undefined) {
+    const zones = values['availability-zones'].split(',').map((zone) => zone.trim());
+    if (zones.some((zone) => zone === '')) throw new Error(`--availability-zones needs names separated by commas`);
+    options.availabilityZones = zones;
+  }
   return { options, quiet: values.quiet ?? false };
 }
 

@@ -38,6 +38,12 @@ function nonNegative(value: number | undefined, fallback: number, name: string):
   return value;
 }
 
+function nonEmpty(values: string[], name: string): string[] {
+  if (values.length === 0 || values.some((v) => v.trim() === ''))
+    throw new TypeError(`${name} must name at least one, none empty`);
+  return values;
+}
+
 export function resolveOptions(options: CloudSimOptions = {}): SimConfig {
   const port = nonNegative(options.port, 0, 'port');
   if (!Number.isInteger(port) || port > 65535) throw new TypeError('port must be an integer from 0 to 65535');
@@ -59,8 +65,8 @@ export function resolveOptions(options: CloudSimOptions = {}): SimConfig {
     applicationCredentials: options.applicationCredentials ?? [
       { id: 'sim-appcred', name: 'sim-appcred', secret: 'sim-appcred-secret', user: users[0]?.name ?? 'admin' },
     ],
-    securityGroups: options.securityGroups ?? ['default'],
-    availabilityZones: options.availabilityZones ?? ['nova'],
+    securityGroups: options.securityGroups ?? [],
+    availabilityZones: nonEmpty(options.availabilityZones ?? ['nova'], 'availabilityZones'),
     seed: options.seed ?? 1,
     onRequest: options.onRequest,
   };

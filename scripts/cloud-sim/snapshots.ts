@@ -1,5 +1,5 @@
 /** Plain snapshots of the cloud for test assertions and GET /_sim/state. */
-import { networkById, serverStatus } from './state';
+import { networkById, securityGroupNames, serverStatus } from './state';
 import type { CloudState } from './state';
 import { isoSeconds } from './time-format';
 import type { SimFloatingIp, SimServer } from './types';
@@ -19,7 +19,8 @@ export function serverSnapshots(state: CloudState): SimServer[] {
       flavorId: server.flavorId,
       keyName: server.keyName,
       availabilityZone: server.availabilityZone,
-      securityGroups: [...server.securityGroups],
+      host: server.host,
+      securityGroups: securityGroupNames(state, server),
       metadata: { ...server.metadata },
       userData: server.userData,
       serverGroup: server.serverGroup,

@@ -1,11 +1,15 @@
 /**
- * The cloud's mutable resources: servers, ports and floating IPs, plus their lifecycles.
- * Lifecycles are evaluated lazily from timestamps (`advance(now)` before every read), so the
- * simulator needs no timers and stays deterministic.
+ * The cloud's mutable resources: servers, ports, floating IPs, security groups, server groups
+ * and quotas, plus their lifecycles. Lifecycles are evaluated lazily from timestamps
+ * (`advance(now)` before every read), so the simulator needs no timers and stays deterministic.
  */
 import { intToIpv4, ipv4ToInt, newMacAddress, newUuid } from './ids';
 import { NETWORKS, PRIVATE_NETWORK } from './fixtures';
 import type { NetworkFixture, SubnetFixture } from './fixtures';
+import { withinLimit } from './quotas';
+import type { QuotaStore } from './quotas';
+import type { SecurityGroupStore } from './security-groups';
+import { ServerGroupStore } from './server-groups';
 import type { FloatingIpAssociationBehaviour } from './types';
 
 export type ServerPhase = 'building' | 'active' | 'error' | 'stopped';
@@ -23,7 +27,8 @@ export interface ServerRecord {
   availabilityZone: string;
   /** The zone the request named, if any (Nova 2.96's pinned_availability_zone). */
   requestedAvailabilityZone: string | null;
-  securityGroups: string[];
+  /** Ids in the security-group store; Nova shows their names. */
+  securityGroupIds: string[];
   metadata: Record<string, string>;
   userData: string | null;
   serverGroup: string | null;
@@ -55,6 +60,7 @@ export interface PortRecord {
   deviceId: string;
   deviceOwner: string;
   projectId: string;
+  securityGroupIds: string[];
   createdAt: number;
   updatedAt: number;
   revision: number;
@@ -89,7 +95,7 @@ export type NewServer = Pick<
   | 'keyName'
   | 'availabilityZone'
   | 'requestedAvailabilityZone'
-  | 'securityGroups'
+  | 'securityGroupIds'
   | 'metadata'
   | 'userData'
   | 'serverGroup'
@@ -97,16 +103,12 @@ export type NewServer = Pick<
   | 'adminPass'
   | 'outcome'
   | 'faultMessage'
+  | 'host'
 > & { networkIds: string[]; bootDelayMs: number };
 
 export type FloatingIpAllocation =
   | { ok: true; floatingIp: FloatingIpRecord }
   | { ok: false; reason: 'quota' | 'exhausted' | 'address-in-use' | 'address-outside-subnet' };
-
-export interface StateLimits {
-  instances: number;
-  floatingIps: number;
-}
 
 const POWER_STATE = { NOSTATE: 0, RUNNING: 1, SHUTDOWN: 4 } as const;
 
@@ -135,22 +137,49 @@ function statusForPhase(phase: ServerPhase): ServerStatus {
   }
 }
 
+/** The names Nova shows for a server's security groups. */
+export function securityGroupNames(state: CloudState, server: ServerRecord): string[] {
+  return server.securityGroupIds.map((id) => state.securityGroups.groups.get(id)?.name ?? id);
+}
+
 export function networkById(id: string): NetworkFixture | undefined {
   return NETWORKS.find((n) => n.id === id);
+}
+
+export interface CloudStateDeps {
+  quotas: QuotaStore;
+  securityGroups: SecurityGroupStore;
+  /** Projects whose 'default' security group exists from the start. */
+  projectIds: readonly string[];
+  deleteDelayMs: number;
+  now: number;
 }
 
 export class CloudState {
   readonly servers = new Map<string, ServerRecord>();
   readonly ports = new Map<string, PortRecord>();
   readonly floatingIps = new Map<string, FloatingIpRecord>();
+  readonly serverGroups = new ServerGroupStore();
+  readonly quotas: QuotaStore;
+  readonly securityGroups: SecurityGroupStore;
   associationBehaviour: FloatingIpAssociationBehaviour = 'immediate';
   private readonly usedAddresses = new Map<string, Set<number>>();
+  private readonly projectIds: readonly string[];
+  private readonly deleteDelayMs: number;
   private sequence = 0;
 
-  constructor(
-    readonly limits: StateLimits,
-    private readonly deleteDelayMs: number,
-  ) {}
+  constructor(deps: CloudStateDeps) {
+    this.quotas = deps.quotas;
+    this.securityGroups = deps.securityGroups;
+    this.projectIds = deps.projectIds;
+    this.deleteDelayMs = deps.deleteDelayMs;
+    this.securityGroups.seed(this.projectIds, deps.now);
+  }
+
+  /** The creation number the next server gets (round-robin placement uses it). */
+  get nextSequence(): number {
+    return this.sequence + 1;
+  }
 
   /** Applies every lifecycle step due at `now`. */
   advance(now: number): void {
@@ -181,13 +210,13 @@ export class CloudState {
       keyName: spec.keyName,
       availabilityZone: spec.availabilityZone,
       requestedAvailabilityZone: spec.requestedAvailabilityZone,
-      securityGroups: spec.securityGroups,
+      securityGroupIds: spec.securityGroupIds,
       metadata: spec.metadata,
       userData: spec.userData,
       serverGroup: spec.serverGroup,
       tags: spec.tags,
       adminPass: spec.adminPass,
-      host: `sim-compute-${(this.sequence % 3) + 1}`,
+      host: spec.host,
       createdAt: now,
       updatedAt: now,
       launchedAt: null,
@@ -203,9 +232,11 @@ export class CloudState {
     };
     for (const networkId of spec.networkIds) {
       const network = networkById(networkId) ?? PRIVATE_NETWORK;
-      server.portIds.push(this.createPort(network, id, `compute:${spec.availabilityZone}`, spec.projectId, now).id);
+      const owner = { deviceId: id, deviceOwner: `compute:${spec.availabilityZone}`, projectId: spec.projectId };
+      server.portIds.push(this.createPort(network, owner, spec.securityGroupIds, now).id);
     }
     this.servers.set(id, server);
+    if (spec.serverGroup !== null) this.serverGroups.groups.get(spec.serverGroup)?.members.push(id);
     return server;
   }
 
@@ -227,6 +258,19 @@ export class CloudState {
     return [...this.servers.values()].sort((a, b) => b.sequence - a.sequence);
   }
 
+  serversOf(projectId: string): ServerRecord[] {
+    return [...this.servers.values()].filter((s) => s.projectId === projectId);
+  }
+
+  floatingIpsOf(projectId: string): FloatingIpRecord[] {
+    return [...this.floatingIps.values()].filter((f) => f.projectId === projectId);
+  }
+
+  /** Neutron refuses to delete a security group a port still uses. */
+  securityGroupInUse(groupId: string): boolean {
+    return [...this.ports.values()].some((p) => p.securityGroupIds.includes(groupId));
+  }
+
   portsOf(server: ServerRecord): PortRecord[] {
     return server.portIds.map((id) => this.ports.get(id)).filter((p): p is PortRecord => p !== undefined);
   }
@@ -236,7 +280,8 @@ export class CloudState {
     fields: { projectId: string; description: string; address?: string },
     now: number,
   ): FloatingIpAllocation {
-    if (this.floatingIps.size >= this.limits.floatingIps) return { ok: false, reason: 'quota' };
+    const limit = this.quotas.neutronLimits(fields.projectId).floatingip;
+    if (!withinLimit(limit, this.floatingIpsOf(fields.projectId).length)) return { ok: false, reason: 'quota' };
     let address: string | undefined;
     if (fields.address !== undefined) {
       const outcome = this.claimAddress(network.subnet, fields.address);
@@ -305,11 +350,14 @@ export class CloudState {
     return port ? this.servers.get(port.deviceId) : undefined;
   }
 
-  reset(): void {
+  reset(now: number): void {
     this.servers.clear();
     this.ports.clear();
     this.floatingIps.clear();
     this.usedAddresses.clear();
+    this.serverGroups.clear();
+    this.quotas.clear();
+    this.securityGroups.seed(this.projectIds, now);
     this.associationBehaviour = 'immediate';
   }
 
@@ -332,13 +380,13 @@ export class CloudState {
     const at = server.goneAt ?? server.updatedAt;
     for (const portId of server.portIds) this.deletePort(portId, at);
     this.servers.delete(server.id);
+    this.serverGroups.removeMember(server.id);
   }
 
   private createPort(
     network: NetworkFixture,
-    deviceId: string,
-    deviceOwner: string,
-    projectId: string,
+    owner: { deviceId: string; deviceOwner: string; projectId: string },
+    securityGroupIds: string[],
     now: number,
   ): PortRecord {
     // A full subnet would make Nova fail the boot; 254 ports is far beyond what tests need.
@@ -349,9 +397,8 @@ export class CloudState {
       subnetId: network.subnet.id,
       fixedIp,
       macAddress: newMacAddress(),
-      deviceId,
-      deviceOwner,
-      projectId,
+      ...owner,
+      securityGroupIds: [...securityGroupIds],
       createdAt: now,
       updatedAt: now,
       revision: 1,

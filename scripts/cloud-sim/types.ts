@@ -39,9 +39,9 @@ export interface CloudSimOptions {
   password?: string;
   users?: SimUser[];
   applicationCredentials?: SimApplicationCredential[];
-  /** Security group names that exist; default ['default']. */
+  /** Security groups each project has besides its 'default' one (Neutron creates that always). Default none. */
   securityGroups?: string[];
-  /** Availability zones that exist; default ['nova']. */
+  /** Nova availability zones, each with three compute hosts; the first is where servers boot by default. Default ['nova']. */
   availabilityZones?: string[];
   /** Seed for fault rules' `rate` draws when a rule has no seed of its own. Default 1. */
   seed?: number;
@@ -79,6 +79,9 @@ export interface SimServer {
   flavorId: string;
   keyName: string | null;
   availabilityZone: string;
+  /** The compute host Nova placed it on (server groups' policies decide among a zone's three). */
+  host: string;
+  /** Names of its security groups. */
   securityGroups: string[];
   metadata: Record<string, string>;
   userData: string | null;

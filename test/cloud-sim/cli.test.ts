@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { passwordAuth } from './helpers';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const EXPORT_LINES = 9;
@@ -38,7 +39,7 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: Nod
 }
 
 test('CLI prints the export lines first, serves, and exits 0 on SIGTERM', async () => {
-  const cli = runCli(['--port', '0', '--boot-delay-ms', '10']);
+  const cli = runCli(['--port', '0', '--boot-delay-ms', '10', '--availability-zones', 'nova,az-2']);
   let simPid: number | undefined;
   try {
     await until(
@@ -59,6 +60,20 @@ test('CLI prints the export lines first, serves, and exits 0 on SIGTERM', async 
     const version = await fetch(env.OS_AUTH_URL ?? '');
     assert.equal(version.status, 200);
     assert.equal(((await version.json()) as { version: { id: string } }).version.id, 'v3.14');
+    const auth = await fetch(`${env.OS_AUTH_URL}/auth/tokens`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(passwordAuth(env.OS_PASSWORD)),
+    });
+    const zones = await fetch(`${env.OS_AUTH_URL?.replace('/identity/v3', '/compute/v2.1')}/os-availability-zone`, {
+      headers: { 'X-Auth-Token': auth.headers.get('x-subject-token') ?? '' },
+    });
+    const info = ((await zones.json()) as { availabilityZoneInfo: { zoneName: string }[] }).availabilityZoneInfo;
+    assert.deepEqual(
+      info.map((zone) => zone.zoneName),
+      ['nova', 'az-2'],
+      '--availability-zones',
+    );
 
     await until(() => /pid (\d+) listening/.test(cli.stderr()), 'pid on stderr');
     simPid = Number(/pid (\d+) listening/.exec(cli.stderr())?.[1]);
@@ -84,7 +99,14 @@ test('CLI refuses a non-loopback host and documents its options', async () => {
 
   const help = runCli(['--help']);
   assert.equal((await exitOf(help.child)).code, 0);
-  for (const option of ['--port', '--host', '--boot-delay-ms', '--no-network-service', '--help']) {
+  for (const option of [
+    '--port',
+    '--host',
+    '--boot-delay-ms',
+    '--availability-zones',
+    '--no-network-service',
+    '--help',
+  ]) {
     assert.ok(help.stdout().includes(option), `--help mentions ${option}`);
   }
 });

@@ -29,6 +29,8 @@ export async function call(
   const response = await fetch(url, {
     method: init.method ?? 'GET',
     headers,
+    // A request the simulator leaves unanswered fails the test instead of hanging it.
+    signal: AbortSignal.timeout(10_000),
     ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) } : {}),
   });
   const text = await response.text();

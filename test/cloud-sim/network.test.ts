@@ -154,7 +154,13 @@ test('Neutron create errors: non-external network, missing network, quota OverQu
   assert.equal(missing.status, 400);
   const malformed = await api.neutron('/floatingips', { method: 'POST', body: '{"floatingip": ' });
   assert.equal(malformed.status, 400);
-  assert.equal(malformed.body.NeutronError.message, 'Body contains invalid data');
+  assert.deepEqual(malformed.body, {
+    NeutronError: {
+      type: 'MalformedRequestBody',
+      message: 'Malformed request body: Cannot understand JSON.',
+      detail: '',
+    },
+  });
 
   for (let i = 0; i < 3; i += 1) {
     assert.equal(

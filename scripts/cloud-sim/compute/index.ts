@@ -9,32 +9,35 @@ import { MAX_VERSION, MIN_VERSION, microversionHeaders, requestedMicroversion } 
 import type { Microversion } from './microversion';
 import { ComputeRequest } from './request';
 import { allocateFloatingIp, listFloatingIps, listPools, releaseFloatingIp, showFloatingIp } from './floating-ips';
+import { listExtraSpecs, listFlavors, showExtraSpec, showFlavor } from './flavors';
+import { deleteQuotaSet, showQuotaDefaults, showQuotaSet, showQuotaSetDetail, updateQuotaSet } from './quota-sets';
 import {
   listAvailabilityZones,
+  listAvailabilityZonesDetail,
   listExtensions,
-  listFlavors,
   listImages,
   listKeypairs,
   showExtension,
-  showFlavor,
   showImage,
   showKeypair,
   showLimits,
 } from './resources';
+import { createServerGroup, deleteServerGroup, listServerGroups, showServerGroup } from './server-groups';
 import { createServer, deleteServer, listServers, serverAction, showServer, showServerIps } from './servers';
 
-type Handler = (cr: ComputeRequest, id: string) => SimReply;
+/** `id` and `key` are the template's first and second `{...}` segments. */
+type Handler = (cr: ComputeRequest, id: string, key: string) => SimReply;
 
 /** os-floating-ips and os-floating-ip-pools answer 404 from microversion 2.36 on. */
 function proxyOnly(handler: Handler): Handler {
-  return (cr, id) => {
+  return (cr, id, key) => {
     if (cr.atLeast(NOVA_PROXY_APIS_REMOVED_AT)) throw new ApiError(404, 'The resource could not be found.');
-    return handler(cr, id);
+    return handler(cr, id, key);
   };
 }
 
 function compute(method: string, template: string, handler: Handler): Route<ComputeRequest> {
-  return route<ComputeRequest>(method, template, (cr, params) => handler(cr, params[0] ?? ''));
+  return route<ComputeRequest>(method, template, (cr, params) => handler(cr, params[0] ?? '', params[1] ?? ''));
 }
 
 const ROUTES: readonly Route<ComputeRequest>[] = [
@@ -48,12 +51,24 @@ const ROUTES: readonly Route<ComputeRequest>[] = [
   compute('GET', '/flavors', (cr) => listFlavors(cr, false)),
   compute('GET', '/flavors/detail', (cr) => listFlavors(cr, true)),
   compute('GET', '/flavors/{id}', showFlavor),
+  compute('GET', '/flavors/{id}/os-extra_specs', listExtraSpecs),
+  compute('GET', '/flavors/{id}/os-extra_specs/{key}', showExtraSpec),
   compute('GET', '/images', (cr) => listImages(cr, false)),
   compute('GET', '/images/detail', (cr) => listImages(cr, true)),
   compute('GET', '/images/{id}', showImage),
   compute('GET', '/os-keypairs', (cr) => listKeypairs(cr)),
   compute('GET', '/os-keypairs/{name}', showKeypair),
   compute('GET', '/os-availability-zone', (cr) => listAvailabilityZones(cr)),
+  compute('GET', '/os-availability-zone/detail', (cr) => listAvailabilityZonesDetail(cr)),
+  compute('GET', '/os-server-groups', (cr) => listServerGroups(cr)),
+  compute('POST', '/os-server-groups', (cr) => createServerGroup(cr)),
+  compute('GET', '/os-server-groups/{id}', showServerGroup),
+  compute('DELETE', '/os-server-groups/{id}', deleteServerGroup),
+  compute('GET', '/os-quota-sets/{id}', showQuotaSet),
+  compute('PUT', '/os-quota-sets/{id}', updateQuotaSet),
+  compute('DELETE', '/os-quota-sets/{id}', deleteQuotaSet),
+  compute('GET', '/os-quota-sets/{id}/detail', showQuotaSetDetail),
+  compute('GET', '/os-quota-sets/{id}/defaults', showQuotaDefaults),
   compute('GET', '/limits', (cr) => showLimits(cr)),
   compute('GET', '/extensions', () => listExtensions()),
   compute('GET', '/extensions/{alias}', showExtension),

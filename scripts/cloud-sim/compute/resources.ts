@@ -1,39 +1,14 @@
-/** Nova's read-only resources: flavors, the images proxy, keypairs, availability zones, limits. */
+/** Nova's read-only resources: the images proxy, keypairs, availability zones, limits, extensions. */
 import { ApiError } from '../errors';
-import { FLAVORS, IMAGES, KEYPAIR, NOVA_PROXY_APIS_REMOVED_AT } from '../fixtures';
-import type { FlavorFixture, ImageFixture } from '../fixtures';
+import { IMAGES, KEYPAIR, NOVA_PROXY_APIS_REMOVED_AT } from '../fixtures';
+import type { ImageFixture } from '../fixtures';
 import { json } from '../http';
 import type { SimReply } from '../http';
+import type { NovaQuota } from '../quotas';
+import { naiveMicros } from '../time-format';
+import { zoneHosts } from './placement';
+import { novaUsage, visibleNovaQuotas } from './quota-sets';
 import type { ComputeRequest } from './request';
-
-function flavorView(cr: ComputeRequest, flavor: FlavorFixture, detailed: boolean): Record<string, unknown> {
-  const view: Record<string, unknown> = { id: flavor.id, name: flavor.name, links: cr.links('flavors', flavor.id) };
-  if (detailed) {
-    Object.assign(view, {
-      ram: flavor.ram,
-      vcpus: flavor.vcpus,
-      disk: flavor.disk,
-      'OS-FLV-EXT-DATA:ephemeral': 0,
-      'OS-FLV-DISABLED:disabled': false,
-      swap: cr.atLeast('2.75') ? 0 : '',
-      rxtx_factor: 1.0,
-      'os-flavor-access:is_public': true,
-    });
-    if (cr.atLeast('2.61')) view.extra_specs = {};
-  }
-  if (cr.atLeast('2.55')) view.description = flavor.description;
-  return view;
-}
-
-export function listFlavors(cr: ComputeRequest, detailed: boolean): SimReply {
-  return json(200, { flavors: FLAVORS.map((f) => flavorView(cr, f, detailed)) });
-}
-
-export function showFlavor(cr: ComputeRequest, id: string): SimReply {
-  const flavor = FLAVORS.find((f) => f.id === id);
-  if (!flavor) throw new ApiError(404, `Flavor ${id} could not be found.`);
-  return json(200, { flavor: flavorView(cr, flavor, true) });
-}
 
 function requireImagesProxy(cr: ComputeRequest): void {
   if (cr.atLeast(NOVA_PROXY_APIS_REMOVED_AT)) throw new ApiError(404, 'The resource could not be found.');
@@ -117,31 +92,66 @@ export function listAvailabilityZones(cr: ComputeRequest): SimReply {
   });
 }
 
-export function showLimits(cr: ComputeRequest): SimReply {
-  const { state, config } = cr.cloud;
-  state.advance(cr.now());
-  const servers = [...state.servers.values()];
-  const flavorOf = (id: string): FlavorFixture | undefined => FLAVORS.find((f) => f.id === id);
-  const absolute: Record<string, number> = {
-    maxTotalInstances: config.quotas.instances,
-    totalInstancesUsed: servers.length,
-    maxTotalCores: 1000,
-    totalCoresUsed: servers.reduce((sum, s) => sum + (flavorOf(s.flavorId)?.vcpus ?? 0), 0),
-    maxTotalRAMSize: 1_024_000,
-    totalRAMUsed: servers.reduce((sum, s) => sum + (flavorOf(s.flavorId)?.ram ?? 0), 0),
-    maxServerMeta: 128,
-    maxTotalKeypairs: 100,
-    maxServerGroups: 10,
-    maxServerGroupMembers: 10,
-    totalServerGroupsUsed: 0,
+/** The admin view: the 'internal' zone with the control services, then each zone's nova-compute hosts. */
+export function listAvailabilityZonesDetail(cr: ComputeRequest): SimReply {
+  const zones = cr.cloud.config.availabilityZones;
+  const service = { available: true, active: true, updated_at: naiveMicros(cr.now()) };
+  const internal = {
+    zoneName: 'internal',
+    zoneState: { available: true },
+    hosts: { 'sim-controller': { 'nova-conductor': service, 'nova-scheduler': service } },
   };
-  if (!cr.atLeast(NOVA_PROXY_APIS_REMOVED_AT)) {
-    absolute.maxTotalFloatingIps = config.quotas.floatingIps;
-    absolute.totalFloatingIpsUsed = state.floatingIps.size;
-    absolute.maxSecurityGroups = 10;
-    absolute.totalSecurityGroupsUsed = 1;
-    absolute.maxSecurityGroupRules = 20;
+  return json(200, {
+    availabilityZoneInfo: [
+      internal,
+      ...zones.map((zoneName) => ({
+        zoneName,
+        zoneState: { available: true },
+        hosts: Object.fromEntries(zoneHosts(zones, zoneName).map((host) => [host, { 'nova-compute': service }])),
+      })),
+    ],
+  });
+}
+
+const LIMIT_NAMES: [NovaQuota, string][] = [
+  ['ram', 'maxTotalRAMSize'],
+  ['instances', 'maxTotalInstances'],
+  ['cores', 'maxTotalCores'],
+  ['key_pairs', 'maxTotalKeypairs'],
+  ['floating_ips', 'maxTotalFloatingIps'],
+  ['metadata_items', 'maxServerMeta'],
+  ['metadata_items', 'maxImageMeta'],
+  ['injected_files', 'maxPersonality'],
+  ['injected_file_content_bytes', 'maxPersonalitySize'],
+  ['security_groups', 'maxSecurityGroups'],
+  ['security_group_rules', 'maxSecurityGroupRules'],
+  ['server_groups', 'maxServerGroups'],
+  ['server_group_members', 'maxServerGroupMembers'],
+];
+
+const USED_NAMES: [NovaQuota, string][] = [
+  ['ram', 'totalRAMUsed'],
+  ['cores', 'totalCoresUsed'],
+  ['instances', 'totalInstancesUsed'],
+  ['floating_ips', 'totalFloatingIpsUsed'],
+  ['security_groups', 'totalSecurityGroupsUsed'],
+  ['server_groups', 'totalServerGroupsUsed'],
+];
+
+/** The project's quotas and usage under their /limits names; the same numbers os-quota-sets shows. */
+export function showLimits(cr: ComputeRequest): SimReply {
+  const { state } = cr.cloud;
+  state.advance(cr.now());
+  const projectId = cr.token.projectId;
+  const limits = state.quotas.novaLimits(projectId);
+  const usage = novaUsage(state, projectId);
+  const shown = visibleNovaQuotas(cr);
+  const absolute: Record<string, number> = {};
+  for (const [quota, name] of LIMIT_NAMES) {
+    // maxImageMeta left at 2.39 with the image proxy.
+    if (shown.includes(quota) && !(name === 'maxImageMeta' && cr.atLeast('2.39'))) absolute[name] = limits[quota];
   }
+  for (const [quota, name] of USED_NAMES) if (shown.includes(quota)) absolute[name] = usage[quota];
   return json(200, { limits: { rate: [], absolute } });
 }
 

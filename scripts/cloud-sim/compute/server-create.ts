@@ -3,8 +3,12 @@ import { ApiError } from '../errors';
 import { DEFAULT_FAULT_MESSAGE, FLAVORS, IMAGES, KEYPAIR, PRIVATE_NETWORK } from '../fixtures';
 import { isObject } from '../http';
 import { newAdminPass } from '../ids';
+import { withinLimit } from '../quotas';
+import type { ServerGroupRecord } from '../server-groups';
 import { networkById } from '../state';
 import type { NewServer } from '../state';
+import { placeServer, zoneHosts } from './placement';
+import { novaUsage } from './quota-sets';
 import { quoted, schemaError } from './request';
 import type { ComputeRequest } from './request';
 
@@ -98,17 +102,36 @@ function parseNetworks(cr: ComputeRequest, server: Record<string, unknown>): str
   });
 }
 
-function parseSecurityGroups(cr: ComputeRequest, server: Record<string, unknown>): string[] {
+/**
+ * Names or ids, resolved among the project's Neutron security groups as Nova does: an unknown
+ * one is 400, a name two groups share is 409.
+ */
+function parseSecurityGroups(
+  cr: ComputeRequest,
+  server: Record<string, unknown>,
+): { requested: string[]; ids: string[] } {
   const groups = server.security_groups;
-  if (groups === undefined) return ['default'];
-  if (!Array.isArray(groups)) throw schemaError('security_groups', groups, `${quoted(groups)} is not of type 'array'`);
-  return groups.map((group: unknown) => {
-    if (!isObject(group) || typeof group.name !== 'string')
-      throw schemaError('security_groups', groups, "'name' is a required property");
-    if (!cr.cloud.config.securityGroups.includes(group.name))
-      throw new ApiError(400, `Security group ${group.name} not found.`);
-    return group.name;
+  const requested = groups === undefined ? ['default'] : undefined;
+  if (groups !== undefined && !Array.isArray(groups))
+    throw schemaError('security_groups', groups, `${quoted(groups)} is not of type 'array'`);
+  const names =
+    requested ??
+    (groups as unknown[]).map((group: unknown) => {
+      if (!isObject(group) || !('name' in group))
+        throw schemaError('security_groups', groups, "'name' is a required property");
+      if (typeof group.name !== 'string')
+        throw schemaError('name', group.name, `${quoted(group.name)} is not of type 'string'`);
+      return group.name;
+    });
+  const store = cr.cloud.state.securityGroups;
+  const ids = [...new Set(names)].map((ref) => {
+    const found = store.resolve(cr.token.projectId, ref);
+    if (found.kind === 'missing') throw new ApiError(400, `Security group ${ref} not found.`);
+    if (found.kind === 'ambiguous')
+      throw new ApiError(409, `Multiple security groups found matching '${ref}'. Use an ID to be more specific.`);
+    return found.group.id;
   });
+  return { requested: names, ids };
 }
 
 function parseMetadata(server: Record<string, unknown>): Record<string, string> {
@@ -141,15 +164,18 @@ function parseUserData(server: Record<string, unknown>): string | null {
   return userData;
 }
 
-function parseServerGroup(body: Record<string, unknown>): string | null {
+/** `os:scheduler_hints.group` must name one of the project's server groups (POOL_SERVER_GROUP_ID). */
+function parseServerGroup(cr: ComputeRequest, body: Record<string, unknown>): ServerGroupRecord | undefined {
   const hints = body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'];
-  if (hints === undefined) return null;
+  if (hints === undefined) return undefined;
   if (!isObject(hints)) throw schemaError('os:scheduler_hints', hints, `${quoted(hints)} is not of type 'object'`);
   const group = hints.group;
-  if (group === undefined) return null;
+  if (group === undefined) return undefined;
   if (typeof group !== 'string' || !UUID.test(group))
     throw schemaError('group', group, `${quoted(group)} is not a 'uuid'`);
-  return group;
+  const record = cr.cloud.state.serverGroups.visible(group, cr.token.projectId);
+  if (!record) throw new ApiError(400, `Instance group ${group} could not be found.`);
+  return record;
 }
 
 function parseAvailabilityZone(cr: ComputeRequest, server: Record<string, unknown>): string | null {
@@ -167,8 +193,35 @@ function parseTags(cr: ComputeRequest, server: Record<string, unknown>): string[
   return tags as string[];
 }
 
-/** Validates the body and checks the instance quota; the outcome rule decides how the build ends. */
-export function parseCreateServer(cr: ComputeRequest): NewServer {
+/** Nova's instance, cores and ram check: every resource over its limit is named, in this order. */
+function checkInstanceQuota(cr: ComputeRequest, flavorId: string): void {
+  const { state } = cr.cloud;
+  const projectId = cr.token.projectId;
+  const limits = state.quotas.novaLimits(projectId);
+  const flavor = FLAVORS.find((f) => f.id === flavorId);
+  const used = novaUsage(state, projectId);
+  const requested = { instances: 1, cores: flavor?.vcpus ?? 0, ram: flavor?.ram ?? 0 };
+  const overs = (['instances', 'cores', 'ram'] as const).filter(
+    (resource) => !withinLimit(limits[resource], used[resource], requested[resource]),
+  );
+  if (overs.length === 0) return;
+  const list = (pick: (resource: (typeof overs)[number]) => number): string =>
+    overs.map((r) => String(pick(r))).join(', ');
+  const names = overs.join(', ');
+  throw new ApiError(
+    403,
+    `Quota exceeded for ${names}: Requested ${list((r) => requested[r])}, but already used ${list((r) => used[r])} of ${list((r) => limits[r])} ${names}`,
+  );
+}
+
+function checkGroupMembersQuota(cr: ComputeRequest, group: ServerGroupRecord | undefined): void {
+  if (!group) return;
+  const limit = cr.cloud.state.quotas.novaLimits(cr.token.projectId).server_group_members;
+  if (!withinLimit(limit, group.members.length)) throw new ApiError(403, 'Quota exceeded, too many servers in group');
+}
+
+/** Validates the body and checks quotas; the outcome rule and the group's policy decide how the build ends. */
+export function parseCreateServer(cr: ComputeRequest): NewServer & { requestedSecurityGroups: string[] } {
   const body = cr.body();
   if (!isObject(body) || !('server' in body)) throw new ApiError(400, "'server' is a required property");
   const server = body.server;
@@ -183,19 +236,16 @@ export function parseCreateServer(cr: ComputeRequest): NewServer {
   const securityGroups = parseSecurityGroups(cr, server);
   const metadata = parseMetadata(server);
   const userData = parseUserData(server);
-  const serverGroup = parseServerGroup(body);
+  const group = parseServerGroup(cr, body);
   const description = cr.atLeast('2.19') ? optionalString(server, 'description') : null;
   const tags = parseTags(cr, server);
+  checkInstanceQuota(cr, flavorId);
+  checkGroupMembersQuota(cr, group);
 
   const { config, state, faults } = cr.cloud;
-  const used = state.servers.size;
-  if (used + 1 > config.quotas.instances) {
-    throw new ApiError(
-      403,
-      `Quota exceeded for instances: Requested 1, but already used ${used} of ${config.quotas.instances} instances`,
-    );
-  }
-
+  const zone = requestedZone ?? config.availabilityZones[0] ?? 'nova';
+  const hosts = zoneHosts(config.availabilityZones, zone);
+  const host = placeServer(state, hosts, group, state.nextSequence);
   const rule = faults.outcomeFor(name);
   return {
     name,
@@ -205,17 +255,20 @@ export function parseCreateServer(cr: ComputeRequest): NewServer {
     imageId,
     flavorId,
     keyName,
-    availabilityZone: requestedZone ?? config.availabilityZones[0] ?? 'nova',
+    availabilityZone: zone,
     requestedAvailabilityZone: requestedZone,
-    securityGroups,
+    securityGroupIds: securityGroups.ids,
+    requestedSecurityGroups: securityGroups.requested,
     metadata,
     userData,
-    serverGroup,
+    serverGroup: group?.id ?? null,
     tags,
     adminPass: newAdminPass(),
     networkIds,
-    outcome: rule?.outcome ?? 'active',
+    host: host ?? hosts[0] ?? 'sim-compute-1',
+    // A hard group policy no host can satisfy fails the build the way the scheduler does.
+    outcome: host === undefined ? 'error' : (rule?.outcome ?? 'active'),
     bootDelayMs: rule?.bootDelayMs ?? config.bootDelayMs,
-    faultMessage: rule?.faultMessage ?? DEFAULT_FAULT_MESSAGE,
+    faultMessage: host === undefined ? DEFAULT_FAULT_MESSAGE : (rule?.faultMessage ?? DEFAULT_FAULT_MESSAGE),
   };
 }

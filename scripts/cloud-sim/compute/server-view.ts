@@ -1,7 +1,7 @@
 /** Nova's server representations, per microversion. */
 import { FLAVORS } from '../fixtures';
 import { hostIdFor } from '../ids';
-import { networkById, serverStatus } from '../state';
+import { networkById, securityGroupNames, serverStatus } from '../state';
 import type { CloudState, ServerRecord } from '../state';
 import { isoSeconds, naiveMicros } from '../time-format';
 import type { ComputeRequest } from './request';
@@ -53,7 +53,7 @@ function flavorView(cr: ComputeRequest, flavorId: string): Record<string, unknow
     ephemeral: 0,
     swap: 0,
     original_name: flavor?.name ?? flavorId,
-    extra_specs: {},
+    extra_specs: { ...flavor?.extraSpecs },
   };
 }
 
@@ -96,7 +96,8 @@ export function serverDetail(cr: ComputeRequest, server: ServerRecord): Record<s
       message: server.fault.message,
     };
   }
-  if (state.portsOf(server).length > 0) view.security_groups = server.securityGroups.map((name) => ({ name }));
+  if (state.portsOf(server).length > 0)
+    view.security_groups = [...new Set(securityGroupNames(state, server))].map((name) => ({ name }));
   if (cr.atLeast('2.9')) view.locked = false;
   if (cr.atLeast('2.19')) view.description = server.description;
   if (cr.atLeast('2.26')) view.tags = server.tags;

@@ -49,7 +49,8 @@ export function createServer(cr: ComputeRequest): SimReply {
       id: server.id,
       links: cr.links('servers', server.id),
       'OS-DCF:diskConfig': 'MANUAL',
-      security_groups: server.securityGroups.map((name) => ({ name })),
+      // Nova echoes the groups as the request named them (names or ids).
+      security_groups: spec.requestedSecurityGroups.map((name) => ({ name })),
       adminPass: server.adminPass,
     },
   };

@@ -5,7 +5,29 @@ import type { CloudContext } from '../context';
 import { headerValue, json, matchRoute, route } from '../http';
 import type { Route, SimReply, SimRequest } from '../http';
 import { createFloatingIp, deleteFloatingIp, listFloatingIps, showFloatingIp, updateFloatingIp } from './floating-ips';
-import { listExtensions, listNetworks, listPorts, listSubnets, showNetwork, showPort, showSubnet } from './resources';
+import { deleteQuota, listQuotas, showQuota, showQuotaDefault, showQuotaDetails, updateQuota } from './quotas';
+import {
+  listAvailabilityZones,
+  listExtensions,
+  listNetworks,
+  listPorts,
+  listSubnets,
+  showExtension,
+  showNetwork,
+  showPort,
+  showSubnet,
+} from './resources';
+import {
+  createSecurityGroup,
+  createSecurityGroupRule,
+  deleteSecurityGroup,
+  deleteSecurityGroupRule,
+  listSecurityGroupRules,
+  listSecurityGroups,
+  showSecurityGroup,
+  showSecurityGroupRule,
+  updateSecurityGroup,
+} from './security-groups';
 import { NetworkRequest } from './request';
 
 type Handler = (nr: NetworkRequest, id: string) => SimReply;
@@ -26,7 +48,24 @@ const ROUTES: readonly Route<NetworkRequest>[] = [
   network('GET', '/floatingips/{id}', showFloatingIp),
   network('PUT', '/floatingips/{id}', updateFloatingIp),
   network('DELETE', '/floatingips/{id}', deleteFloatingIp),
+  network('GET', '/security-groups', (nr) => listSecurityGroups(nr)),
+  network('POST', '/security-groups', (nr) => createSecurityGroup(nr)),
+  network('GET', '/security-groups/{id}', showSecurityGroup),
+  network('PUT', '/security-groups/{id}', updateSecurityGroup),
+  network('DELETE', '/security-groups/{id}', deleteSecurityGroup),
+  network('GET', '/security-group-rules', (nr) => listSecurityGroupRules(nr)),
+  network('POST', '/security-group-rules', (nr) => createSecurityGroupRule(nr)),
+  network('GET', '/security-group-rules/{id}', showSecurityGroupRule),
+  network('DELETE', '/security-group-rules/{id}', deleteSecurityGroupRule),
+  network('GET', '/quotas', (nr) => listQuotas(nr)),
+  network('GET', '/quotas/{id}', showQuota),
+  network('PUT', '/quotas/{id}', updateQuota),
+  network('DELETE', '/quotas/{id}', deleteQuota),
+  network('GET', '/quotas/{id}/default', (nr) => showQuotaDefault(nr)),
+  network('GET', '/quotas/{id}/details', showQuotaDetails),
+  network('GET', '/availability_zones', (nr) => listAvailabilityZones(nr)),
   network('GET', '/extensions', () => listExtensions()),
+  network('GET', '/extensions/{alias}', showExtension),
 ];
 
 const RESOURCES: readonly [string, string][] = [
@@ -34,6 +73,10 @@ const RESOURCES: readonly [string, string][] = [
   ['subnet', 'subnets'],
   ['port', 'ports'],
   ['floatingip', 'floatingips'],
+  ['security_group', 'security-groups'],
+  ['security_group_rule', 'security-group-rules'],
+  ['quota', 'quotas'],
+  ['availability_zone', 'availability_zones'],
 ];
 
 export class NetworkService {
@@ -44,7 +87,8 @@ export class NetworkService {
       // No Neutron in this cloud: nothing answers under its prefix.
       return webobErrorReply(404, 'The resource could not be found.', headerValue(request, 'accept'));
     }
-    const path = request.path.replace(/\/+$/, '');
+    // Neutron takes a '.json' format suffix on any path (clients still send '/quotas/{id}/details.json').
+    const path = request.path.replace(/\/+$/, '').replace(/\.json$/, '');
     if (path === '' && request.method === 'GET') {
       return json(200, {
         versions: [{ id: 'v2.0', status: 'CURRENT', links: [{ rel: 'self', href: `${request.serviceUrl}/v2.0/` }] }],

@@ -51,9 +51,14 @@ const PORT_FILTERS = [
   'revision_number',
   'dns_name',
   'binding:vnic_type',
+  'security_groups',
 ];
 
 const EXTENSIONS: readonly [string, string][] = [
+  ['availability_zone', 'Availability Zone'],
+  ['network_availability_zone', 'Network Availability Zone'],
+  ['quota_details', 'Quota details management support'],
+  ['stateful-security-group', 'Stateful security group'],
   ['external-net', 'Neutron external network'],
   ['router', 'Neutron L3 Router'],
   ['fip-port-details', 'Floating IP Port Details Extension'],
@@ -66,6 +71,18 @@ const EXTENSIONS: readonly [string, string][] = [
   ['port-security', 'Port Security'],
   ['binding', 'Port Binding'],
 ];
+
+/** The zones Neutron's agents report: the simulator's network and L3 services run in 'nova'. */
+const NETWORK_ZONES = [
+  { name: 'nova', resource: 'network', state: 'available' },
+  { name: 'nova', resource: 'router', state: 'available' },
+];
+
+/** security_groups=<id>: ports in any of the given groups. */
+function matchesSecurityGroups(item: Record<string, unknown>, values: string[]): boolean {
+  const groups = Array.isArray(item.security_groups) ? (item.security_groups as string[]) : [];
+  return values.some((v) => groups.includes(v));
+}
 
 /** fixed_ips=ip_address=10.0.0.3 / fixed_ips=subnet_id=<id>; every given condition must hold. */
 function matchesFixedIps(item: Record<string, unknown>, values: string[]): boolean {
@@ -109,7 +126,7 @@ export function listPorts(nr: NetworkRequest): SimReply {
   return listCollection(nr.request, items, {
     collection: 'ports',
     filters: PORT_FILTERS,
-    matchers: { fixed_ips: matchesFixedIps },
+    matchers: { fixed_ips: matchesFixedIps, security_groups: matchesSecurityGroups },
   });
 }
 
@@ -122,14 +139,23 @@ export function showPort(nr: NetworkRequest, id: string): SimReply {
   return json(200, { port: portView(state, port) });
 }
 
+function extensionView([alias, name]: readonly [string, string]): Record<string, unknown> {
+  return { alias, name, description: name, updated: '2024-01-01T00:00:00-00:00', links: [] };
+}
+
 export function listExtensions(): SimReply {
-  return json(200, {
-    extensions: EXTENSIONS.map(([alias, name]) => ({
-      alias,
-      name,
-      description: name,
-      updated: '2024-01-01T00:00:00-00:00',
-      links: [],
-    })),
+  return json(200, { extensions: EXTENSIONS.map(extensionView) });
+}
+
+export function showExtension(_nr: NetworkRequest, alias: string): SimReply {
+  const extension = EXTENSIONS.find(([candidate]) => candidate === alias);
+  if (!extension) throw new ApiError(404, `Extension with alias ${alias} does not exist`, 'HTTPNotFound');
+  return json(200, { extension: extensionView(extension) });
+}
+
+export function listAvailabilityZones(nr: NetworkRequest): SimReply {
+  return listCollection(nr.request, NETWORK_ZONES, {
+    collection: 'availability_zones',
+    filters: ['name', 'resource', 'state'],
   });
 }

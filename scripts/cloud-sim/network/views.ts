@@ -81,7 +81,7 @@ export function portView(state: CloudState, port: PortRecord): Record<string, un
     fixed_ips: [{ subnet_id: port.subnetId, ip_address: port.fixedIp }],
     allowed_address_pairs: [],
     extra_dhcp_opts: [],
-    security_groups: [],
+    security_groups: [...port.securityGroupIds],
     port_security_enabled: true,
     'binding:vnic_type': 'normal',
     dns_name: '',
