@@ -22,10 +22,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startFakeLambda } from '../test/bridge/helpers/fake-lambda';
-import type { JobResult } from '../test/bridge/helpers/gearman-client';
-import { GearmanClient } from '../test/bridge/helpers/gearman-client';
+import type { JobResult } from '../bridge/gearman';
+import { GearmanClient, gearmanStatus } from '../bridge/gearman';
 import type { Gearmand } from '../test/bridge/helpers/gearmand';
-import { adminCommand, startGearmand } from '../test/bridge/helpers/gearmand';
+import { startGearmand } from '../test/bridge/helpers/gearmand';
 import type { Child, Stat } from './lib/common';
 import { MiB, ROOT, log, logFile, memoryOf, round, sleep, startChild, stat, until, writeFragment } from './lib/common';
 import type { ProfileSummary } from './lib/cpuprofile';
@@ -62,9 +62,8 @@ const BRIDGE_CONCURRENCY = 64;
 let gd: Gearmand;
 
 async function workersFor(fn: string): Promise<number> {
-  const lines = await adminCommand(gd.host, gd.port, 'status').catch(() => []);
-  const line = lines.find((l) => l.startsWith(`${fn}\t`));
-  return Number(line?.split('\t')[3] ?? 0);
+  const functions = await gearmanStatus(gd).catch(() => []);
+  return functions.find((f) => f.function === fn)?.availableWorkers ?? 0;
 }
 
 interface Server {

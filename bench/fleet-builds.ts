@@ -27,10 +27,10 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type { CloudSim } from '../scripts/cloud-sim';
 import { startCloudSim } from '../scripts/cloud-sim';
-import type { JobResult } from '../test/bridge/helpers/gearman-client';
-import { GearmanClient } from '../test/bridge/helpers/gearman-client';
+import type { JobResult } from '../bridge/gearman';
+import { GearmanClient, gearmanStatus } from '../bridge/gearman';
 import type { Gearmand } from '../test/bridge/helpers/gearmand';
-import { adminCommand, startGearmand } from '../test/bridge/helpers/gearmand';
+import { startGearmand } from '../test/bridge/helpers/gearmand';
 import type { Stat } from './lib/common';
 import { MiB, log, memoryOf, percentile, round, stat, until, writeFragment } from './lib/common';
 import type { BridgeProcess, Offline } from './lib/fleet';
@@ -112,9 +112,8 @@ let fnEnv: Record<string, string>;
 let runSeq = 0;
 
 async function registered(): Promise<boolean> {
-  const lines = await adminCommand(gd.host, gd.port, 'status').catch(() => []);
-  const line = lines.find((l) => l.startsWith(`${FN}\t`));
-  return Number(line?.split('\t')[3] ?? 0) > 0;
+  const functions = await gearmanStatus(gd).catch(() => []);
+  return (functions.find((f) => f.function === FN)?.availableWorkers ?? 0) > 0;
 }
 
 async function unregistered(): Promise<boolean> {

@@ -1,12 +1,12 @@
 /**
  * The client load of the bridge-overhead benchmark: `jobs` trivial jobs through gearmand,
  * `outstanding` submitted at any time over `connections` client connections (the Node
- * client of test/bridge/helpers/gearman-client.ts, on the bridge's protocol module), each
+ * client of bridge/gearman/client.ts), each
  * timed from SUBMIT_JOB to WORK_COMPLETE. Bounded in count and in time.
  */
 import os from 'node:os';
-import type { JobResult } from '../../test/bridge/helpers/gearman-client';
-import { GearmanClient } from '../../test/bridge/helpers/gearman-client';
+import type { JobResult } from '../../bridge/gearman';
+import { GearmanClient } from '../../bridge/gearman';
 import { percentile, round } from './common';
 
 export interface LoadOptions {

@@ -500,7 +500,7 @@ function bridgeSection(b: BridgeOut, p: Put): void {
     '## 2. Bridge overhead',
     '',
     `The same client load against each worker: ${b.load.jobs} jobs per run (after ${b.load.warmupJobs} warm-up jobs), ${b.load.outstanding} outstanding at any`,
-    `time over ${b.load.connections} connections, from one Node client (test/bridge/helpers/gearman-client.ts, on the bridge's protocol module),`,
+    `time over ${b.load.connections} connections, from one Node client (bridge/gearman/client.ts, the project's Gearman client),`,
     `through one gearmand (--threads=${b.gearmandThreads}); latency is from SUBMIT_JOB to WORK_COMPLETE. The payload is a small contract`,
     'message. The configurations take turns within each run. The C reference is `gearman -w -f bench_echo` from',
     'gearman-tools with no command: it writes each workload to its stdout (here a file) and completes the job with an',

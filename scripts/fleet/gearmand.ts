@@ -17,7 +17,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { accepts, freePort, trackGroup } from './processes';
@@ -171,30 +170,4 @@ export async function startGearmand(options: GearmandOptions = {}): Promise<Gear
       await start();
     },
   };
-}
-
-/**
- * Runs a command of gearmand's text admin protocol ("status", "workers", "version", ...)
- * and returns its lines (without the terminating ".").
- */
-export function adminCommand(host: string, port: number, command: string, timeoutMs = 2000): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port }, () => socket.write(`${command}\n`));
-    let text = '';
-    const single = !['status', 'workers', 'prioritystatus'].includes(command.split(' ')[0] ?? '');
-    socket.setTimeout(timeoutMs, () => {
-      socket.destroy();
-      reject(new Error(`gearmand did not answer "${command}"`));
-    });
-    socket.on('data', (d: Buffer) => {
-      text += d.toString();
-      const lines = text.split('\n');
-      const done = single ? lines.length > 1 : lines.includes('.');
-      if (done) {
-        socket.destroy();
-        resolve(single ? lines.slice(0, 1) : lines.slice(0, lines.indexOf('.')));
-      }
-    });
-    socket.once('error', reject);
-  });
 }

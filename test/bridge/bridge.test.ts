@@ -13,9 +13,10 @@ import type { BridgeHandle } from '../../bridge/index';
 import type { InvokeOutcome } from '../../bridge/invoker';
 import { allConnected, startTestBridge, waitFor } from './helpers/bridge';
 import { FakeInvoker, json, passThrough, sleep, slow } from './helpers/fake-invoker';
-import { GearmanClient, gearmanCli, submitJob } from './helpers/gearman-client';
+import { GearmanClient, gearmanStatus, gearmanWorkers, submitJob } from '../../bridge/gearman';
+import { gearmanCli } from '../helpers/gearman-cli';
 import type { Gearmand } from './helpers/gearmand';
-import { adminCommand, startGearmand } from './helpers/gearmand';
+import { startGearmand } from './helpers/gearmand';
 import type { TlsProxy } from './helpers/tls-proxy';
 import { startTlsProxy } from './helpers/tls-proxy';
 
@@ -36,23 +37,20 @@ describe('round trip through real gearmand', { timeout: 30_000 }, () => {
   });
 
   test('registered with its client id (SET_CLIENT_ID) for the function (CAN_DO)', async () => {
-    const workers = await adminCommand(gd.host, gd.port, 'workers');
+    const workers = await gearmanWorkers(gd);
     assert.ok(
-      workers.some((l) => / pool-bridge-test : libra_pool_mgm\s*$/.test(l)),
-      `gearadmin workers: ${JSON.stringify(workers)}`,
+      workers.some((w) => w.clientId === 'pool-bridge-test' && w.functions.join(' ') === FN),
+      `gearmand workers: ${JSON.stringify(workers)}`,
     );
-    const status = await adminCommand(gd.host, gd.port, 'status');
-    assert.ok(
-      status.some((l) => /^libra_pool_mgm\t\d+\t\d+\t1$/.test(l)),
-      JSON.stringify(status),
-    );
+    const status = await gearmanStatus(gd);
+    assert.equal(status.find((f) => f.function === FN)?.availableWorkers, 1, JSON.stringify(status));
   });
 
   test('gearman CLI job: unique id and handle reach the function, its result comes back verbatim', async () => {
     const verbatim = '{"action":"build_ip",  "response":"PASS", "id":"12345","ip":"15.185.234.125"}';
     invoker.handler = () => ({ status: 'returned', payload: Buffer.from(verbatim) });
     const before = invoker.calls.length;
-    const r = await gearmanCli(gd.host, gd.port, FN, 'uuid-cli-1', '{"action":"build_ip"}');
+    const r = await gearmanCli(gd, FN, '{"action":"build_ip"}', { unique: 'uuid-cli-1' });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.replace(/\n$/, ''), verbatim);
     const call = invoker.calls[before];
@@ -161,7 +159,12 @@ describe('round trip through real gearmand', { timeout: 30_000 }, () => {
     ];
     for (const [name, handler, pattern] of outcomes) {
       invoker.handler = handler;
-      const r = await submitJob(gd.address, FN, `fail-${name}`, '{"action":"BUILD_IP","keep":"me"}');
+      const r = await submitJob({
+        server: gd.address,
+        functionName: FN,
+        unique: `fail-${name}`,
+        payload: '{"action":"BUILD_IP","keep":"me"}',
+      });
       assert.equal(r.packet, 'WORK_COMPLETE', name);
       const obj = r.json as Record<string, unknown>;
       assert.equal(obj.response, 'FAIL', name);
@@ -265,8 +268,18 @@ describe('several job servers', { timeout: 30_000 }, () => {
     try {
       await waitFor(() => allConnected(bridge), 'registration on both');
       const [ra, rb] = await Promise.all([
-        submitJob(a.address, FN, 'on-a', '{"action":"BUILD_IP","server":"a"}'),
-        submitJob(b.address, FN, 'on-b', '{"action":"BUILD_IP","server":"b"}'),
+        submitJob({
+          server: a.address,
+          functionName: FN,
+          unique: 'on-a',
+          payload: '{"action":"BUILD_IP","server":"a"}',
+        }),
+        submitJob({
+          server: b.address,
+          functionName: FN,
+          unique: 'on-b',
+          payload: '{"action":"BUILD_IP","server":"b"}',
+        }),
       ]);
       assert.deepEqual(ra.json, { action: 'BUILD_IP', server: 'a', response: 'PASS' });
       assert.deepEqual(rb.json, { action: 'BUILD_IP', server: 'b', response: 'PASS' });
@@ -275,7 +288,12 @@ describe('several job servers', { timeout: 30_000 }, () => {
       await waitFor(() => bridge.state().servers[0]?.state !== 'connected', 'server a to be seen down');
       const h = await fetch(`${bridge.health?.url}/healthz`);
       assert.equal(h.status, 200, 'one server connected is healthy');
-      const rb2 = await submitJob(b.address, FN, 'on-b-2', '{"action":"BUILD_IP"}');
+      const rb2 = await submitJob({
+        server: b.address,
+        functionName: FN,
+        unique: 'on-b-2',
+        payload: '{"action":"BUILD_IP"}',
+      });
       assert.equal((rb2.json as { response?: string }).response, 'PASS');
 
       await b.kill();
@@ -308,7 +326,12 @@ describe('job server restarts', { timeout: 30_000 }, () => {
       assert.ok((await lost) instanceof Error, 'the client saw its server die');
       await gd.start();
       const restarted = performance.now();
-      const r = await submitJob(gd.address, FN, 'after-restart', '{"action":"BUILD_IP"}');
+      const r = await submitJob({
+        server: gd.address,
+        functionName: FN,
+        unique: 'after-restart',
+        payload: '{"action":"BUILD_IP"}',
+      });
       const served = performance.now() - restarted;
       assert.equal((r.json as { response?: string }).response, 'PASS');
       assert.ok(served < 3000, `first job after restart served in ${Math.round(served)} ms`);
@@ -335,7 +358,12 @@ describe('job server restarts', { timeout: 30_000 }, () => {
       await waitFor(() => allConnected(bridge), 'registration');
       await gd.restart();
       const t0 = performance.now();
-      const r = await submitJob(gd.address, FN, 'idle-restart', '{"action":"BUILD_IP"}');
+      const r = await submitJob({
+        server: gd.address,
+        functionName: FN,
+        unique: 'idle-restart',
+        payload: '{"action":"BUILD_IP"}',
+      });
       const took = performance.now() - t0;
       assert.equal((r.json as { response?: string }).response, 'PASS');
       console.log(`# idle bridge: first job served ${Math.round(took)} ms after gearmand restarted`);
@@ -355,7 +383,12 @@ describe('job server restarts', { timeout: 30_000 }, () => {
       assert.equal(bridge.state().status, 'down');
       await gd.start();
       await waitFor(() => allConnected(bridge), 'registration after the server came up', 5000);
-      const r = await submitJob(gd.address, FN, 'late', '{"action":"BUILD_IP"}');
+      const r = await submitJob({
+        server: gd.address,
+        functionName: FN,
+        unique: 'late',
+        payload: '{"action":"BUILD_IP"}',
+      });
       assert.equal((r.json as { response?: string }).response, 'PASS');
     } finally {
       await bridge.stop();
@@ -424,7 +457,12 @@ describe('invoke timeout in the worker', { timeout: 30_000 }, () => {
     const bridge = await startTestBridge([gd.address], invoker, { invokeTimeoutMs: 300 });
     try {
       await waitFor(() => allConnected(bridge), 'registration');
-      const r = await submitJob(gd.address, FN, 'hang', '{"action":"BUILD_IP"}');
+      const r = await submitJob({
+        server: gd.address,
+        functionName: FN,
+        unique: 'hang',
+        payload: '{"action":"BUILD_IP"}',
+      });
       const obj = r.json as Record<string, unknown>;
       assert.equal(obj.response, 'FAIL');
       assert.match(String(obj.error), /timed out: no answer within the 0.3 s invoke timeout/);
@@ -530,7 +568,12 @@ describe('TLS to the job server', { timeout: 30_000 }, () => {
     try {
       await waitFor(() => allConnected(bridge), 'TLS registration', 5000);
       assert.equal(bridge.state().servers[0]?.tls, true);
-      const r = await submitJob(gd.address, FN, 'over-tls', '{"action":"BUILD_IP"}');
+      const r = await submitJob({
+        server: gd.address,
+        functionName: FN,
+        unique: 'over-tls',
+        payload: '{"action":"BUILD_IP"}',
+      });
       assert.deepEqual(r.json, { action: 'BUILD_IP', response: 'PASS' });
       assert.equal(invoker.calls[0]?.envelope.unique, 'over-tls');
     } finally {

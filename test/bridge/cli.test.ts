@@ -13,8 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import { waitFor } from './helpers/bridge';
 import type { FakeLambda } from './helpers/fake-lambda';
 import { echoPass, startFakeLambda } from './helpers/fake-lambda';
-import type { JobResult } from './helpers/gearman-client';
-import { GearmanClient } from './helpers/gearman-client';
+import type { JobResult } from '../../bridge/gearman';
+import { GearmanClient } from '../../bridge/gearman';
 import type { Gearmand } from './helpers/gearmand';
 import { startGearmand } from './helpers/gearmand';
 

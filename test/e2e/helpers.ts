@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Fleet, FleetOptions } from '../../scripts/fleet';
 import { ROOT, startFleet } from '../../scripts/fleet';
+import type { GearmanCliResult } from '../helpers/gearman-cli';
+import { gearmanCli } from '../helpers/gearman-cli';
 
 export const SPEC_FILE = path.resolve(ROOT, '..', 'shared', 'spec', 'pool-manager-commands.txt');
 export const FUNCTION = 'libra_pool_mgm';
@@ -60,33 +62,13 @@ export function run(
   });
 }
 
-export interface GearmanResult extends RunResult {
-  /** stdout parsed as JSON (undefined when it is not JSON). */
-  json: Record<string, unknown> | undefined;
-}
-
-/**
- * The real gearman CLI as a client: gearman -h HOST -p PORT -f libra_pool_mgm [-u UNIQUE] PAYLOAD.
- * It prints the job's result on stdout.
- */
-export async function gearman(
+/** The real gearman CLI against the fleet's gearmand: -f libra_pool_mgm [-u UNIQUE] PAYLOAD. */
+export function gearman(
   fleet: Fleet,
   payload: string,
   options: { unique?: string; timeoutMs?: number } = {},
-): Promise<GearmanResult> {
-  const args = ['-h', fleet.gearmand.host, '-p', String(fleet.gearmand.port), '-f', FUNCTION];
-  if (options.unique !== undefined) args.push('-u', options.unique);
-  args.push(payload);
-  const result = await run('gearman', args, { timeoutMs: options.timeoutMs ?? 30_000 });
-  let json: Record<string, unknown> | undefined;
-  try {
-    const parsed: unknown = JSON.parse(result.stdout);
-    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed))
-      json = parsed as Record<string, unknown>;
-  } catch {
-    json = undefined;
-  }
-  return { ...result, json };
+): Promise<GearmanCliResult> {
+  return gearmanCli(fleet.gearmand, FUNCTION, payload, options);
 }
 
 export interface SpecExample {

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Result } from '../../contract/result';
-import { GearmanClient, gearmanCli, submitJob } from '../bridge/helpers/gearman-client';
+import { GearmanClient, submitJob } from '../../bridge/gearman';
+import { gearmanCli } from '../helpers/gearman-cli';
 import type { Gearmand } from '../bridge/helpers/gearmand';
 import { freePort, startGearmand } from '../bridge/helpers/gearmand';
 import type { Chain } from './helpers/chain';
@@ -64,7 +65,7 @@ describe('bridge SIGKILLed in the middle of a BUILD_DEVICE', { timeout: 90_000 }
       const first = await chain.startBridge(`${unique}-1`);
       bridges.push(first);
       const t0 = performance.now();
-      const client = gearmanCli(gd.host, gd.port, FN, unique, '{"action":"BUILD_DEVICE","keep":"me"}', 60_000);
+      const client = gearmanCli(gd, FN, '{"action":"BUILD_DEVICE","keep":"me"}', { unique, timeoutMs: 60_000 });
       await waitUntil(
         async () => (await lambda.invocations()).some((i) => i.unique === unique),
         'the first invocation',
@@ -284,7 +285,12 @@ describe('one of two job servers is down from the start', { timeout: 60_000 }, (
         'the late server to be registered',
         10_000,
       );
-      const onLate = await submitJob(late.address, FN, 'onedown-late', '{"action":"BUILD_IP"}');
+      const onLate = await submitJob({
+        server: late.address,
+        functionName: FN,
+        unique: 'onedown-late',
+        payload: '{"action":"BUILD_IP"}',
+      });
       assert.equal((onLate.json as Result).response, 'PASS');
       report('one of two job servers down from the start', {
         jobs: 5,

@@ -11,8 +11,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { JobResult } from '../bridge/helpers/gearman-client';
-import { GearmanClient } from '../bridge/helpers/gearman-client';
+import type { JobResult } from '../../bridge/gearman';
+import { GearmanClient } from '../../bridge/gearman';
 import { accepts } from '../bridge/helpers/gearmand';
 import type { Chain } from './helpers/chain';
 import { FN, removeGuardFiles, report, startChain } from './helpers/chain';

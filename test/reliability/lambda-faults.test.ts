@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Result } from '../../contract/result';
 import type { FakeLambda, LambdaHandler } from '../bridge/helpers/fake-lambda';
 import { echoPass, startFakeLambda } from '../bridge/helpers/fake-lambda';
-import { GearmanClient } from '../bridge/helpers/gearman-client';
+import { GearmanClient } from '../../bridge/gearman';
 import type { Gearmand } from '../bridge/helpers/gearmand';
 import { freePort, startGearmand } from '../bridge/helpers/gearmand';
 import { FN, report } from './helpers/chain';

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Result } from '../../contract/result';
 import type { CloudSim } from '../../scripts/cloud-sim';
 import { startFakeLambda } from '../bridge/helpers/fake-lambda';
-import { GearmanClient } from '../bridge/helpers/gearman-client';
+import { GearmanClient } from '../../bridge/gearman';
 import { actionContext, functionEnv, startCloud } from '../helpers/cloud';
 import type { Chain } from './helpers/chain';
 import { FN, removeGuardFiles, report, startChain } from './helpers/chain';

@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Result } from '../../contract/result';
-import { GearmanClient } from '../bridge/helpers/gearman-client';
+import { GearmanClient } from '../../bridge/gearman';
 import type { Chain } from './helpers/chain';
 import { FN, inventory, removeGuardFiles, report, startChain } from './helpers/chain';
 import { allConnections, installLoopbackGuard } from './helpers/loopback';

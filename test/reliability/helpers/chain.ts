@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import type { Result } from '../../../contract/result';
 import type { CloudSim, CloudSimOptions } from '../../../scripts/cloud-sim';
-import { GearmanClient } from '../../bridge/helpers/gearman-client';
+import { GearmanClient } from '../../../bridge/gearman';
 import type { Gearmand } from '../../bridge/helpers/gearmand';
 import { startGearmand } from '../../bridge/helpers/gearmand';
 import { functionEnv, startCloud } from '../../helpers/cloud';
