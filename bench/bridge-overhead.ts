@@ -21,20 +21,23 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startFakeLambda } from '../test/bridge/helpers/fake-lambda';
+import { startFakeLambda } from '../scripts/lambda/fake-lambda';
 import type { JobResult } from '../bridge/gearman';
 import { GearmanClient, gearmanStatus } from '../bridge/gearman';
-import type { Gearmand } from '../test/bridge/helpers/gearmand';
-import { startGearmand } from '../test/bridge/helpers/gearmand';
-import type { Child, Stat } from './lib/common';
-import { MiB, ROOT, log, logFile, memoryOf, round, sleep, startChild, stat, until, writeFragment } from './lib/common';
+import type { Child } from '../scripts/harness';
+import { memoryOf, sleep, spawnChild, until } from '../scripts/harness';
+import type { Stat } from './lib/common';
+import { MiB, ROOT, log, logFile, round, stat } from './lib/common';
+import type { BridgeOverhead, InFlightMemory, LoadRun, WorkerConfigResult } from './lib/fragments';
+import { writeFragment } from './lib/fragments';
 import type { ProfileSummary } from './lib/cpuprofile';
 import { summariseProfile } from './lib/cpuprofile';
 import { startBridgeCli } from './lib/fleet';
-import type { LoadResult } from './lib/load';
 import { gearmanLoad } from './lib/load';
+import type { Gearmand } from '../scripts/harness';
+import { startGearmand } from '../scripts/harness';
 
-const NAME = 'bridge-overhead';
+const NAME = 'bridge-overhead' as const;
 const FN = 'bench_echo';
 const { values } = parseArgs({
   options: {
@@ -79,7 +82,12 @@ interface Server {
 async function startCWorkers(p: number, run: number): Promise<Server> {
   const out = fs.openSync(logFile(`${NAME}-c-worker-${p}-${run}.log`), 'w');
   const children = Array.from({ length: p }, () =>
-    startChild('gearman', ['-w', '-h', gd.host, '-p', String(gd.port), '-f', FN], { stdio: ['ignore', out, 'pipe'] }),
+    spawnChild({
+      command: 'gearman',
+      args: ['-w', '-h', gd.host, '-p', String(gd.port), '-f', FN],
+      cwd: ROOT,
+      stdout: out,
+    }),
   );
   fs.closeSync(out);
   await until(async () => (await workersFor(FN)) >= p, `${p} C workers to register`, 15_000);
@@ -88,9 +96,10 @@ async function startCWorkers(p: number, run: number): Promise<Server> {
 
 async function startNoopBridge(logLevel: string, run: number | string, profile?: string): Promise<Server> {
   const out = fs.openSync(logFile(`${NAME}-bridge-${logLevel}-${run}.log`), 'w');
-  const child = startChild(
-    process.execPath,
-    [
+  const child = spawnChild({
+    name: 'noop-bridge',
+    command: process.execPath,
+    args: [
       '--import',
       'tsx',
       path.join(ROOT, 'bench/lib/noop-bridge.ts'),
@@ -104,10 +113,11 @@ async function startNoopBridge(logLevel: string, run: number | string, profile?:
       logLevel,
       ...(profile ? ['--profile', profile] : []),
     ],
-    { stdio: ['ignore', out, 'pipe'] },
-  );
+    cwd: ROOT,
+    stdout: out,
+  });
   fs.closeSync(out);
-  await child.waitFor(/READY/, 30_000);
+  await child.waitForLine(/READY/, 30_000);
   await until(async () => (await workersFor(FN)) >= 1, 'the bridge to register', 15_000);
   return { children: [child], stop: () => stopAll([child]) };
 }
@@ -150,17 +160,8 @@ const configs: Config[] = [
   },
 ];
 
-interface ConfigResult {
-  key: string;
-  label: string;
-  runs: LoadResult[];
-  jobsPerSecond: Stat;
-  p50Ms: Stat;
-  p99Ms: Stat;
-}
-
-async function throughput(): Promise<ConfigResult[]> {
-  const byKey = new Map<string, LoadResult[]>(configs.map((c) => [c.key, []]));
+async function throughput(): Promise<WorkerConfigResult[]> {
+  const byKey = new Map<string, LoadRun[]>(configs.map((c) => [c.key, []]));
   for (let run = 1; run <= RUNS; run += 1) {
     for (const config of configs) {
       const server = await config.start(run);
@@ -201,18 +202,8 @@ async function throughput(): Promise<ConfigResult[]> {
   });
 }
 
-interface MemoryResult {
-  inflight: number;
-  reached: number;
-  idleRssMiB: number;
-  busyRssMiB: number;
-  peakRssMiB: number;
-  perJobKiB: number;
-  fillMs: number;
-}
-
 /** The pool-bridge command with INFLIGHT jobs held open by a local Lambda endpoint. */
-async function memoryInFlight(): Promise<MemoryResult> {
+async function memoryInFlight(): Promise<InFlightMemory> {
   const lambda = await startFakeLambda(() => ({ kind: 'hang' }));
   const bridge = startBridgeCli({
     gearman: gd.address,
@@ -261,7 +252,7 @@ async function memoryInFlight(): Promise<MemoryResult> {
 async function profileBridge(): Promise<ProfileSummary & { jobsPerSecond: number }> {
   const file = logFile(`${NAME}-bridge.cpuprofile`);
   const server = await startNoopBridge('INFO', 'profile', file);
-  let result: LoadResult;
+  let result: LoadRun;
   try {
     const payload = (i: number): string => `{"action":"BUILD_IP","i":${i}}`;
     result = await gearmanLoad({
@@ -293,8 +284,8 @@ async function profileBridge(): Promise<ProfileSummary & { jobsPerSecond: number
 async function main(): Promise<void> {
   const t0 = performance.now();
   gd = await startGearmand({ threads: GD_THREADS });
-  let results: ConfigResult[];
-  let memory: MemoryResult;
+  let results: WorkerConfigResult[];
+  let memory: InFlightMemory;
   let profile: Awaited<ReturnType<typeof profileBridge>>;
   try {
     results = await throughput();
@@ -305,12 +296,12 @@ async function main(): Promise<void> {
   }
   const c = results.filter((r) => r.key.startsWith('c_worker'));
   const reference = c.reduce((best, r) => (r.jobsPerSecond.median > best.jobsPerSecond.median ? r : best));
-  const bridgeDefault = results.find((r) => r.key === 'bridge_info') as ConfigResult;
-  const bridgeWarn = results.find((r) => r.key === 'bridge_warn') as ConfigResult;
+  const bridgeDefault = results.find((r) => r.key === 'bridge_info') as WorkerConfigResult;
+  const bridgeWarn = results.find((r) => r.key === 'bridge_warn') as WorkerConfigResult;
   // Ratio per run (the configurations of one run ran back to back), then the median of those.
-  const perRun = (b: ConfigResult): Stat =>
+  const perRun = (b: WorkerConfigResult): Stat =>
     stat(b.runs.map((r, i) => round(r.jobsPerSecond / (reference.runs[i]?.jobsPerSecond ?? Number.NaN), 3)));
-  const out = {
+  const out: BridgeOverhead = {
     gearmandThreads: GD_THREADS,
     load: {
       jobs: JOBS,

@@ -5,161 +5,12 @@
  */
 import type { Stat } from './common';
 import { round } from './common';
+import type { FleetSeries, Fragment, Meta } from './fragments';
 
-// ------------------------------------------------------------------ fragment shapes (what the scripts write)
-
-interface Meta {
-  startedAt: string;
-  finishedAt: string;
-  loadAvg1mAtStart: number;
-  loadAvg1mAtEnd: number;
-}
-
-interface FleetRound {
-  n: number;
-  wallMs: number;
-  pass: number;
-  notPass: number;
-  firstError?: string;
-  statusPollsPerBuild: number;
-  requestsPerBuild: number;
-  tokenRequests: number;
-  firstCreateMs: number;
-  lastCreateMs: number;
-  latencyP50Ms: number;
-  loadAvg1m?: number;
-}
-interface FleetSeries {
-  label: string;
-  endpoint: 'worker-threads' | 'in-process';
-  temperature: 'cold' | 'warm';
-  concurrency: number;
-  n: number;
-  rounds: FleetRound[];
-  wallSeconds: Stat;
-  overBootTime: Stat;
-  offlinePeakRssMiB?: number;
-}
-export interface FleetOut {
-  bootMs: number;
-  pollInitialMs: number;
-  pollGrowth: number;
-  bridgeConcurrency: number;
-  clientConnections: number;
-  quick: boolean;
-  originalModel: { threads: number; pollSeconds: number; secondsByN: Record<string, number> };
-  offlineStartMs: Stat;
-  series: FleetSeries[];
-  seconds: number;
-  meta: Meta;
-}
-
-interface LoadRun {
-  jobs: number;
-  jobsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  wrong: number;
-  timeLimited: boolean;
-  loadAvg1m?: number;
-}
-interface BridgeConfigResult {
-  key: string;
-  label: string;
-  runs: LoadRun[];
-  jobsPerSecond: Stat;
-  p50Ms: Stat;
-  p99Ms: Stat;
-}
-export interface BridgeOut {
-  gearmandThreads: number;
-  load: { jobs: number; connections: number; outstanding: number; timeLimitMs: number; warmupJobs: number };
-  bridgeConcurrency: number;
-  quick: boolean;
-  configs: BridgeConfigResult[];
-  referenceKey: string;
-  ratio: { bridgeInfoOverReference: Stat; bridgeWarnOverReference: Stat };
-  memory: {
-    inflight: number;
-    reached: number;
-    idleRssMiB: number;
-    busyRssMiB: number;
-    peakRssMiB: number;
-    perJobKiB: number;
-    fillMs: number;
-  };
-  profile: {
-    totalMs: number;
-    idlePct: number;
-    jobsPerSecond: number;
-    inclusive: { where: string; pct: number }[];
-    self: { fn: string; pct: number }[];
-  };
-  seconds: number;
-  meta: Meta;
-}
-
-/** One action's counts, as bench/openstack-calls.ts measures them. */
-export interface ActionCalls {
-  action: string;
-  fn: string;
-  jobs: number;
-  pass: number;
-  firstError?: string;
-  /** Requests of the first job of the warm process, by service and by operation. */
-  cold: Record<string, number>;
-  /** Mean requests per job over the other jobs, by service and by operation. */
-  warmPerJob: Record<string, number>;
-  tokenRequests: number;
-  durationMs: Stat;
-}
-export interface CallsOut {
-  bootMs: number;
-  pollDefaults: { initialMs: number; growth: number; maxMs: number };
-  quick: boolean;
-  actions: ActionCalls[];
-  statusPollsPerBuild: Stat;
-  buildSeconds: Stat;
-  tokens: {
-    cheapJobs: number;
-    cheapTokenRequests: number;
-    perThousandJobs: number;
-    warmProcesses: number;
-    allJobs: number;
-    allTokenRequests: number;
-    originalPerThousandJobs: number;
-  };
-  seconds: number;
-  meta: Meta;
-}
-
-/** One function's zip, as bench/function-package.ts measures it. */
-export interface Packaged {
-  fn: string;
-  zipBytes: number;
-  zipKB: number;
-  files: { name: string; bytes: number; compressedBytes: number }[];
-  /** What the zip would weigh without the source map (its compressed bytes and entry overhead left out). */
-  zipKBWithoutMap: number;
-}
-interface InitResult {
-  fn: string;
-  withSourceMaps: Stat;
-  withoutSourceMaps: Stat;
-}
-export interface PackageOut {
-  quick: boolean;
-  targets: { zipKB: number; initMs: number };
-  esbuild: Record<string, unknown>;
-  packageSeconds: number;
-  packaged: Packaged[];
-  bundles: { fn: string; outputBytes: number; top: { input: string; bytes: number; pct: number }[] }[];
-  init: { runs: number; functions: InitResult[]; sdkOnly: Stat };
-  maxZipKB: number;
-  maxInitMs: number;
-  seconds: number;
-  meta: Meta;
-}
+type FleetOut = Fragment<'fleet-builds'>;
+type BridgeOut = Fragment<'bridge-overhead'>;
+type CallsOut = Fragment<'openstack-calls'>;
+type PackageOut = Fragment<'function-package'>;
 
 export interface Fragments {
   fleet?: FleetOut;
@@ -559,7 +410,7 @@ function callsSection(c: CallsOut, p: Put): void {
   p(
     '## 3. OpenStack calls per job',
     '',
-    'Each function bundled as serverless.yml says (test/helpers/lambda.ts) and kept warm in one Node process (a warm',
+    'Each function bundled as serverless.yml says (scripts/lambda/bundle.ts) and kept warm in one Node process (a warm',
     "Lambda), its events sent in batches; every event is the bridge's envelope with a fresh Gearman unique id. Requests",
     "counted from the simulator's log, split per invocation exactly (the runner marks the end of each invocation with a",
     `request of its own). Default pool settings (status polls from ${c.pollDefaults.initialMs / 1000} s, ×${c.pollDefaults.growth}, up to ${c.pollDefaults.maxMs / 1000} s), ${c.bootMs / 1000} s boot.`,

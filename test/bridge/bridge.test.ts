@@ -11,14 +11,14 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { BridgeHandle } from '../../bridge/index';
 import type { InvokeOutcome } from '../../bridge/invoker';
-import { allConnected, startTestBridge, waitFor } from './helpers/bridge';
-import { FakeInvoker, json, passThrough, sleep, slow } from './helpers/fake-invoker';
+import { allConnected, startTestBridge } from './helpers/bridge';
+import { FakeInvoker, json, passThrough, slow } from './helpers/fake-invoker';
 import { GearmanClient, gearmanStatus, gearmanWorkers, submitJob } from '../../bridge/gearman';
 import { gearmanCli } from '../helpers/gearman-cli';
-import type { Gearmand } from './helpers/gearmand';
-import { startGearmand } from './helpers/gearmand';
 import type { TlsProxy } from './helpers/tls-proxy';
 import { startTlsProxy } from './helpers/tls-proxy';
+import type { Gearmand } from '../../scripts/harness';
+import { sleep, startGearmand, until } from '../../scripts/harness';
 
 const FN = 'libra_pool_mgm';
 
@@ -29,7 +29,7 @@ describe('round trip through real gearmand', { timeout: 30_000 }, () => {
   before(async () => {
     gd = await startGearmand();
     bridge = await startTestBridge([gd.address], invoker);
-    await waitFor(() => allConnected(bridge), 'registration');
+    await until(() => allConnected(bridge), 'registration');
   });
   after(async () => {
     await bridge.stop();
@@ -215,7 +215,7 @@ describe('concurrency', { timeout: 30_000 }, () => {
     const invoker = new FakeInvoker(slow(1000));
     const bridge = await startTestBridge([gd.address], invoker);
     try {
-      await waitFor(() => allConnected(bridge), 'registration');
+      await until(() => allConnected(bridge), 'registration');
       const c = await GearmanClient.connect(gd.address);
       const t0 = performance.now();
       const results = await Promise.all(
@@ -239,10 +239,10 @@ describe('concurrency', { timeout: 30_000 }, () => {
     });
     const bridge = await startTestBridge([gd.address], invoker, { concurrency: 3 });
     try {
-      await waitFor(() => allConnected(bridge), 'registration');
+      await until(() => allConnected(bridge), 'registration');
       const c = await GearmanClient.connect(gd.address);
       const device = c.submit(FN, 'long-device', '{"action":"BUILD_DEVICE"}');
-      await waitFor(() => invoker.active === 1, 'the device build to start');
+      await until(() => invoker.active === 1, 'the device build to start');
       const t0 = performance.now();
       const ips = await Promise.all(
         Array.from({ length: 8 }, (_, i) => c.submit(FN, `ip-${i}`, '{"action":"BUILD_IP"}')),
@@ -266,7 +266,7 @@ describe('several job servers', { timeout: 30_000 }, () => {
     const invoker = new FakeInvoker();
     const bridge = await startTestBridge([a.address, b.address], invoker, { concurrency: 8 });
     try {
-      await waitFor(() => allConnected(bridge), 'registration on both');
+      await until(() => allConnected(bridge), 'registration on both');
       const [ra, rb] = await Promise.all([
         submitJob({
           server: a.address,
@@ -285,7 +285,7 @@ describe('several job servers', { timeout: 30_000 }, () => {
       assert.deepEqual(rb.json, { action: 'BUILD_IP', server: 'b', response: 'PASS' });
 
       await a.kill();
-      await waitFor(() => bridge.state().servers[0]?.state !== 'connected', 'server a to be seen down');
+      await until(() => bridge.state().servers[0]?.state !== 'connected', 'server a to be seen down');
       const h = await fetch(`${bridge.health?.url}/healthz`);
       assert.equal(h.status, 200, 'one server connected is healthy');
       const rb2 = await submitJob({
@@ -297,7 +297,7 @@ describe('several job servers', { timeout: 30_000 }, () => {
       assert.equal((rb2.json as { response?: string }).response, 'PASS');
 
       await b.kill();
-      await waitFor(() => bridge.state().servers.every((s) => s.state !== 'connected'), 'both down');
+      await until(() => bridge.state().servers.every((s) => s.state !== 'connected'), 'both down');
       const down = await fetch(`${bridge.health?.url}/healthz`);
       assert.equal(down.status, 503);
       assert.equal(((await down.json()) as { status: string }).status, 'down');
@@ -318,10 +318,10 @@ describe('job server restarts', { timeout: 30_000 }, () => {
     });
     const bridge = await startTestBridge([gd.address], invoker, { reconnectMaxDelayMs: 300 });
     try {
-      await waitFor(() => allConnected(bridge), 'registration');
+      await until(() => allConnected(bridge), 'registration');
       const c = await GearmanClient.connect(gd.address);
       const lost = c.submit(FN, 'mid-run', '{"action":"BUILD_DEVICE"}').catch((e: Error) => e);
-      await waitFor(() => invoker.active === 1, 'the job to be running');
+      await until(() => invoker.active === 1, 'the job to be running');
       await gd.kill();
       assert.ok((await lost) instanceof Error, 'the client saw its server die');
       await gd.start();
@@ -339,7 +339,7 @@ describe('job server restarts', { timeout: 30_000 }, () => {
         `# gearmand killed mid-job and restarted: first job served ${Math.round(served)} ms after it came back`,
       );
       // The job that was running finishes; its answer has nowhere to go and must not crash anything.
-      await waitFor(() => bridge.worker.recent.some((x) => x.unique === 'mid-run'), 'the orphaned job to finish');
+      await until(() => bridge.worker.recent.some((x) => x.unique === 'mid-run'), 'the orphaned job to finish');
       assert.equal(bridge.worker.recent.find((x) => x.unique === 'mid-run')?.outcome, 'lost');
       const metrics = await (await fetch(`${bridge.health?.url}/metrics`)).text();
       assert.match(metrics, new RegExp(`pool_bridge_reconnects_total\\{server="${gd.address}"\\} [1-9]`));
@@ -355,7 +355,7 @@ describe('job server restarts', { timeout: 30_000 }, () => {
     const invoker = new FakeInvoker();
     const bridge = await startTestBridge([gd.address], invoker, { reconnectMaxDelayMs: 500 });
     try {
-      await waitFor(() => allConnected(bridge), 'registration');
+      await until(() => allConnected(bridge), 'registration');
       await gd.restart();
       const t0 = performance.now();
       const r = await submitJob({
@@ -382,7 +382,7 @@ describe('job server restarts', { timeout: 30_000 }, () => {
       await sleep(400);
       assert.equal(bridge.state().status, 'down');
       await gd.start();
-      await waitFor(() => allConnected(bridge), 'registration after the server came up', 5000);
+      await until(() => allConnected(bridge), 'registration after the server came up', 5000);
       const r = await submitJob({
         server: gd.address,
         functionName: FN,
@@ -404,10 +404,10 @@ describe('draining', { timeout: 30_000 }, () => {
     const bridge = await startTestBridge([gd.address], invoker, { concurrency: 4 });
     let other: BridgeHandle | undefined;
     try {
-      await waitFor(() => allConnected(bridge), 'registration');
+      await until(() => allConnected(bridge), 'registration');
       const c = await GearmanClient.connect(gd.address);
       const running = Array.from({ length: 3 }, (_, i) => c.submit(FN, `drain-${i}`, '{"action":"BUILD_IP"}'));
-      await waitFor(() => invoker.active === 3, 'three jobs running');
+      await until(() => invoker.active === 3, 'three jobs running');
       const drained = bridge.drain(5000);
       const late = c.submit(FN, 'drain-late', '{"action":"BUILD_IP"}');
       const results = await Promise.all(running);
@@ -434,10 +434,10 @@ describe('draining', { timeout: 30_000 }, () => {
     const invoker = new FakeInvoker(slow(5000));
     const bridge = await startTestBridge([gd.address], invoker);
     try {
-      await waitFor(() => allConnected(bridge), 'registration');
+      await until(() => allConnected(bridge), 'registration');
       const c = await GearmanClient.connect(gd.address);
       void c.submit(FN, 'too-slow', '{"action":"BUILD_DEVICE"}').catch(() => undefined);
-      await waitFor(() => invoker.active === 1, 'the job to run');
+      await until(() => invoker.active === 1, 'the job to run');
       const t0 = Date.now();
       const d = await bridge.drain(300);
       assert.deepEqual(d, { unfinished: 1, timedOut: true });
@@ -456,7 +456,7 @@ describe('invoke timeout in the worker', { timeout: 30_000 }, () => {
     const invoker = new FakeInvoker(() => new Promise<InvokeOutcome>(() => undefined));
     const bridge = await startTestBridge([gd.address], invoker, { invokeTimeoutMs: 300 });
     try {
-      await waitFor(() => allConnected(bridge), 'registration');
+      await until(() => allConnected(bridge), 'registration');
       const r = await submitJob({
         server: gd.address,
         functionName: FN,
@@ -566,7 +566,7 @@ describe('TLS to the job server', { timeout: 30_000 }, () => {
       tls: { caFile: file('ca.pem'), certFile: file('client.pem'), keyFile: file('client.key') },
     });
     try {
-      await waitFor(() => allConnected(bridge), 'TLS registration', 5000);
+      await until(() => allConnected(bridge), 'TLS registration', 5000);
       assert.equal(bridge.state().servers[0]?.tls, true);
       const r = await submitJob({
         server: gd.address,
@@ -591,7 +591,7 @@ describe('TLS to the job server', { timeout: 30_000 }, () => {
       reconnectMaxDelayMs: 200,
     });
     try {
-      await waitFor(() => (bridge.state().servers[0]?.reconnects ?? 0) >= 2, 'two failed attempts', 5000);
+      await until(() => (bridge.state().servers[0]?.reconnects ?? 0) >= 2, 'two failed attempts', 5000);
       const s = bridge.state().servers[0];
       assert.notEqual(s?.state, 'connected');
       assert.match(s?.lastError ?? '', /certificate|self.signed|verify|issuer/i);
@@ -610,7 +610,7 @@ describe('TLS to the job server', { timeout: 30_000 }, () => {
       reconnectMaxDelayMs: 200,
     });
     try {
-      await waitFor(() => (bridge.state().servers[0]?.reconnects ?? 0) >= 1, 'a failed attempt', 5000);
+      await until(() => (bridge.state().servers[0]?.reconnects ?? 0) >= 1, 'a failed attempt', 5000);
       assert.notEqual(bridge.state().servers[0]?.state, 'connected');
     } finally {
       await bridge.stop();

@@ -13,6 +13,7 @@ import { PacketType, ProtocolError } from '../../bridge/gearman/protocol/packets
 import { PacketParser, splitArguments } from '../../bridge/gearman/protocol/parser';
 import { server as respond } from '../../bridge/gearman/testing';
 import { PoolManagerError } from '../../contract/errors';
+import { until } from '../../scripts/harness';
 
 interface Submitted {
   functionName: string;
@@ -104,7 +105,7 @@ describe('Gearman client: jobs on one connection', () => {
     const c = await GearmanClient.connect(srv.address);
     try {
       const pending = c.submit('libra_pool_mgm', 'uuid-1', '{"action":"BUILD_IP"}');
-      await until(() => held.length === 1);
+      await until(() => held.length === 1, 'the job to reach the server', 5000, 5);
       const job = held[0] as Submitted;
       assert.deepEqual(
         { functionName: job.functionName, unique: job.unique, payload: job.payload },
@@ -127,7 +128,7 @@ describe('Gearman client: jobs on one connection', () => {
     try {
       const created: string[] = [];
       const results = ['a', 'b', 'c'].map((u) => c.submit('f', u, u, { onCreated: (h) => created.push(h) }));
-      await until(() => held.length === 3);
+      await until(() => held.length === 3, 'the jobs to reach the server', 5000, 5);
       const [a, b, cc] = held as [Submitted, Submitted, Submitted];
       cc.reply(respond.workException(cc.handle, 'boom'));
       b.reply(respond.workFail(b.handle));
@@ -155,7 +156,7 @@ describe('Gearman client: jobs on one connection', () => {
       onStatus: (n, d) => statuses.push(`${n}/${d}`),
       onWarning: (text) => warnings.push(text),
     });
-    await until(() => held.length === 1);
+    await until(() => held.length === 1, 'the job to reach the server', 5000, 5);
     const job = held[0] as Submitted;
     job.reply(
       Buffer.concat([
@@ -217,7 +218,7 @@ describe('Gearman client: jobs on one connection', () => {
       payload: 'x',
       signal: abort.signal,
     });
-    await until(() => held.length === 1);
+    await until(() => held.length === 1, 'the job to reach the server', 5000, 5);
     abort.abort();
     const error = await rejection(pending);
     assert.equal(error.code, 'POOL_ERR_GEARMAN_ABORTED');
@@ -303,11 +304,3 @@ describe('Gearman client: a connection that goes wrong', () => {
     }
   });
 });
-
-async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -3,7 +3,6 @@
  * (gearman-tools) as the client, and the examples of the user's specification, read from
  * the file itself so they are sent exactly as written.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Fleet, FleetOptions } from '../../scripts/fleet';
@@ -22,43 +21,6 @@ export function startTestFleet(options: FleetOptions = {}): Promise<Fleet> {
       ? { onLog: (service: string, line: string) => process.stderr.write(`[${service}] ${line}\n`) }
       : {}),
     ...options,
-  });
-}
-
-export interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command (no shell) to completion, killing it (by PID) after timeoutMs. */
-export function run(
-  command: string,
-  args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
-): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd ?? ROOT,
-      env: options.env ?? process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
-    }, options.timeoutMs ?? 30_000);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
   });
 }
 
@@ -104,12 +66,3 @@ export function specExamples(): SpecExample[] {
 }
 
 export const sortedKeys = (o: Record<string, unknown>): string[] => Object.keys(o).sort();
-
-/** Polls until cond() holds; throws with `what` after timeoutMs. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -15,9 +15,8 @@ import type { Result } from '../../contract/result';
 import { GearmanClient } from '../../bridge/gearman';
 import type { Chain } from './helpers/chain';
 import { FN, inventory, removeGuardFiles, report, startChain } from './helpers/chain';
-import { allConnections, installLoopbackGuard } from './helpers/loopback';
 import type { BridgeProc } from './helpers/procs';
-import { sleep } from './helpers/procs';
+import { allConnections, installLoopbackGuard, sleep } from '../../scripts/harness';
 
 const SOAK = process.env.SOAK === '1';
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 120);

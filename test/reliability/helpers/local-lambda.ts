@@ -1,5 +1,5 @@
 /**
- * A local Lambda that runs the real bundled handlers (test/helpers/lambda.ts bundles them as
+ * A local Lambda that runs the real bundled handlers (scripts/lambda/bundle.ts bundles them as
  * serverless does) behind the Invoke API, in a child process of its own: the bridge's
  * LambdaInvoker talks to it as to AWS, the functions talk to the cloud simulator, and a
  * function keeps running when the bridge that invoked it dies, as on Lambda.
@@ -7,10 +7,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FunctionName } from '../../../contract/actions';
-import type { Bundle } from '../../helpers/lambda';
-import { bundleHandlers } from '../../helpers/lambda';
+import type { Bundle } from '../../../scripts/lambda/bundle';
+import { bundleHandlers } from '../../../scripts/lambda/bundle';
 import type { Proc } from './procs';
-import { ROOT, baseEnv, spawnNode, waitUntil } from './procs';
+import { until } from '../../../scripts/harness';
+import { ROOT, baseEnv, spawnNode } from './procs';
 
 const RUNNER = path.join(import.meta.dirname, 'local-lambda-runner.mjs');
 
@@ -88,7 +89,7 @@ export async function startLocalLambda(options: {
   const proc = spawnNode('local-lambda', [RUNNER, bundle.dir, config], env, { guardFile: options.guardFile });
   let port = 0;
   try {
-    await waitUntil(
+    await until(
       () => {
         const match = /LOCAL-LAMBDA-LISTENING (\d+)/.exec(proc.output());
         if (match) port = Number(match[1]);
