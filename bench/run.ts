@@ -25,13 +25,42 @@ const SCRIPTS = [
   { name: 'fleet-builds', timeoutMs: 12 * 60_000 },
 ] as const;
 
+const HELP = `Usage: npm run bench [-- options]
+
+Runs the benchmark scripts one after another:
+  ${SCRIPTS.map((s) => s.name).join(', ')}
+then writes bench/REPORT.md and bench/results.json from the fragments they wrote in bench/out/.
+
+Options:
+  --only NAME[,NAME]  run only these scripts (the report uses the fragments there are)
+  --report-only       run nothing: rewrite the report from bench/out/*.json
+  --quick             fewer runs, to check the scripts; writes bench/out/REPORT.quick.md
+                      and bench/out/results.quick.json instead
+  --help              show this help
+
+Each script also runs alone, e.g. npx tsx bench/fleet-builds.ts --quick (options: the
+comment at its top).
+`;
+
 const { values } = parseArgs({
   options: {
     only: { type: 'string' },
     'report-only': { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
   },
 });
+if (values.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+const unknown = values.only?.split(',').filter((name) => !SCRIPTS.some((s) => s.name === name.trim()));
+if (unknown && unknown.length > 0) {
+  process.stderr.write(
+    `bench: no script named ${unknown.join(', ')}; expected ${SCRIPTS.map((s) => s.name).join(', ')}\n`,
+  );
+  process.exit(2);
+}
 
 async function runScript(name: string, timeoutMs: number): Promise<ScriptRun> {
   const t0 = performance.now();
