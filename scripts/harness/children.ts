@@ -29,7 +29,7 @@ import { GUARD_PATH } from './loopback';
 import { accepts, answers } from './net';
 import { HarnessTimeoutError, sleep, within } from './wait';
 
-export const REAPER_PATH = path.join(import.meta.dirname, 'reaper.mjs');
+const REAPER_PATH = path.join(import.meta.dirname, 'reaper.mjs');
 /** Output kept in memory per child unless the caller says otherwise: the tail, enough for error messages. */
 const DEFAULT_KEEP_CHARS = 256 * 1024;
 
@@ -132,7 +132,7 @@ function trackPid(pid: number): () => void {
 }
 
 /** Registers a process group for the exit-time SIGKILL and the reaper; returns the function that unregisters it. */
-export function trackGroup(pgid: number): () => void {
+function trackGroup(pgid: number): () => void {
   installExitHook();
   liveGroups.add(pgid);
   tellReaper(`+${pgid}`);
@@ -175,7 +175,7 @@ export function groupAlive(pgid: number): boolean {
 }
 
 /** Polls until the group is empty or the time is up; true when it is empty. */
-export async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> {
+async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (groupAlive(pgid)) {
     if (Date.now() > deadline) return false;
@@ -188,7 +188,7 @@ export async function waitGroupGone(pgid: number, timeoutMs: number): Promise<bo
  * Stops a process group: SIGTERM, up to graceMs for the leader to exit and the group to
  * empty, then SIGKILL to whatever is left. `exited` resolves when the leader has exited.
  */
-export async function stopGroup(pgid: number, exited: Promise<unknown>, graceMs: number): Promise<void> {
+async function stopGroup(pgid: number, exited: Promise<unknown>, graceMs: number): Promise<void> {
   if (!groupAlive(pgid)) return;
   signalGroup(pgid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
@@ -226,7 +226,7 @@ function tailLines(text: string, lines: number): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-export function describeExit(info: Exit): string {
+function describeExit(info: Exit): string {
   if (info.signal) return `signal ${info.signal}`;
   if (info.code === null) return 'could not run';
   return `exit code ${info.code}`;

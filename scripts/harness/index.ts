@@ -20,31 +20,11 @@ export type {
   Service,
   ServiceOptions,
 } from './children';
-export {
-  StartError,
-  describeExit,
-  groupAlive,
-  memoryOf,
-  pidAlive,
-  run,
-  signalGroup,
-  spawnChild,
-  startService,
-  stopGroup,
-  tailFile,
-  trackGroup,
-} from './children';
+export { StartError, groupAlive, memoryOf, pidAlive, run, signalGroup, spawnChild, startService } from './children';
 export type { Gearmand, GearmandOptions } from './gearmand';
 export { GEARMAND, startGearmand } from './gearmand';
 export { accepts, answers, freePort } from './net';
 export { HarnessTimeoutError, sleep, until, within } from './wait';
 export { envWithoutServices, minimalEnv } from './env';
 export type { ConnectionRecord } from './loopback';
-export {
-  GUARD_PATH,
-  allConnections,
-  guardFile,
-  installLoopbackGuard,
-  readGuardFile,
-  removeGuardFile,
-} from './loopback';
+export { allConnections, guardFile, installLoopbackGuard, removeGuardFile } from './loopback';

@@ -9,9 +9,9 @@ import path from 'node:path';
 import type { FunctionName } from '../../../contract/actions';
 import type { Bundle } from '../../../scripts/lambda/bundle';
 import { bundleHandlers } from '../../../scripts/lambda/bundle';
-import type { Proc } from './procs';
-import { until } from '../../../scripts/harness';
-import { ROOT, baseEnv, spawnNode } from './procs';
+import type { Child } from '../../../scripts/harness';
+import { minimalEnv, until } from '../../../scripts/harness';
+import { ROOT, spawnNode } from './procs';
 
 const RUNNER = path.join(import.meta.dirname, 'local-lambda-runner.mjs');
 
@@ -31,7 +31,7 @@ export interface Invocation {
 
 export interface LocalLambda {
   readonly url: string;
-  readonly proc: Proc;
+  readonly proc: Child;
   invocations(): Promise<Invocation[]>;
   /** One synchronous invoke of `<prefix><fn>`, as the bridge would make it (unsigned). */
   invoke(fn: FunctionName, event: unknown): Promise<{ status: number; functionError: string | null; body: unknown }>;
@@ -85,7 +85,7 @@ export async function startLocalLambda(options: {
   const config = JSON.stringify({ prefix: options.prefix ?? 'pool-manager-dev-', timeouts, ext });
   // The nodejs runtime provides the AWS SDK v3, which serverless.yml leaves out of the
   // bundles: NODE_PATH gives the bundles this project's copy, as the runtime would its own.
-  const env = baseEnv({ NODE_PATH: path.join(ROOT, 'node_modules'), ...options.env });
+  const env = minimalEnv({ NODE_PATH: path.join(ROOT, 'node_modules'), ...options.env });
   const proc = spawnNode('local-lambda', [RUNNER, bundle.dir, config], env, { guardFile: options.guardFile });
   let port = 0;
   try {

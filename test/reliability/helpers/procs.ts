@@ -5,15 +5,10 @@
  */
 import path from 'node:path';
 import type { Child } from '../../../scripts/harness';
-import { freePort, minimalEnv, spawnChild, until } from '../../../scripts/harness';
+import { answers, freePort, minimalEnv, spawnChild, until } from '../../../scripts/harness';
 import { BRIDGE_BIN, ROOT } from '../../../scripts/fleet';
 
 export { BRIDGE_BIN, ROOT };
-
-export type Proc = Child;
-
-/** The environment of a child: PATH and friends, nothing of AWS, the bridge or Powertools from ours. */
-export const baseEnv = minimalEnv;
 
 export const GC_HOOK = path.join(import.meta.dirname, 'gc-on-signal.mjs');
 
@@ -23,7 +18,7 @@ export function spawnNode(
   args: string[],
   env: NodeJS.ProcessEnv,
   options: { guardFile?: string; nodeArgs?: string[] } = {},
-): Proc {
+): Child {
   return spawnChild({
     name,
     command: process.execPath,
@@ -36,7 +31,7 @@ export function spawnNode(
   });
 }
 
-export interface BridgeProc extends Proc {
+export interface BridgeProc extends Child {
   /** http://127.0.0.1:N of its /healthz and /metrics. */
   readonly healthUrl: string;
   health(): Promise<{ status: number; body: HealthBody }>;
@@ -94,10 +89,7 @@ export async function startBridgeProcess(options: {
     await until(
       async () => {
         if (!child.alive()) throw new Error(`bridge exited at startup:\n${child.output()}`);
-        return fetch(`${healthUrl}/healthz`).then(
-          () => true,
-          () => false,
-        );
+        return answers(`${healthUrl}/healthz`);
       },
       `the bridge's health endpoint (${child.output().slice(-500)})`,
       timeoutMs,
