@@ -64,6 +64,15 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
         delayMs,
       });
     },
+    onLostAnswer: ({ functionName, attempt, delayMs, error }) => {
+      metrics.lostAnswerRetries.inc({ function: functionName });
+      logger.warn('the invoke lost its answer (the function may have run); invoking again with the same envelope', {
+        function: functionName,
+        attempt,
+        delayMs,
+        error,
+      });
+    },
   });
   try {
     const region = await invoker.region();

@@ -46,6 +46,8 @@ export interface BridgeConfig {
   reconnectMaxDelayMs: number;
   maxPayloadBytes: number;
   throttleRetries: number;
+  /** The functions' POOL_NODE_BASENAME, to name a device a lost BUILD_DEVICE may have made. */
+  deviceBasename?: string;
   logLevel: LogLevel;
 }
 
@@ -344,10 +346,24 @@ export const SETTINGS: Setting[] = [
     flag: 'throttle-retries',
     type: 'string',
     arg: 'n',
-    help: 'Retries of an invoke Lambda throttled (429: the function did not run). Nothing else is retried.',
+    help: 'Retries of an invoke Lambda throttled (429: the function did not run). An invoke whose answer was lost is made again up to 3 times in all; nothing else is retried.',
     defaultText: String(DEFAULTS.throttleRetries),
     schema: integer(0, 100),
     apply: (c, v: number) => (c.throttleRetries = v),
+  },
+  {
+    flag: 'device-basename',
+    type: 'string',
+    arg: 'name',
+    help: 'The functions\' POOL_NODE_BASENAME (set both from one value; "" if they have none). A BUILD_DEVICE whose answer was lost is answered FAIL with the name of the device it may have made.',
+    defaultText: 'unset: the FAIL gives the uuid only',
+    schema: z
+      .union([z.string(), z.number()])
+      .transform((v) => String(v).trim())
+      .refine((v) => /^[A-Za-z0-9._-]*$/.test(v), {
+        message: 'may contain only letters, digits, ".", "-" and "_" (a Nova server name prefix)',
+      }),
+    apply: (c, v: string) => (c.deviceBasename = v),
   },
   {
     flag: 'log-level',

@@ -54,7 +54,11 @@ export async function startBridge(config: BridgeConfig, deps: BridgeDeps): Promi
       servers: config.servers,
       concurrency: config.concurrency,
       invokeTimeoutMs: config.invokeTimeoutMs,
-      job: { functionPrefix: config.functionPrefix, maxPayloadBytes: config.maxPayloadBytes },
+      job: {
+        functionPrefix: config.functionPrefix,
+        maxPayloadBytes: config.maxPayloadBytes,
+        ...(config.deviceBasename !== undefined ? { deviceBasename: config.deviceBasename } : {}),
+      },
       connection: {
         functionName: config.functionName,
         clientId: config.clientId,

@@ -5,9 +5,13 @@
  * - its HTTP handler keeps no request timeout of its own choosing and its agent allows 50
  *   sockets: here the request timeout is the invoke timeout (longer than the longest
  *   function's 900 s) and the agent allows as many sockets as jobs may run at once;
- * - it retries, and a retried Invoke whose first attempt reached the function boots a
- *   second server: maxAttempts is 1 and only throttling (429 TooManyRequestsException, the
- *   function never ran) is retried here, with capped exponential backoff and jitter;
+ * - it retries blindly; here maxAttempts is 1 and the retries are the bridge's own, each for a
+ *   reason: throttling (429 TooManyRequestsException: the function never ran) with capped
+ *   exponential backoff and jitter, and a lost answer (the connection reset or closed after
+ *   the request went out, or a 5xx from Lambda's front end that is not a function error):
+ *   the function may have run, and every action is safe to rerun with the same envelope
+ *   (same unique id), so it is invoked again, a bounded number of times, before the job is
+ *   answered FAIL saying it may have run;
  * - an invoke connection sits idle for minutes while the function works, and NAT gateways
  *   drop connections idle for 350 s: the agents send TCP keepalives every 30 s.
  */
@@ -33,10 +37,14 @@ export type InvokeOutcome =
       /**
        * timeout: no answer within the invoke timeout (the function may still be running);
        * throttled: still throttled when the retries or the time ran out (it never ran);
-       * aborted: the bridge is stopping; error: anything else (the function may have run).
+       * lost: the answer was lost on every attempt (the function may have run);
+       * aborted: the bridge is stopping; error: Lambda refused the request, or it never
+       * reached Lambda (the function did not run).
        */
-      reason: 'timeout' | 'throttled' | 'aborted' | 'error';
+      reason: 'timeout' | 'throttled' | 'lost' | 'aborted' | 'error';
       message: string;
+      /** How many attempts lost their answer (reason lost). */
+      attempts?: number;
     };
 
 export interface Invoker {
@@ -49,6 +57,15 @@ export interface ThrottleRetryOptions {
   /** First backoff (default 200 ms); doubles per retry. */
   baseDelayMs?: number;
   /** Cap of one backoff (default 20 s). */
+  maxDelayMs?: number;
+}
+
+export interface LostAnswerRetryOptions {
+  /** Attempts in all, the first included, while answers are lost (default 3). */
+  maxAttempts?: number;
+  /** First backoff (default 500 ms); doubles per retry. */
+  baseDelayMs?: number;
+  /** Cap of one backoff (default 5 s). */
   maxDelayMs?: number;
 }
 
@@ -68,8 +85,11 @@ export interface LambdaInvokerOptions {
   /** TCP keepalive initial delay on invoke connections (default 30 s). */
   keepAliveMsecs?: number;
   throttle?: ThrottleRetryOptions;
+  lostAnswer?: LostAnswerRetryOptions;
   /** Called before each throttle retry, for logs and metrics. */
   onThrottle?: (info: { functionName: string; attempt: number; delayMs: number }) => void;
+  /** Called before each invoke made again because the last one's answer was lost. */
+  onLostAnswer?: (info: { functionName: string; attempt: number; delayMs: number; error: string }) => void;
 }
 
 const DEFAULT_INVOKE_TIMEOUT_MS = 960_000;
@@ -78,7 +98,9 @@ export class LambdaInvoker implements Invoker {
   readonly client: LambdaClient;
   private readonly invokeTimeoutMs: number;
   private readonly throttle: Required<ThrottleRetryOptions>;
+  private readonly lostAnswer: Required<LostAnswerRetryOptions>;
   private readonly onThrottle: LambdaInvokerOptions['onThrottle'];
+  private readonly onLostAnswer: LambdaInvokerOptions['onLostAnswer'];
 
   constructor(options: LambdaInvokerOptions = {}) {
     this.invokeTimeoutMs = options.invokeTimeoutMs ?? DEFAULT_INVOKE_TIMEOUT_MS;
@@ -87,7 +109,13 @@ export class LambdaInvoker implements Invoker {
       baseDelayMs: options.throttle?.baseDelayMs ?? 200,
       maxDelayMs: options.throttle?.maxDelayMs ?? 20_000,
     };
+    this.lostAnswer = {
+      maxAttempts: Math.max(1, options.lostAnswer?.maxAttempts ?? 3),
+      baseDelayMs: options.lostAnswer?.baseDelayMs ?? 500,
+      maxDelayMs: options.lostAnswer?.maxDelayMs ?? 5000,
+    };
     this.onThrottle = options.onThrottle;
+    this.onLostAnswer = options.onLostAnswer;
     const agentOptions = {
       keepAlive: true,
       keepAliveMsecs: options.keepAliveMsecs ?? 30_000,
@@ -127,6 +155,7 @@ export class LambdaInvoker implements Invoker {
         ? { status: 'failed', reason: 'aborted', message: 'the bridge stopped before the function answered' }
         : timedOut(this.invokeTimeoutMs);
     let throttled = 0;
+    let lost = 0;
     try {
       for (;;) {
         try {
@@ -143,8 +172,23 @@ export class LambdaInvoker implements Invoker {
         } catch (error) {
           if (controller.signal.aborted) return ended();
           if (isTimeout(error)) return timedOut(this.invokeTimeoutMs);
-          if (!isThrottle(error))
-            return { status: 'failed', reason: 'error', message: await this.redact(describe(error)) };
+          if (!isThrottle(error)) {
+            if (neverRan(error))
+              return { status: 'failed', reason: 'error', message: await this.redact(describe(error)) };
+            lost += 1;
+            const delayMs = backoffDelay(lost, this.lostAnswer.baseDelayMs, this.lostAnswer.maxDelayMs);
+            if (lost >= this.lostAnswer.maxAttempts || Date.now() + delayMs >= deadline) {
+              return {
+                status: 'failed',
+                reason: 'lost',
+                attempts: lost,
+                message: await this.redact(`the answer was lost ${lost} time(s), last: ${describe(error)}`),
+              };
+            }
+            this.onLostAnswer?.({ functionName, attempt: lost, delayMs, error: await this.redact(describe(error)) });
+            if (!(await sleep(delayMs, controller.signal))) return ended();
+            continue;
+          }
           throttled += 1;
           const delayMs = Math.max(
             backoffDelay(throttled, this.throttle.baseDelayMs, this.throttle.maxDelayMs),
@@ -229,6 +273,31 @@ function isThrottle(error: unknown): boolean {
   const e = shape(error);
   return e.name === 'TooManyRequestsException' || e.$metadata?.httpStatusCode === 429;
 }
+
+/**
+ * Errors that say the request never reached the function: Lambda refused it (a 4xx other
+ * than throttling: permissions, no such function, a bad request), or it never left this
+ * host (no route, no such host, nothing listening, no credentials). Anything else may have
+ * lost the answer of a function that ran.
+ */
+function neverRan(error: unknown): boolean {
+  const e = shape(error);
+  const status = e.$metadata?.httpStatusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) return true;
+  if (typeof e.code === 'string' && CONNECT_ERRORS.has(e.code)) return true;
+  if (e.name === 'CredentialsProviderError') return true;
+  // The HTTP handler's connect timeout: the request was never sent.
+  return typeof e.message === 'string' && e.message.includes('without establishing a connection');
+}
+
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_INVALID_URL',
+]);
 
 /** The SDK's HTTP handler also names a dropped connection (ECONNRESET, EPIPE) "TimeoutError". */
 function isDropped(error: unknown): boolean {

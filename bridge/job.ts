@@ -8,7 +8,17 @@
  * its `response`. WORK_FAIL is kept for the case where no JSON can be produced at all.
  */
 import type { Action, FunctionName, Message } from '../contract';
-import { ACTIONS, functionNameFor, normaliseAction, wrap, fail, isMessage, oneLine } from '../contract';
+import {
+  ACTIONS,
+  deviceName,
+  deviceUuid,
+  fail,
+  functionNameFor,
+  isMessage,
+  normaliseAction,
+  oneLine,
+  wrap,
+} from '../contract';
 import type { InvokeOutcome } from './invoker';
 
 /** Label for metrics and logs: one of the six actions, or why there is none. */
@@ -36,6 +46,8 @@ export type PreparedJob =
       functionName: string;
       baseName: FunctionName;
       message: Message;
+      /** The Gearman unique id (undefined when the client sent none): names a BUILD_DEVICE's device. */
+      unique: string | undefined;
       /** The Lambda payload: the envelope carrying message, unique id and handle. */
       payload: Buffer;
     };
@@ -45,6 +57,12 @@ export interface JobOptions {
   functionPrefix: string;
   /** Larger payloads get a FAIL without being parsed (default 256 KiB). */
   maxPayloadBytes?: number;
+  /**
+   * The functions' POOL_NODE_BASENAME (--device-basename): with it, a BUILD_DEVICE whose
+   * function may have run is answered with the name of the device that run would have
+   * made. Undefined: not configured (the FAIL gives the uuid only).
+   */
+  deviceBasename?: string;
 }
 
 const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
@@ -114,21 +132,34 @@ export function prepareJob(
     baseName,
     functionName: `${options.functionPrefix}${baseName}`,
     message,
+    unique,
     payload: Buffer.from(envelope, 'utf8'),
   };
 }
 
-export function finishJob(job: Extract<PreparedJob, { kind: 'invoke' }>, outcome: InvokeOutcome): JobAnswer {
+export function finishJob(
+  job: Extract<PreparedJob, { kind: 'invoke' }>,
+  outcome: InvokeOutcome,
+  options: Pick<JobOptions, 'deviceBasename'> = {},
+): JobAnswer {
   const { message, action, functionName } = job;
   if (outcome.status === 'failed') {
+    if (outcome.reason === 'timeout' || outcome.reason === 'lost') {
+      // The function may have run to the end: say so, and name what it would have made.
+      const what =
+        outcome.reason === 'timeout'
+          ? `${functionName} timed out: ${outcome.message}`
+          : `invoking ${functionName} failed and the function may have run: ${outcome.message}`;
+      if (action !== 'BUILD_DEVICE') return failAnswer(message, what, action);
+      const device = mayHaveBuilt(job.unique, options.deviceBasename);
+      return failAnswer(message, `${what}; ${device.text}`, action, device.fields);
+    }
     const text =
-      outcome.reason === 'timeout'
-        ? `${functionName} timed out: ${outcome.message}`
-        : outcome.reason === 'throttled'
-          ? `${functionName} was not run: ${outcome.message}`
-          : outcome.reason === 'aborted'
-            ? `${functionName} was abandoned: ${outcome.message}`
-            : `invoking ${functionName} failed: ${outcome.message}`;
+      outcome.reason === 'throttled'
+        ? `${functionName} was not run: ${outcome.message}`
+        : outcome.reason === 'aborted'
+          ? `${functionName} was abandoned: ${outcome.message}`
+          : `invoking ${functionName} failed: ${outcome.message}`;
     return failAnswer(message, text, action);
   }
   const bytes = Buffer.from(outcome.payload.buffer, outcome.payload.byteOffset, outcome.payload.byteLength);
@@ -166,12 +197,43 @@ export function finishJob(job: Extract<PreparedJob, { kind: 'invoke' }>, outcome
 }
 
 /**
+ * The device a BUILD_DEVICE run that may have happened would have booted: its name is
+ * `<basename>-<UUIDv5 of the unique id>` (contract/naming.ts), and the FAIL carries the
+ * contract's fields of a failed build (name, addr "", type and az, which the bridge does not
+ * know, empty) so the admin side can record it and delete it by name.
+ */
+function mayHaveBuilt(
+  unique: string | Uint8Array | undefined,
+  basename: string | undefined,
+): { text: string; fields?: Message } {
+  if (unique === undefined || unique.length === 0) {
+    return { text: 'the job had no unique id, so the name of the device it may have made cannot be known' };
+  }
+  const uuid = deviceUuid(unique);
+  if (basename === undefined) {
+    return {
+      text: `the device it may have made is named <POOL_NODE_BASENAME>-${uuid} (set --device-basename for the full name)`,
+    };
+  }
+  const name = deviceName(basename, uuid);
+  return {
+    text: `it may have made device ${name}: look it up by that exact name, and delete it if the job is not resubmitted`,
+    fields: { name, addr: '', type: '', az: '' },
+  };
+}
+
+/**
  * A FAIL result object with WORK_COMPLETE. A message parsed from JSON that is nested too
  * deeply to write back (RangeError) is left out of the result, except its action if that
  * is a string; WORK_FAIL only if no JSON can be produced.
  */
-export function failAnswer(message: Message | undefined, error: string, action: ActionLabel): JobAnswer {
-  const result = fail(message, error);
+export function failAnswer(
+  message: Message | undefined,
+  error: string,
+  action: ActionLabel,
+  added: Message = {},
+): JobAnswer {
+  const result = fail(message, error, added);
   try {
     return {
       packet: 'WORK_COMPLETE',

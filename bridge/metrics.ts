@@ -14,6 +14,7 @@ export class BridgeMetrics {
   readonly inFlight: Gauge;
   readonly invokeSeconds: Histogram<'action'>;
   readonly throttleRetries: Counter<'function'>;
+  readonly lostAnswerRetries: Counter<'function'>;
   readonly reconnects: Counter<'server'>;
   readonly connected: Gauge<'server'>;
 
@@ -40,6 +41,12 @@ export class BridgeMetrics {
     this.throttleRetries = new Counter({
       name: 'pool_bridge_invoke_throttle_retries_total',
       help: 'Invokes retried after Lambda throttling (429 TooManyRequestsException), by function',
+      labelNames: ['function'],
+      registers,
+    });
+    this.lostAnswerRetries = new Counter({
+      name: 'pool_bridge_invoke_lost_answer_retries_total',
+      help: 'Invokes made again because the last one lost its answer (connection reset or closed, a 5xx from Lambda): the function may have run, and reruns with the same envelope',
       labelNames: ['function'],
       registers,
     });

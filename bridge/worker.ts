@@ -6,7 +6,8 @@
  * next connection that wants work.
  */
 import { performance } from 'node:perf_hooks';
-import type { LogSink } from '../contract';
+import type { FunctionName, LogSink } from '../contract';
+import { BRIDGE_MARGIN_SECONDS, FUNCTION_LIMITS } from '../contract';
 import type { AssignedJob, ConnectionOptions, ServerAddress, ServerStatus } from './connection';
 import { ServerConnection } from './connection';
 import type { Invoker, InvokeOutcome } from './invoker';
@@ -20,7 +21,10 @@ export interface WorkerOptions {
   connection: ConnectionOptions;
   concurrency: number;
   job: JobOptions;
-  /** The longest a job's invoke may take before it is answered with a FAIL. */
+  /**
+   * The longest a job's invoke may take before it is answered with a FAIL; a job's own
+   * deadline is its function's timeout plus the margin (contract/deadlines.json), when shorter.
+   */
   invokeTimeoutMs: number;
 }
 
@@ -187,7 +191,7 @@ export class Worker {
       const invokeStarted = performance.now();
       let outcome: InvokeOutcome;
       try {
-        outcome = await this.invoke(prepared.functionName, prepared.payload);
+        outcome = await this.invoke(prepared.functionName, prepared.payload, this.deadlineMs(prepared.baseName));
       } catch (error) {
         outcome = {
           status: 'failed',
@@ -197,7 +201,7 @@ export class Worker {
       }
       this.deps.metrics.invokeSeconds.observe({ action: prepared.action }, (performance.now() - invokeStarted) / 1000);
       try {
-        answer = finishJob(prepared, outcome);
+        answer = finishJob(prepared, outcome, this.options.job);
       } catch (error) {
         answer = failAnswer(
           prepared.message,
@@ -228,7 +232,16 @@ export class Worker {
    * AbortSignal.timeout/any: their timers and listeners outlive a short job by the whole
    * timeout, which at thousands of jobs per second adds up).
    */
-  private async invoke(functionName: string, payload: Buffer): Promise<InvokeOutcome> {
+  /**
+   * How long a job of this function may take, lost-answer retries included: the function's
+   * Lambda timeout plus the margin, or the invoke timeout when that is shorter.
+   */
+  private deadlineMs(name: FunctionName): number {
+    const own = (FUNCTION_LIMITS[name].timeout + BRIDGE_MARGIN_SECONDS) * 1000;
+    return Math.min(own, this.options.invokeTimeoutMs);
+  }
+
+  private async invoke(functionName: string, payload: Buffer, timeoutMs: number): Promise<InvokeOutcome> {
     const controller = new AbortController();
     let reason: 'timeout' | 'aborted' | undefined;
     const abort = (why: 'timeout' | 'aborted'): void => {
@@ -237,7 +250,7 @@ export class Worker {
     };
     const onStop = (): void => abort('aborted');
     this.running.add(onStop);
-    const timer = setTimeout(() => abort('timeout'), this.options.invokeTimeoutMs);
+    const timer = setTimeout(() => abort('timeout'), timeoutMs);
     const aborted = new Promise<InvokeOutcome>((resolve) => {
       controller.signal.addEventListener(
         'abort',
@@ -247,7 +260,10 @@ export class Worker {
               ? {
                   status: 'failed',
                   reason: 'timeout',
-                  message: `no answer within the ${this.options.invokeTimeoutMs / 1000} s invoke timeout (the function may still be running)`,
+                  message:
+                    timeoutMs === this.options.invokeTimeoutMs
+                      ? `no answer within the ${timeoutMs / 1000} s invoke timeout (the function may still be running)`
+                      : `no answer within the ${timeoutMs / 1000} s deadline of ${functionName}, its timeout plus ${BRIDGE_MARGIN_SECONDS} s (the function may still be running)`,
                 }
               : { status: 'failed', reason: 'aborted', message: 'the bridge stopped before the function answered' },
           ),
