@@ -221,11 +221,14 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     }
 
     let functions: Fleet['functions'];
+    // The functions' POOL_NODE_BASENAME is also the bridge's --device-basename (one value for both).
+    let basename = env.POOL_NODE_BASENAME;
     if (plan.lambda === 'offline') {
       progress('starting the functions (serverless offline bundles them first: a few seconds)');
       const staging = stageService();
       cleanups.push(() => fs.rmSync(staging, { recursive: true, force: true }));
       const fnEnv = functionsEnv(env, cloud?.env);
+      basename = fnEnv.POOL_NODE_BASENAME;
       functions = await startOffline(staging, fnEnv, path.join(logDir, 'functions.log'), options);
       cleanups.push(() => functions?.stop());
     }
@@ -234,6 +237,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     const bridge = await startPoolBridge(
       gearmand.address,
       functions?.url,
+      basename,
       env,
       path.join(logDir, 'bridge.log'),
       options,
@@ -333,6 +337,7 @@ async function startOffline(
 async function startPoolBridge(
   gearman: string,
   lambdaEndpoint: string | undefined,
+  deviceBasename: string | undefined,
   env: NodeJS.ProcessEnv,
   logFile: string,
   options: FleetOptions,
@@ -351,6 +356,9 @@ async function startPoolBridge(
     '--log-level',
     level === 'TRACE' || level === 'DEBUG' ? level : 'INFO',
     ...(lambdaEndpoint ? ['--lambda-endpoint', lambdaEndpoint, '--function-prefix', DEFAULT_FUNCTION_PREFIX] : []),
+    ...(deviceBasename !== undefined && env.POOL_BRIDGE_DEVICE_BASENAME === undefined
+      ? ['--device-basename', deviceBasename]
+      : []),
   ];
   let healthUrl = '';
   const service = await startService({
