@@ -132,7 +132,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
 function invokerOptions(config: BridgeConfig, env: NodeJS.ProcessEnv): LambdaInvokerOptions {
   const options: LambdaInvokerOptions = {
     invokeTimeoutMs: config.invokeTimeoutMs,
-    maxSockets: config.concurrency,
+    // A socket per job in flight, and per orphaned invoke (at most as many again: worker.ts).
+    maxSockets: 2 * config.concurrency,
     throttle: { maxRetries: config.throttleRetries },
   };
   if (config.lambdaEndpoint) options.endpoint = config.lambdaEndpoint;

@@ -59,6 +59,8 @@ export interface ConnectionHooks {
   onGrabReleased(connection: ServerConnection): void;
   /** The connection may grab now (registered, or woken by NOOP). */
   onReady(connection: ServerConnection): void;
+  /** The socket closed with these jobs unanswered: gearmand re-queues them, their answers go nowhere. */
+  onOrphaned?(connection: ServerConnection, jobs: AssignedJob[]): void;
   /** Connection state changed (for health and metrics). */
   onStateChange?(connection: ServerConnection): void;
   /** A reconnect is scheduled after a lost or failed connection. */
@@ -112,7 +114,9 @@ export class ServerConnection {
 
   /** Registered, awake, not already grabbing, still taking jobs. */
   get wantsWork(): boolean {
-    return this.stateValue === 'connected' && this.taking && !this.grabbing && !this.asleep;
+    return (
+      this.stateValue === 'connected' && this.socket !== undefined && this.taking && !this.grabbing && !this.asleep
+    );
   }
 
   /** Nothing left to answer or receive: safe to close while draining. */
@@ -333,37 +337,39 @@ export class ServerConnection {
     if (epoch !== this.epochValue) return;
     this.socket = undefined;
     const wasConnected = this.stateValue === 'connected';
-    if (this.grabbing) {
-      this.grabbing = false;
-      this.hooks.onGrabReleased(this);
-    }
-    const orphaned = [...this.jobs.values()].map((j) => ({ unique: j.unique, handle: j.handle }));
+    const wasGrabbing = this.grabbing;
+    this.grabbing = false;
+    const orphanedJobs = [...this.jobs.values()];
     this.jobs.clear();
     const waiters = this.closedWaiters;
     this.closedWaiters = [];
-    if (!this.taking) {
+    // The state changes before the worker hears of it, so that nothing it schedules in
+    // answer grabs on this connection before it is registered again.
+    let delay: number | undefined;
+    if (this.taking) {
+      this.attempt += 1;
+      this.reconnectCount += 1;
+      delay = backoffDelay(this.attempt, this.options.reconnectBaseMs ?? 250, this.options.reconnectMaxMs);
+      this.logger.warn(wasConnected ? 'lost job server connection' : 'could not connect to job server', {
+        server: this.name,
+        error: this.lastError ?? 'connection closed',
+        retryInMs: delay,
+        ...(orphanedJobs.length
+          ? {
+              orphanedJobs: orphanedJobs.slice(0, 50).map((j) => ({ unique: j.unique, handle: j.handle })),
+              orphanedCount: orphanedJobs.length,
+              note: 'gearmand re-queues them; their answers will be dropped',
+            }
+          : {}),
+      });
+      this.setState('backoff');
+      this.timer = setTimeout(() => this.connect(), delay);
+    } else {
       this.setState('stopped');
-      waiters.forEach((resolve) => resolve());
-      return;
     }
-    this.attempt += 1;
-    this.reconnectCount += 1;
-    const delay = backoffDelay(this.attempt, this.options.reconnectBaseMs ?? 250, this.options.reconnectMaxMs);
-    this.logger.warn(wasConnected ? 'lost job server connection' : 'could not connect to job server', {
-      server: this.name,
-      error: this.lastError ?? 'connection closed',
-      retryInMs: delay,
-      ...(orphaned.length
-        ? {
-            orphanedJobs: orphaned.slice(0, 50),
-            orphanedCount: orphaned.length,
-            note: 'gearmand re-queues them; their answers will be dropped',
-          }
-        : {}),
-    });
-    this.setState('backoff');
-    this.hooks.onReconnectScheduled?.(this, delay);
-    this.timer = setTimeout(() => this.connect(), delay);
+    if (wasGrabbing) this.hooks.onGrabReleased(this);
+    if (orphanedJobs.length > 0) this.hooks.onOrphaned?.(this, orphanedJobs);
+    if (delay !== undefined) this.hooks.onReconnectScheduled?.(this, delay);
     waiters.forEach((resolve) => resolve());
   }
 

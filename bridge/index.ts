@@ -75,8 +75,11 @@ export async function startBridge(config: BridgeConfig, deps: BridgeDeps): Promi
       servers: worker.servers(),
       inFlight: worker.inFlight,
       concurrency: worker.concurrency,
+      orphaned: worker.orphaned,
+      maxOrphans: worker.maxOrphans,
       draining: worker.draining,
       version: bridgeVersion(),
+      ...(worker.blockedReason ? { blocked: worker.blockedReason } : {}),
     });
 
   let health: HealthServer | undefined;

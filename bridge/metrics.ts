@@ -12,6 +12,7 @@ export class BridgeMetrics {
   readonly registry = new Registry();
   readonly jobs: Counter<'action' | 'outcome'>;
   readonly inFlight: Gauge;
+  readonly orphaned: Gauge;
   readonly invokeSeconds: Histogram<'action'>;
   readonly throttleRetries: Counter<'function'>;
   readonly lostAnswerRetries: Counter<'function'>;
@@ -29,6 +30,11 @@ export class BridgeMetrics {
     this.inFlight = new Gauge({
       name: 'pool_bridge_jobs_in_flight',
       help: 'Jobs taken and not yet answered',
+      registers,
+    });
+    this.orphaned = new Gauge({
+      name: 'pool_bridge_jobs_orphaned',
+      help: 'Invokes still running for jobs whose job server connection dropped (gearmand re-queued them; their answers are dropped): they hold no slot',
       registers,
     });
     this.invokeSeconds = new Histogram({

@@ -4,6 +4,12 @@
  * holds more jobs than it can run; each job runs on its own (a BUILD_DEVICE that waits
  * minutes holds one slot and nothing else), and a freed slot goes round-robin to the
  * next connection that wants work.
+ *
+ * Orphans: when a connection drops, gearmand re-queues its jobs, but their invokes run on
+ * (a Lambda invoke cannot be called back) and their answers have nowhere to go. They leave
+ * their slots at once, so the re-queued jobs start as soon as the connection is back, and
+ * are counted apart, up to a bound (`maxOrphans`, default `concurrency`): past it the bridge
+ * takes no job until enough of them end, so the invokes it has open stay bounded.
  */
 import { performance } from 'node:perf_hooks';
 import type { FunctionName, LogSink } from '../contract';
@@ -21,6 +27,8 @@ export interface WorkerOptions {
   connection: ConnectionOptions;
   concurrency: number;
   job: JobOptions;
+  /** Orphaned invokes allowed before the bridge stops taking jobs (default: concurrency). */
+  maxOrphans?: number;
   /**
    * The longest a job's invoke may take before it is answered with a FAIL; a job's own
    * deadline is its function's timeout plus the margin (contract/deadlines.json), when shorter.
@@ -36,7 +44,11 @@ export interface WorkerDeps {
 
 export class Worker {
   private readonly connections: ServerConnection[];
-  private inFlightCount = 0;
+  /** Jobs holding a slot: taken, not yet answered. */
+  private readonly active = new Set<AssignedJob>();
+  /** Jobs whose connection dropped while their invoke ran: no slot, answer dropped. */
+  private readonly orphans = new Set<AssignedJob>();
+  private overOrphanBound = false;
   private reserved = 0;
   private roundRobin = 0;
   private drainingFlag = false;
@@ -58,6 +70,7 @@ export class Worker {
         else this.schedule();
       },
       onReady: () => this.schedule(),
+      onOrphaned: (c: ServerConnection, jobs: AssignedJob[]) => this.onOrphaned(c, jobs),
       onStateChange: (c: ServerConnection) => {
         deps.metrics.connected.set({ server: c.name }, c.state === 'connected' ? 1 : 0);
       },
@@ -73,7 +86,23 @@ export class Worker {
   }
 
   get inFlight(): number {
-    return this.inFlightCount;
+    return this.active.size;
+  }
+
+  /** Invokes still running for jobs whose connection dropped (gearmand re-queued them). */
+  get orphaned(): number {
+    return this.orphans.size;
+  }
+
+  get maxOrphans(): number {
+    return this.options.maxOrphans ?? this.options.concurrency;
+  }
+
+  /** Why the bridge takes no job although connected, or undefined. */
+  get blockedReason(): string | undefined {
+    return this.orphans.size > this.maxOrphans
+      ? `${this.orphans.size} orphaned invokes (jobs whose job server connection dropped; gearmand re-queued them) are over the bound of ${this.maxOrphans}: taking no job until they end`
+      : undefined;
   }
 
   get draining(): boolean {
@@ -104,7 +133,7 @@ export class Worker {
 
   /** Resolves when no job is in flight (immediately if none is). */
   whenIdle(): Promise<void> {
-    if (this.inFlightCount === 0) return Promise.resolve();
+    if (this.active.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -120,7 +149,8 @@ export class Worker {
   }
 
   private get free(): number {
-    return this.options.concurrency - this.inFlightCount - this.reserved;
+    if (this.orphans.size > this.maxOrphans) return 0;
+    return this.options.concurrency - this.active.size - this.reserved;
   }
 
   private schedule(): void {
@@ -136,6 +166,47 @@ export class Worker {
     this.roundRobin = (this.roundRobin + 1) % n;
   }
 
+  /** A connection dropped with these jobs running: they give their slots back and run on as orphans. */
+  private onOrphaned(connection: ServerConnection, jobs: AssignedJob[]): void {
+    let moved = 0;
+    for (const job of jobs) {
+      if (!this.active.delete(job)) continue;
+      this.orphans.add(job);
+      moved += 1;
+    }
+    if (moved === 0) return;
+    this.deps.metrics.inFlight.dec(moved);
+    this.deps.metrics.orphaned.inc(moved);
+    this.deps.logger.warn('jobs orphaned: their slots are free again, their invokes run on and their answers will be dropped', {
+      server: connection.name,
+      orphaned: moved,
+      orphanedTotal: this.orphans.size,
+      maxOrphans: this.maxOrphans,
+    });
+    this.noteOrphanBound();
+    if (this.active.size === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      waiters.forEach((resolve) => resolve());
+    }
+    this.schedule();
+  }
+
+  /** Logs when the orphans go over their bound (no job is taken) and when they are back under it. */
+  private noteOrphanBound(): void {
+    const over = this.orphans.size > this.maxOrphans;
+    if (over === this.overOrphanBound) return;
+    this.overOrphanBound = over;
+    if (over) this.deps.logger.error('taking no jobs: too many orphaned invokes', { reason: this.blockedReason });
+    else {
+      this.deps.logger.info('orphaned invokes back within their bound: taking jobs again', {
+        orphaned: this.orphans.size,
+        maxOrphans: this.maxOrphans,
+      });
+      this.schedule();
+    }
+  }
+
   private onJob(connection: ServerConnection, job: AssignedJob, reserved: boolean): void {
     if (reserved) this.reserved = Math.max(0, this.reserved - 1);
     const log = jobLog(this.deps.logger, { unique: job.unique, handle: job.handle, server: job.server });
@@ -148,7 +219,7 @@ export class Worker {
       this.closeIfIdle(connection);
       return;
     }
-    this.inFlightCount += 1;
+    this.active.add(job);
     this.deps.metrics.inFlight.inc();
     void this.run(connection, job, log)
       .catch((error: unknown) => {
@@ -159,9 +230,14 @@ export class Worker {
         if (answer.packet === 'WORK_COMPLETE') connection.answer(job, request.workComplete(job.handle, answer.data));
       })
       .finally(() => {
-        this.inFlightCount -= 1;
-        this.deps.metrics.inFlight.dec();
-        if (this.inFlightCount === 0) {
+        if (this.orphans.delete(job)) {
+          this.deps.metrics.orphaned.dec();
+          this.noteOrphanBound();
+        } else {
+          this.active.delete(job);
+          this.deps.metrics.inFlight.dec();
+        }
+        if (this.active.size === 0) {
           const waiters = this.idleWaiters;
           this.idleWaiters = [];
           waiters.forEach((resolve) => resolve());
