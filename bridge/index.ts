@@ -49,6 +49,9 @@ export interface BridgeHandle {
 export async function startBridge(config: BridgeConfig, deps: BridgeDeps): Promise<BridgeHandle> {
   const logger = deps.logger ?? createLogger('pool-bridge');
   const metrics = deps.metrics ?? new BridgeMetrics();
+  // The limits, next to the figures they bound, so alert rules compare them (ops/prometheus/alerts.yml).
+  metrics.concurrency.set(config.concurrency);
+  metrics.invokeTimeout.set(config.invokeTimeoutMs / 1000);
   const worker = new Worker(
     {
       servers: config.servers,
