@@ -100,7 +100,7 @@ export class BridgeMetrics {
     });
     this.gearmanAdminUp = new Gauge({
       name: 'pool_bridge_gearman_admin_up',
-      help: "1 when the last admin status query of the job server answered; 0: its queue is unknown (the pool_bridge_gearman_* series of that server are removed)",
+      help: '1 when the last admin status query of the job server answered; 0: its queue is unknown (the pool_bridge_gearman_* series of that server are removed)',
       labelNames: ['server'],
       registers,
     });
