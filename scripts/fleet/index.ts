@@ -272,7 +272,7 @@ export function stageService(prefix = 'pool-fleet-service-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   // osls does not accept a symlinked serverless.yml; a copy is the same file.
   fs.copyFileSync(path.join(ROOT, 'serverless.yml'), path.join(dir, 'serverless.yml'));
-  for (const name of ['contract', 'functions', 'node_modules', 'package.json', 'tsconfig.json']) {
+  for (const name of ['contract', 'functions', 'ops', 'node_modules', 'package.json', 'tsconfig.json']) {
     fs.symlinkSync(path.join(ROOT, name), path.join(dir, name));
   }
   // The functions read ./clouds.yaml relative to their working directory: keep the user's.
