@@ -3,7 +3,7 @@
  *
  *   gearmand  <-- pool-bridge --> serverless offline (the six bundled functions) --> cloud
  *
- * - gearmand: Debian's /usr/sbin/gearmand (./gearmand.ts).
+ * - gearmand: Debian's /usr/sbin/gearmand (../harness/gearmand.ts).
  * - functions: `serverless offline` from serverless.yml, so serverless-esbuild bundles the
  *   handlers exactly as `serverless deploy` would ship them, served on a Lambda-compatible
  *   endpoint. It runs in a private staging directory (a copy of serverless.yml, symlinks to
@@ -17,7 +17,7 @@
  *   it and runs the rest.
  *
  * Child processes are started directly with process.execPath (no shell, no npx), each in a
- * process group of its own, and stopped by group id (./processes.ts). startFleet() is what
+ * process group of its own, and stopped by group id (../harness/). startFleet() is what
  * `npm start` (./main.ts) and the end-to-end tests both run.
  */
 import fs from 'node:fs';
@@ -26,10 +26,8 @@ import path from 'node:path';
 import { DEFAULT_FUNCTION_PREFIX, DEFAULT_GEARMAN_PORT, GEARMAN_FUNCTION } from '../../contract';
 import type { CloudSim, CloudSimOptions } from '../cloud-sim';
 import { startCloudSim } from '../cloud-sim';
-import type { Gearmand } from './gearmand';
-import { GEARMAND, startGearmand } from './gearmand';
-import type { Service } from './processes';
-import { StartError, accepts, freePort, startService } from './processes';
+import type { Gearmand, Service } from '../harness';
+import { GEARMAND, StartError, accepts, freePort, startGearmand, startService } from '../harness';
 import type { Prometheus } from './prometheus';
 import { findPrometheus, startPrometheus } from './prometheus';
 
@@ -136,6 +134,9 @@ export interface FleetOptions {
   onProgress?: (message: string) => void;
 }
 
+/** A service of the fleet: a child in a process group of its own, its output in a log file. */
+export type FleetService = Service & { logFile: string };
+
 export interface FleetProcess {
   name: string;
   pid: number;
@@ -149,8 +150,8 @@ export interface Fleet {
   /** The simulator, when the fleet runs one. */
   cloud: CloudSim | undefined;
   /** serverless offline, unless FLEET_LAMBDA=aws. */
-  functions: (Service & { url: string }) | undefined;
-  bridge: Service & { healthUrl: string };
+  functions: (FleetService & { url: string }) | undefined;
+  bridge: FleetService & { healthUrl: string };
   /**
    * Prometheus scraping the bridge with the alert rules; 'not installed' when there is no
    * prometheus binary, 'failed' when it would not start (its log says why), 'off' when not asked for.
@@ -176,7 +177,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   const logDir = options.logDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pool-fleet-'));
   fs.mkdirSync(logDir, { recursive: true });
 
-  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanups: (() => Promise<unknown> | void)[] = [];
   const cleanup = async (): Promise<void> => {
     for (const step of cleanups.splice(0).reverse()) {
       try {
@@ -306,7 +307,7 @@ async function startOffline(
   env: NodeJS.ProcessEnv,
   logFile: string,
   options: FleetOptions,
-): Promise<Service & { url: string }> {
+): Promise<FleetService & { url: string }> {
   for (let attempt = 1; ; attempt += 1) {
     const lambdaPort = await freePort(HOST);
     const httpPort = await freePort(HOST);
@@ -329,6 +330,7 @@ async function startOffline(
         ],
         cwd: staging,
         env,
+        group: true,
         logFile,
         ready: {
           line: /Offline \[http for lambda\] listening on (https?:\/\/\S+)/,
@@ -337,7 +339,7 @@ async function startOffline(
         readyTimeoutMs: options.functionsReadyTimeoutMs ?? 120_000,
         ...(options.onLog ? { onLine: (line: string) => options.onLog?.('functions', line) } : {}),
       });
-      return Object.assign(service, { url: `http://${HOST}:${lambdaPort}` });
+      return Object.assign(service, { url: `http://${HOST}:${lambdaPort}`, logFile });
     } catch (error) {
       // Another process took a port between freePort() and the listen: try new ones.
       if (attempt < 3 && error instanceof StartError && /EADDRINUSE/.test(error.message)) continue;
@@ -352,7 +354,7 @@ async function startPoolBridge(
   env: NodeJS.ProcessEnv,
   logFile: string,
   options: FleetOptions,
-): Promise<Service & { healthUrl: string }> {
+): Promise<FleetService & { healthUrl: string }> {
   const level = (env.POOL_BRIDGE_LOG_LEVEL ?? '').trim().toUpperCase();
   const args = [
     BRIDGE_BIN,
@@ -375,12 +377,13 @@ async function startPoolBridge(
     args,
     cwd: ROOT,
     env,
+    group: true,
     logFile,
     ready: {
       line: /^\{.*"health endpoint listening".*\}$/,
       // Ready once /healthz says 200: connected to gearmand.
       check: async (match) => {
-        healthUrl ||= `${String((JSON.parse(match[0]) as { url?: unknown }).url)}/healthz`;
+        healthUrl ||= `${String((JSON.parse(match?.[0] ?? '{}') as { url?: unknown }).url)}/healthz`;
         const res = await fetch(healthUrl, { signal: AbortSignal.timeout(1000) });
         await res.body?.cancel();
         return res.status === 200;
@@ -391,7 +394,7 @@ async function startPoolBridge(
     graceMs: 8000,
     ...(options.onLog ? { onLine: (line: string) => options.onLog?.('bridge', line) } : {}),
   });
-  return Object.assign(service, { healthUrl });
+  return Object.assign(service, { healthUrl, logFile });
 }
 
 /**

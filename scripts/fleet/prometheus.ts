@@ -3,8 +3,8 @@
  * local fleet (`npm start`) scrapes its bridge with the alert rules of
  * ops/prometheus/alerts.yml, and the end-to-end alert test does the same on faster clocks.
  * It listens on a free loopback port, with its configuration and its TSDB in a temporary
- * directory that stop() removes, and runs as a service of ./processes.ts (its own process
- * group, stopped by group id).
+ * directory that stop() removes, and runs as a service of the harness (../harness: its own
+ * process group, stopped by group id).
  *
  *   const prom = await startPrometheus({ binary, targets: ['127.0.0.1:9464'], ruleFiles, logFile });
  *   await prom.alerts();            // what /api/v1/alerts says: pending and firing alerts
@@ -14,8 +14,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import type { Service } from './processes';
-import { StartError, freePort, startService } from './processes';
+import type { Exit, Service } from '../harness';
+import { StartError, freePort, startService } from '../harness';
 
 /** The scrape job of pool-bridge: the alert rules select `job="pool-bridge"`. */
 export const BRIDGE_JOB = 'pool-bridge';
@@ -114,14 +114,11 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
             `--web.listen-address=${host.includes(':') ? `[${host}]` : host}:${port}`,
           ],
           cwd: dir,
+          group: true,
           logFile: options.logFile,
           ready: {
             line: /Server is ready to receive web requests/,
-            check: async () => {
-              const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) });
-              await res.body?.cancel();
-              return res.status === 200;
-            },
+            http: { url: `${url}/-/ready`, ok: (status) => status === 200 },
           },
           readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
           ...(options.onLine ? { onLine: options.onLine } : {}),
@@ -148,12 +145,13 @@ function prometheusHandle(service: Service, url: string, dir: string): Prometheu
     }
     return body.data;
   };
-  return {
-    ...service,
+  const stopProcess = service.stop.bind(service);
+  return Object.assign(service, {
     url,
-    stop: async () => {
-      await service.stop();
+    stop: async (graceMs?: number): Promise<Exit> => {
+      const exit = await stopProcess(graceMs);
       fs.rmSync(dir, { recursive: true, force: true });
+      return exit;
     },
     alerts: async () => (await api<{ alerts: PrometheusAlert[] }>('/api/v1/alerts')).alerts,
     query: async (expr: string) =>
@@ -165,5 +163,5 @@ function prometheusHandle(service: Service, url: string, dir: string): Prometheu
     targets: async () =>
       (await api<{ activeTargets: { scrapeUrl: string; health: string; lastError: string }[] }>('/api/v1/targets'))
         .activeTargets,
-  };
+  });
 }

@@ -9,8 +9,9 @@ import { after, before, test } from 'node:test';
 import { SERVICE_NAME, wrap } from '../../contract';
 import type { CloudSim } from '../../scripts/cloud-sim';
 import { functionEnv, startCloud } from '../helpers/cloud';
-import type { Bundle } from '../helpers/lambda';
-import { bundleHandlers, invokeBundled } from '../helpers/lambda';
+import type { Bundle } from '../../scripts/lambda/bundle';
+import { bundleHandlers } from '../../scripts/lambda/bundle';
+import { invokeBundled } from '../../scripts/lambda/warm-function';
 
 const NAMESPACE = 'LibraPoolManager';
 const BOOT_DELAY_MS = 600;
