@@ -3,7 +3,7 @@
  * one, so several bridges in one process, as in tests, do not collide).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { LAMBDA_MAX_TIMEOUT_SECONDS } from '../contract';
+import { ACTIONS, LAMBDA_MAX_TIMEOUT_SECONDS } from '../contract';
 
 /** Invoke latency buckets in seconds, up to Lambda's longest timeout (contract/deadlines.json). */
 const INVOKE_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, LAMBDA_MAX_TIMEOUT_SECONDS];
@@ -104,6 +104,12 @@ export class BridgeMetrics {
       labelNames: ['server'],
       registers,
     });
+    // Every action's series exist from the start, at 0: a counter first seen at 4 has no
+    // increase, so the first burst of FAILs after a start would not count in a rate().
+    for (const action of Object.keys(ACTIONS)) {
+      for (const outcome of ['pass', 'fail', 'work_fail', 'lost']) this.jobs.inc({ action, outcome }, 0);
+      this.invokeSeconds.zero({ action });
+    }
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'pool_bridge_' });
   }
 
