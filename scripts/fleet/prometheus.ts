@@ -74,8 +74,10 @@ export interface Prometheus extends Service {
   alerts(): Promise<PrometheusAlert[]>;
   /** An instant query; rejects with Prometheus' error for a bad expression. */
   query(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
-  /** The scrape targets and their health ("up", "down", "unknown"). */
-  targets(): Promise<{ scrapeUrl: string; health: string; lastError: string }[]>;
+  /** The scrape targets, their health ("up", "down", "unknown") and when each was last scraped. */
+  targets(): Promise<{ scrapeUrl: string; health: string; lastError: string; lastScrape: string }[]>;
+  /** The rule groups loaded, and when each was last evaluated. */
+  ruleGroups(): Promise<{ name: string; file: string; lastEvaluation: string; rules: { name: string }[] }[]>;
 }
 
 /** The configuration file's text: one scrape job for the bridges, the rule files. */
@@ -161,7 +163,16 @@ function prometheusHandle(service: Service, url: string, dir: string): Prometheu
         )
       ).result,
     targets: async () =>
-      (await api<{ activeTargets: { scrapeUrl: string; health: string; lastError: string }[] }>('/api/v1/targets'))
-        .activeTargets,
+      (
+        await api<{ activeTargets: { scrapeUrl: string; health: string; lastError: string; lastScrape: string }[] }>(
+          '/api/v1/targets',
+        )
+      ).activeTargets,
+    ruleGroups: async () =>
+      (
+        await api<{
+          groups: { name: string; file: string; lastEvaluation: string; rules: { name: string }[] }[];
+        }>('/api/v1/rules')
+      ).groups,
   });
 }
