@@ -3,7 +3,8 @@
  * spoken on the job port: a command line in, text lines out. Two parts, kept apart:
  *
  * - pure parsers of the replies (parseStatus, parseWorkers), no sockets;
- * - adminCommand(), one command on a connection of its own, bounded by an explicit timeout,
+ * - adminCommand(), one command on a connection of its own (TCP, or TLS when asked), bounded
+ *   by an explicit timeout,
  *   and the shorthands gearmanStatus(), gearmanWorkers(), gearmanVersion().
  *
  *   const functions = await gearmanStatus('127.0.0.1:4730');
