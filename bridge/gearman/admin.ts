@@ -4,8 +4,7 @@
  *
  * - pure parsers of the replies (parseStatus, parseWorkers), no sockets;
  * - adminCommand(), one command on a connection of its own (TCP, or TLS when asked), bounded
- *   by an explicit timeout,
- *   and the shorthands gearmanStatus(), gearmanWorkers(), gearmanVersion().
+ *   by an explicit timeout, and the shorthands gearmanStatus(), gearmanWorkers(), gearmanVersion().
  *
  *   const functions = await gearmanStatus('127.0.0.1:4730');
  *   functions.find((f) => f.function === 'libra_pool_mgm')?.availableWorkers;
