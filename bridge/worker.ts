@@ -55,7 +55,7 @@ export class Worker {
       },
       onReady: () => this.schedule(),
       onStateChange: (c: ServerConnection) => {
-        deps.metrics.connected.set({ server: c.name }, c.state === 'connected' ? 1 : 0);
+        deps.metrics.serverState(c.name, c.state);
       },
       onReconnectScheduled: (c: ServerConnection) => deps.metrics.reconnects.inc({ server: c.name }),
     };
@@ -65,6 +65,7 @@ export class Worker {
     for (const c of this.connections) {
       deps.metrics.connected.set({ server: c.name }, 0);
       deps.metrics.reconnects.inc({ server: c.name }, 0);
+      deps.metrics.disconnects.inc({ server: c.name }, 0);
     }
   }
 

@@ -19,6 +19,7 @@ import {
   createLogger,
   SERVICE_NAME,
 } from '../../contract';
+import { recordOutcome, recordSecondsToActive } from './business-metrics';
 import { systemClock } from '../core/context';
 import { describeError } from '../core/errors';
 import { runAction } from '../core/run';
@@ -71,6 +72,7 @@ export function makeHandler(action: Action, options: HandlerOptions = {}): PoolM
     metrics.addMetric('Failures', MetricUnit.Count, failed ? 1 : 0);
     metrics.addMetric('Duration', MetricUnit.Milliseconds, Date.now() - started);
     metrics.publishStoredMetrics();
+    recordOutcome(metrics, action, result);
     return result;
   };
 
@@ -104,7 +106,7 @@ export function makeHandler(action: Action, options: HandlerOptions = {}): PoolM
           unique: job.unique,
           deadlineAt,
           clock: systemClock,
-          onBuildWait: (ms) => metrics.addMetric('BuildWaitTime', MetricUnit.Milliseconds, ms),
+          onBuildWait: (ms) => recordSecondsToActive(metrics, ms),
         },
         message,
       );
