@@ -192,6 +192,8 @@ export class CloudState {
         fip.portId = fip.pending.portId;
         fip.fixedIp = fip.pending.fixedIp;
         fip.pending = null;
+        // The L3 agent reports the address ACTIVE: a status update, which bumps the revision.
+        fip.revision += 1;
       }
     }
   }

@@ -200,6 +200,7 @@ export function createFloatingIp(nr: NetworkRequest): SimReply {
 export function updateFloatingIp(nr: NetworkRequest, id: string): SimReply {
   const fields = resourceBody(nr, UPDATABLE_ATTRIBUTES, false);
   const fip = findFloatingIp(nr, id);
+  nr.enforceRevision(fip.revision);
   const state = nr.cloud.state;
   if ('port_id' in fields) {
     const portId = uuidAttribute(fields, 'port_id');
@@ -220,6 +221,7 @@ export function updateFloatingIp(nr: NetworkRequest, id: string): SimReply {
 
 export function deleteFloatingIp(nr: NetworkRequest, id: string): SimReply {
   const fip = findFloatingIp(nr, id);
+  nr.enforceRevision(fip.revision);
   nr.cloud.state.releaseFloatingIp(fip);
   return noContent(204);
 }

@@ -64,6 +64,7 @@ const EXTENSIONS: readonly [string, string][] = [
   ['fip-port-details', 'Floating IP Port Details Extension'],
   ['standard-attr-description', 'standard-attr-description'],
   ['standard-attr-revisions', 'Resource revision numbers'],
+  ['revision-if-match', 'If-Match constraints based on revision_number'],
   ['standard-attr-timestamp', 'Resource timestamps'],
   ['filter-validation', 'Filter parameters validation'],
   ['quotas', 'Quota management support'],
