@@ -371,3 +371,30 @@ test('Glance images: list, name filter, duplicate names, 404', async () => {
   assert.equal(missing.status, 404);
   assert.match(missing.body.message, /No image found with ID/);
 });
+
+test('the networks option adds tenant networks: a server on two networks has a port and an address on each', async () => {
+  const cloud = await startCloudSim({ bootDelayMs: 0, networks: ['lb-mgmt'] });
+  try {
+    const own = clients(cloud, await issueToken(cloud));
+    const networks = (await own.neutron('/networks')).body.networks as { id: string; name: string }[];
+    assert.deepEqual(networks.map((n) => n.name).sort(), ['lb-mgmt', 'private', 'public']);
+    const mgmt = networks.find((n) => n.name === 'lb-mgmt');
+    assert.ok(mgmt);
+    const subnet = (await own.neutron(`/subnets?network_id=${mgmt.id}`)).body.subnets[0];
+    assert.equal(subnet.cidr, '10.1.0.0/24');
+    const created = await own.nova('/servers', {
+      method: 'POST',
+      body: serverBody('two-ports', { networks: [{ uuid: PRIVATE_NETWORK.id }, { uuid: mgmt.id }] }),
+    });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    const id = created.body.server.id as string;
+    const ports = (await own.neutron(`/ports?device_id=${id}`)).body.ports as { network_id: string }[];
+    assert.deepEqual(ports.map((p) => p.network_id).sort(), [PRIVATE_NETWORK.id, mgmt.id].sort());
+    const addresses = (await own.nova(`/servers/${id}`)).body.server.addresses;
+    assert.deepEqual(Object.keys(addresses).sort(), ['lb-mgmt', 'private']);
+    assert.match(addresses['lb-mgmt'][0].addr, /^10\.1\.0\.\d+$/);
+  } finally {
+    await cloud.close();
+  }
+  await assert.rejects(startCloudSim({ networks: ['private'] }), /always exists/);
+});

@@ -2,7 +2,6 @@
 import { ApiError } from '../errors';
 import { isObject, json, noContent } from '../http';
 import type { SimReply } from '../http';
-import { networkById } from '../state';
 import type { FloatingIpRecord, PortRecord } from '../state';
 import { listCollection } from './listing';
 import { floatingIpView } from './views';
@@ -147,7 +146,7 @@ export function createFloatingIp(nr: NetworkRequest): SimReply {
       'HTTPBadRequest',
     );
   }
-  const network = networkById(networkId);
+  const network = nr.cloud.state.networkById(networkId);
   if (!network) throw new ApiError(404, `Network ${networkId} could not be found.`, 'NetworkNotFound');
   if (!network.external)
     throw new ApiError(
