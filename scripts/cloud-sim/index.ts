@@ -22,7 +22,7 @@ import { TokenStore } from './tokens';
 import type { CloudSim, CloudSimOptions } from './types';
 
 export type * from './types';
-export { FLAVORS, IMAGE_IDS, IMAGES, KEYPAIR, PRIVATE_NETWORK, PUBLIC_NETWORK } from './fixtures';
+export { FLAVORS, IMAGE_IDS, IMAGES, KEYPAIR, PRIVATE_NETWORK, PUBLIC_NETWORK, networkFixtures } from './fixtures';
 
 export async function startCloudSim(options: CloudSimOptions = {}): Promise<CloudSim> {
   const config = resolveOptions(options);
