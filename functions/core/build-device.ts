@@ -88,8 +88,15 @@ export async function buildDevice(ctx: ActionContext, message: Message): Promise
       } catch (error) {
         createUncertain = mayHaveBeenCarriedOut(error) || answerLost(error);
         if (mayHaveBeenCarriedOut(error)) {
-          // The connection dropped with the request sent: Nova may have stored the server.
-          claimOwn(await openstack.compute.findServersByName(name));
+          // The create failed after it was sent: Nova may have stored the server anyway.
+          try {
+            claimOwn(await openstack.compute.findServersByName(name));
+          } catch (lookup) {
+            logger.warn('could not look for the server of a failed create request', {
+              name,
+              error: describeError(lookup),
+            });
+          }
         }
         if (!answerLost(error)) throw error;
         // The request may still be processed after its answer was lost: the server can show

@@ -67,10 +67,12 @@ export function answerLost(error: unknown): boolean {
 }
 
 /**
- * The connection dropped after the request may have been sent (a reset, a closed socket):
- * the cloud may have carried it out, and what it made can be found at once (Nova and Neutron
- * store a resource before they answer). A refused connection sent nothing.
+ * The request may have been carried out although it failed: the connection dropped after it
+ * was sent (a reset, a closed socket), or the service or a gateway in front of it answered 5xx.
+ * What the cloud made then can be found at once (Nova and Neutron store a resource before they
+ * answer). A refused connection sent nothing.
  */
 export function mayHaveBeenCarriedOut(error: unknown): boolean {
-  return error instanceof ConnectionError && !/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|CERT|TLS|SSL/.test(error.message);
+  if (error instanceof ConnectionError) return !/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|CERT|TLS|SSL/.test(error.message);
+  return error instanceof OpenStackError && error.status !== undefined && error.status >= 500;
 }
