@@ -12,7 +12,12 @@ import { answerLost, mayHaveBeenCarriedOut, pollUntilDeadline } from './poll';
 import { JOB_MARK, POOL_MARK, RUN_MARK } from './servers';
 import { describeBootError } from './setting-hints';
 
-type WaitOutcome = { kind: 'active'; server: Server } | { kind: 'failed'; reason: string; server: Server | undefined };
+/**
+ * `broken`: the server itself failed (ERROR, deleted, gone), so no run of the job can answer
+ * with it; not so when only this run's deadline passed.
+ */
+type WaitOutcome =
+  { kind: 'active'; server: Server } | { kind: 'failed'; reason: string; server: Server | undefined; broken: boolean };
 
 /**
  * BUILD_DEVICE: boot one server named from the job's unique id and wait for it to be
@@ -158,8 +163,10 @@ export async function buildDevice(ctx: ActionContext, message: Message): Promise
       return pass(message, { ...device, addr });
     }
     device.addr = outcome.server ? (selectAddress(outcome.server, pool.addrNetwork) ?? '') : '';
-    // The server waited on failed (ERROR, gone, or not ACTIVE by the deadline): delete it too.
-    return fail(message, await cleanUp(ctx, name, outcome.reason, [...booted, serverId]), device);
+    // This run's own servers go. The one it waited on goes too if the server itself failed;
+    // another run's server that is merely late is left to that run, which may yet answer with it.
+    const doomed = outcome.broken ? [...booted, serverId] : [...booted];
+    return fail(message, await cleanUp(ctx, name, outcome.reason, doomed, serverId), device);
   } catch (error) {
     // Something other than the server failed (a request, a setting): only this run's own servers go.
     const reason = describeBootError(error, pool);
@@ -175,15 +182,17 @@ async function waitForActive(ctx: ActionContext, serverId: string): Promise<Wait
   let last = undefined as Server | undefined;
   const outcome = await pollUntilDeadline(ctx, { serverId }, async (): Promise<WaitOutcome | undefined> => {
     const server = await ctx.openstack.compute.getServer(serverId);
-    if (!server) return { kind: 'failed', reason: `server ${serverId} disappeared while building`, server: last };
+    if (!server) {
+      return { kind: 'failed', reason: `server ${serverId} disappeared while building`, server: last, broken: true };
+    }
     last = server;
     if (server.status === 'ACTIVE' && hasIpv4(server)) return { kind: 'active', server };
     if (server.status === 'ERROR') {
       const fault = server.fault ? `: ${server.fault.message}` : '';
-      return { kind: 'failed', reason: `server ${serverId} went to ERROR${fault}`, server };
+      return { kind: 'failed', reason: `server ${serverId} went to ERROR${fault}`, server, broken: true };
     }
     if (server.status === 'DELETED' || server.status === 'SOFT_DELETED') {
-      return { kind: 'failed', reason: `server ${serverId} was deleted while building`, server };
+      return { kind: 'failed', reason: `server ${serverId} was deleted while building`, server, broken: true };
     }
     return undefined;
   });
@@ -194,6 +203,7 @@ async function waitForActive(ctx: ActionContext, serverId: string): Promise<Wait
     kind: 'failed',
     reason: `server ${serverId} not ACTIVE after ${waited} s, the build deadline (status ${status})`,
     server: last,
+    broken: false,
   };
 }
 
@@ -213,7 +223,7 @@ function oldestOf(servers: readonly Server[]): Server {
 /**
  * Deletes, by id, the servers this run is answerable for; never looks a server up by name,
  * where a concurrent run's server (perhaps already answered with a PASS) would be found too.
- * `leftInPlace`: a server this run waited on but did not see fail, for the message.
+ * `leftInPlace`: the server this run waited on, named in the message when it was not deleted.
  */
 async function cleanUp(
   ctx: ActionContext,
@@ -238,7 +248,7 @@ async function cleanUp(
   }
   if (deleted > 0) return `${reason}; the server was deleted`;
   if (leftInPlace && !serverIds.includes(leftInPlace)) {
-    return `${reason}; server ${leftInPlace}, which an earlier run of this job booted, was left to that run`;
+    return `${reason}; server ${leftInPlace}, which another run of this job booted, was left to that run`;
   }
   return `${reason}; this run left no server behind`;
 }

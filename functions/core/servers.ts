@@ -4,7 +4,9 @@ import type { ActionContext } from './context';
 /**
  * Server metadata BUILD_DEVICE sets on every server it builds. The pool manager acts by name
  * only on servers that carry POOL_MARK (value: the device uuid of the name), so a server
- * someone else named like a device is never deleted or given an address.
+ * someone else named like a device is never deleted or given an address. Metadata rather
+ * than Nova's server tags: tags need compute microversion 2.26 (2.52 to set them in the
+ * create), and the client speaks 2.1 for Nova's floating-IP proxy (compute/request.ts).
  */
 export const POOL_MARK = 'libra-pool-manager';
 /** A random id per function run: a run finds the server it booted even when its create got no answer. */
