@@ -170,7 +170,7 @@ function checkStack(stage: string, load: () => Promise<Packaged>, expect: Expect
       for (const name of Object.keys(variables)) {
         assert.doesNotMatch(
           name,
-          /PASSWORD|SECRET|TOKEN|^OS_(AUTH_URL|USERNAME|APPLICATION_CREDENTIAL)/,
+          /PASSWORD|SECRET|TOKEN|^OS_(AUTH_URL|USERNAME|APPLICATION_CREDENTIAL)|^POOL_USER_DATA$/,
           `${fn}: ${name} must come from the parameter`,
         );
       }
