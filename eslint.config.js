@@ -43,6 +43,12 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // CommonJS files serverless.yml loads with ${file(...)} (ops/cloudwatch/monitoring.cjs).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   boundary({ files: 'bridge', refused: ['functions'], why: SHARED }),
   boundary({ files: 'functions', refused: ['bridge'], why: SHARED }),
   boundary({

@@ -11,6 +11,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { LogSink } from '../contract';
+import { describeUnique } from '../contract';
 import { backoffDelay } from './invoker';
 import type { ServerAddress } from './address';
 import { formatServer } from './address';
@@ -43,8 +44,8 @@ export interface ConnectionOptions {
 
 export interface AssignedJob {
   handle: string;
-  /** The client's unique id; empty when it sent none. */
-  unique: string;
+  /** The client's unique id, its bytes as gearmand keeps them; empty when it sent none. */
+  unique: Buffer;
   functionName: string;
   data: Buffer;
   server: string;
@@ -315,7 +316,7 @@ export class ServerConnection {
         this.grabbing = false;
         const job: AssignedJob = {
           handle: packet.handle,
-          unique: packet.kind === 'JOB_ASSIGN_UNIQ' ? packet.unique : '',
+          unique: packet.kind === 'JOB_ASSIGN_UNIQ' ? packet.unique : Buffer.alloc(0),
           functionName: packet.functionName,
           data: packet.data,
           server: this.name,
@@ -356,7 +357,9 @@ export class ServerConnection {
         retryInMs: delay,
         ...(orphanedJobs.length
           ? {
-              orphanedJobs: orphanedJobs.slice(0, 50).map((j) => ({ unique: j.unique, handle: j.handle })),
+              orphanedJobs: orphanedJobs
+                .slice(0, 50)
+                .map((j) => ({ unique: describeUnique(j.unique), handle: j.handle })),
               orphanedCount: orphanedJobs.length,
               note: 'gearmand re-queues them; their answers will be dropped',
             }

@@ -47,7 +47,7 @@ export type PreparedJob =
       baseName: FunctionName;
       message: Message;
       /** The Gearman unique id (undefined when the client sent none): names a BUILD_DEVICE's device. */
-      unique: string | undefined;
+      unique: string | Uint8Array | undefined;
       /** The Lambda payload: the envelope carrying message, unique id and handle. */
       payload: Buffer;
     };
@@ -72,7 +72,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function prepareJob(
   payload: Uint8Array,
-  unique: string | undefined,
+  unique: string | Uint8Array | undefined,
   handle: string | undefined,
   options: JobOptions,
 ): PreparedJob {

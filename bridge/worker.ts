@@ -13,7 +13,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { FunctionName, LogSink } from '../contract';
-import { BRIDGE_MARGIN_SECONDS, FUNCTION_LIMITS } from '../contract';
+import { BRIDGE_MARGIN_SECONDS, FUNCTION_LIMITS, describeUnique } from '../contract';
 import type { AssignedJob, ConnectionOptions, ServerAddress, ServerStatus } from './connection';
 import { ServerConnection } from './connection';
 import type { Invoker, InvokeOutcome } from './invoker';
@@ -72,7 +72,7 @@ export class Worker {
       onReady: () => this.schedule(),
       onOrphaned: (c: ServerConnection, jobs: AssignedJob[]) => this.onOrphaned(c, jobs),
       onStateChange: (c: ServerConnection) => {
-        deps.metrics.connected.set({ server: c.name }, c.state === 'connected' ? 1 : 0);
+        deps.metrics.serverState(c.name, c.state);
       },
       onReconnectScheduled: (c: ServerConnection) => deps.metrics.reconnects.inc({ server: c.name }),
     };
@@ -82,6 +82,7 @@ export class Worker {
     for (const c of this.connections) {
       deps.metrics.connected.set({ server: c.name }, 0);
       deps.metrics.reconnects.inc({ server: c.name }, 0);
+      deps.metrics.disconnects.inc({ server: c.name }, 0);
     }
   }
 
@@ -177,12 +178,15 @@ export class Worker {
     if (moved === 0) return;
     this.deps.metrics.inFlight.dec(moved);
     this.deps.metrics.orphaned.inc(moved);
-    this.deps.logger.warn('jobs orphaned: their slots are free again, their invokes run on and their answers will be dropped', {
-      server: connection.name,
-      orphaned: moved,
-      orphanedTotal: this.orphans.size,
-      maxOrphans: this.maxOrphans,
-    });
+    this.deps.logger.warn(
+      'jobs orphaned: their slots are free again, their invokes run on and their answers will be dropped',
+      {
+        server: connection.name,
+        orphaned: moved,
+        orphanedTotal: this.orphans.size,
+        maxOrphans: this.maxOrphans,
+      },
+    );
     this.noteOrphanBound();
     if (this.active.size === 0) {
       const waiters = this.idleWaiters;
@@ -209,7 +213,11 @@ export class Worker {
 
   private onJob(connection: ServerConnection, job: AssignedJob, reserved: boolean): void {
     if (reserved) this.reserved = Math.max(0, this.reserved - 1);
-    const log = jobLog(this.deps.logger, { unique: job.unique, handle: job.handle, server: job.server });
+    const log = jobLog(this.deps.logger, {
+      unique: describeUnique(job.unique),
+      handle: job.handle,
+      server: job.server,
+    });
     if (this.drainingFlag) {
       // Taken by a grab sent before the drain began: not started, so not answered.
       // gearmand gives it to another worker when this connection closes.
@@ -250,11 +258,11 @@ export class Worker {
 
   private async run(connection: ServerConnection, job: AssignedJob, log: LogSink): Promise<void> {
     const started = performance.now();
-    if (!job.unique) log.debug('job has no unique id; its action cannot be made idempotent');
+    if (job.unique.length === 0) log.debug('job has no unique id; its action cannot be made idempotent');
     if (job.functionName !== this.options.connection.functionName) {
       log.warn('job for a function this bridge did not register', { function: job.functionName });
     }
-    const prepared = prepareJob(job.data, job.unique || undefined, job.handle, this.options.job);
+    const prepared = prepareJob(job.data, job.unique.length > 0 ? job.unique : undefined, job.handle, this.options.job);
     let answer: JobAnswer;
     if (prepared.kind === 'answer') {
       answer = prepared.answer;
