@@ -46,6 +46,10 @@ export interface BridgeConfig {
   keepAlive: boolean;
   keepAliveIdleMs: number;
   reconnectMaxDelayMs: number;
+  /** Probe a job server connection silent this long (ECHO_REQ). */
+  probeIntervalMs: number;
+  /** Recycle the connection when the probe gets no answer within this. */
+  probeTimeoutMs: number;
   maxPayloadBytes: number;
   throttleRetries: number;
   /** The functions' POOL_NODE_BASENAME, to name a device a lost BUILD_DEVICE may have made. */
@@ -70,6 +74,8 @@ export const DEFAULTS: BridgeConfig = {
   keepAlive: true,
   keepAliveIdleMs: 60_000,
   reconnectMaxDelayMs: 30_000,
+  probeIntervalMs: 10_000,
+  probeTimeoutMs: 5000,
   maxPayloadBytes: 256 * 1024,
   throttleRetries: 8,
   logLevel: 'INFO',
@@ -346,6 +352,24 @@ export const SETTINGS: Setting[] = [
     defaultText: '30',
     schema: seconds(0.01, 3600),
     apply: (c, v: number) => (c.reconnectMaxDelayMs = v),
+  },
+  {
+    flag: 'probe-interval',
+    type: 'string',
+    arg: 'seconds',
+    help: 'A job server connection silent this long is probed with ECHO_REQ (a stopped or wedged gearmand keeps its connections open).',
+    defaultText: String(DEFAULTS.probeIntervalMs / 1000),
+    schema: seconds(0.05, 3600),
+    apply: (c, v: number) => (c.probeIntervalMs = v),
+  },
+  {
+    flag: 'probe-timeout',
+    type: 'string',
+    arg: 'seconds',
+    help: 'A probe not answered within this recycles the connection (reconnect, register again).',
+    defaultText: String(DEFAULTS.probeTimeoutMs / 1000),
+    schema: seconds(0.05, 600),
+    apply: (c, v: number) => (c.probeTimeoutMs = v),
   },
   {
     flag: 'max-payload-bytes',

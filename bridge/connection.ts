@@ -2,7 +2,10 @@
  * One job server: the socket (plain or TLS, with TCP keepalive), registration
  * (SET_CLIENT_ID, CAN_DO, then an ECHO round trip to know the server answers), the grab
  * loop (GRAB_JOB_UNIQ -> JOB_ASSIGN_UNIQ | NO_JOB -> PRE_SLEEP ... NOOP), and reconnecting
- * with capped exponential backoff and jitter, registering again on its own.
+ * with capped exponential backoff and jitter, registering again on its own. A connection
+ * that has been silent for the probe interval is probed with ECHO_REQ; one that does not
+ * answer within the probe timeout is recycled (a stopped or wedged job server keeps its
+ * TCP connections open and would otherwise look connected for ever).
  *
  * It never decides how many jobs to take: the worker owns the slots and calls grab() only
  * after reserving one, so one connection can hold many jobs at once (gearmand hands a
@@ -39,6 +42,10 @@ export interface ConnectionOptions {
   reconnectMaxMs: number;
   /** Connect plus registration must finish within this (default 10 s). */
   connectTimeoutMs?: number;
+  /** Probe (ECHO_REQ) a connection that has been silent this long (default 10 s). */
+  probeIntervalMs?: number;
+  /** Recycle a connection whose probe gets no answer within this (default 5 s). */
+  probeTimeoutMs?: number;
   maxPacketSize?: number;
 }
 
@@ -66,6 +73,8 @@ export interface ConnectionHooks {
   onStateChange?(connection: ServerConnection): void;
   /** A reconnect is scheduled after a lost or failed connection. */
   onReconnectScheduled?(connection: ServerConnection, delayMs: number): void;
+  /** A probe went unanswered: the connection is being recycled. */
+  onProbeFailed?(connection: ServerConnection): void;
 }
 
 export type ConnectionState = 'idle' | 'connecting' | 'registering' | 'connected' | 'backoff' | 'stopped';
@@ -77,11 +86,14 @@ export interface ServerStatus {
   since: string;
   inFlight: number;
   reconnects: number;
+  /** Connections recycled because a probe (ECHO_REQ) went unanswered. */
+  probeFailures: number;
   lastError?: string;
   tls: boolean;
 }
 
 const HELLO = 'pool-bridge-hello';
+const PROBE = 'pool-bridge-probe';
 
 export class ServerConnection {
   readonly name: string;
@@ -97,6 +109,11 @@ export class ServerConnection {
   private reconnectCount = 0;
   private lastError: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** When a byte last came from the job server (performance.now()). */
+  private lastHeard = 0;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probeSentAt: number | undefined;
+  private probeFailureCount = 0;
   private readonly jobs = new Map<string, AssignedJob>();
   private closedWaiters: (() => void)[] = [];
 
@@ -200,6 +217,7 @@ export class ServerConnection {
       since: this.stateSince.toISOString(),
       inFlight: this.jobs.size,
       reconnects: this.reconnectCount,
+      probeFailures: this.probeFailureCount,
       ...(this.lastError ? { lastError: this.lastError } : {}),
       tls: this.options.tls !== undefined,
     };
@@ -246,7 +264,9 @@ export class ServerConnection {
       );
     });
     socket.on('data', (chunk: Buffer) => {
-      if (epoch === this.epochValue) this.receive(chunk);
+      if (epoch !== this.epochValue) return;
+      this.lastHeard = performance.now();
+      this.receive(chunk);
     });
     // 'error' listeners stay for the sockets' whole life: a late error is never unhandled.
     const onError = (error: Error): void => {
@@ -284,11 +304,17 @@ export class ServerConnection {
   private handle(packet: ResponsePacket): void {
     switch (packet.kind) {
       case 'ECHO_RES':
+        if (this.probeSentAt !== undefined && packet.data.toString() === PROBE) {
+          this.probeSentAt = undefined;
+          this.armProbe(this.probeIntervalMs);
+          return;
+        }
         if (this.stateValue === 'registering' && packet.data.toString() === HELLO) {
           this.socket?.setTimeout(0);
           this.attempt = 0;
           this.lastError = undefined;
           this.setState('connected');
+          this.armProbe(this.probeIntervalMs);
           this.logger.info('registered with job server', {
             server: this.name,
             function: this.options.functionName,
@@ -334,9 +360,60 @@ export class ServerConnection {
     }
   }
 
+  private get probeIntervalMs(): number {
+    return this.options.probeIntervalMs ?? 10_000;
+  }
+
+  private get probeTimeoutMs(): number {
+    return this.options.probeTimeoutMs ?? 5000;
+  }
+
+  /**
+   * One timer per connection for the probe: at the interval it looks at when the job server
+   * was last heard from; silent that long, it sends ECHO_REQ and waits the probe timeout for
+   * the answer, else re-arms for the rest of the interval. No answer: the socket is
+   * destroyed and the connection reconnects as after any loss.
+   */
+  private armProbe(delayMs: number): void {
+    clearTimeout(this.probeTimer);
+    this.probeTimer = setTimeout(() => this.probe(), delayMs);
+    this.probeTimer.unref();
+  }
+
+  private probe(): void {
+    this.probeTimer = undefined;
+    if (this.stateValue !== 'connected' || !this.socket) return;
+    const now = performance.now();
+    if (this.probeSentAt !== undefined) {
+      const seconds = this.probeTimeoutMs / 1000;
+      this.probeFailureCount += 1;
+      this.lastError = `no answer to a probe (ECHO_REQ) within ${seconds} s: the job server is stopped or wedged; connection recycled`;
+      this.logger.warn('job server did not answer a probe; recycling the connection', {
+        server: this.name,
+        probeTimeoutMs: this.probeTimeoutMs,
+        silentMs: Math.round(now - this.lastHeard),
+      });
+      this.hooks.onProbeFailed?.(this);
+      this.probeSentAt = undefined;
+      this.socket.destroy();
+      return;
+    }
+    const silent = now - this.lastHeard;
+    if (silent < this.probeIntervalMs) {
+      this.armProbe(this.probeIntervalMs - silent);
+      return;
+    }
+    this.probeSentAt = now;
+    this.send(request.echoReq(PROBE));
+    this.armProbe(this.probeTimeoutMs);
+  }
+
   private closed(epoch: number): void {
     if (epoch !== this.epochValue) return;
     this.socket = undefined;
+    clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    this.probeSentAt = undefined;
     const wasConnected = this.stateValue === 'connected';
     const wasGrabbing = this.grabbing;
     this.grabbing = false;

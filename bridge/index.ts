@@ -72,6 +72,8 @@ export async function startBridge(config: BridgeConfig, deps: BridgeDeps): Promi
         keepAlive: config.keepAlive,
         keepAliveIdleMs: config.keepAliveIdleMs,
         reconnectMaxMs: config.reconnectMaxDelayMs,
+        probeIntervalMs: config.probeIntervalMs,
+        probeTimeoutMs: config.probeTimeoutMs,
         ...(tlsFiles ? { tls: tlsFiles } : {}),
       },
     },

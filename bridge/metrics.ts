@@ -17,6 +17,7 @@ export class BridgeMetrics {
   readonly throttleRetries: Counter<'function'>;
   readonly lostAnswerRetries: Counter<'function'>;
   readonly reconnects: Counter<'server'>;
+  readonly probeFailures: Counter<'server'>;
   readonly connected: Gauge<'server'>;
   readonly disconnects: Counter<'server'>;
   readonly concurrency: Gauge;
@@ -68,6 +69,12 @@ export class BridgeMetrics {
     this.reconnects = new Counter({
       name: 'pool_bridge_reconnects_total',
       help: 'Reconnect attempts to a job server after a lost or failed connection',
+      labelNames: ['server'],
+      registers,
+    });
+    this.probeFailures = new Counter({
+      name: 'pool_bridge_probe_failures_total',
+      help: 'Job server connections recycled because a probe (ECHO_REQ after a silence) got no answer in time: a stopped or wedged job server',
       labelNames: ['server'],
       registers,
     });

@@ -75,6 +75,7 @@ export class Worker {
         deps.metrics.serverState(c.name, c.state);
       },
       onReconnectScheduled: (c: ServerConnection) => deps.metrics.reconnects.inc({ server: c.name }),
+      onProbeFailed: (c: ServerConnection) => deps.metrics.probeFailures.inc({ server: c.name }),
     };
     this.connections = options.servers.map(
       (server) => new ServerConnection(server, options.connection, hooks, deps.logger),
@@ -82,6 +83,7 @@ export class Worker {
     for (const c of this.connections) {
       deps.metrics.connected.set({ server: c.name }, 0);
       deps.metrics.reconnects.inc({ server: c.name }, 0);
+      deps.metrics.probeFailures.inc({ server: c.name }, 0);
       deps.metrics.disconnects.inc({ server: c.name }, 0);
     }
   }

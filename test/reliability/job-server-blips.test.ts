@@ -219,3 +219,70 @@ describe('the connection to gearmand drops with 64 jobs in flight', { timeout: 6
     }
   });
 });
+
+describe('gearmand stops answering (SIGSTOP) and comes back (SIGCONT)', { timeout: 60_000 }, () => {
+  test('the bridge notices within the probe bound, /healthz says so, and after SIGCONT it registers and serves', async () => {
+    const wedged = await startGearmand();
+    files.push(guardFile('probe'));
+    const pid = wedged.pid as number;
+    let stopped = false;
+    let bridge: BridgeProc | undefined;
+    let client: GearmanClient | undefined;
+    lambda.handler = (req) => answer(req, 1);
+    try {
+      bridge = await startBridgeProcess({
+        servers: [wedged.address],
+        lambdaUrl: lambda.url,
+        clientId: 'probe',
+        args: ['--probe-interval', '0.5', '--probe-timeout', '0.5'],
+        guardFile: files[files.length - 1],
+      });
+      const proc = bridge;
+      assert.equal((await proc.health()).status, 200);
+
+      process.kill(pid, 'SIGSTOP');
+      stopped = true;
+      const t0 = Date.now();
+      await until(async () => (await proc.health()).status === 503, '/healthz to say 503', 10_000);
+      const noticedMs = Date.now() - t0;
+      // Silent for the interval, then the probe's timeout: 1 s, plus the poll and a loaded machine.
+      assert.ok(noticedMs <= 3000, `noticed after ${noticedMs} ms (bound: 0.5 s + 0.5 s)`);
+      const down = await proc.health();
+      assert.equal(down.body.status, 'down');
+      assert.notEqual(down.body.servers[0]?.state, 'connected');
+      assert.match(
+        String(down.body.servers[0]?.lastError),
+        /no answer to a probe \(ECHO_REQ\) within 0\.5 s|not registered/,
+      );
+      assert.match(await proc.metrics(), /pool_bridge_probe_failures_total\{server="[^"]+"\} [1-9]/);
+      assert.ok(
+        proc.logs().some((l) => l.message === 'job server did not answer a probe; recycling the connection'),
+        'a WARN line says so',
+      );
+
+      process.kill(pid, 'SIGCONT');
+      stopped = false;
+      const t1 = Date.now();
+      await until(async () => (await proc.health()).status === 200, 'the bridge to register again', 20_000);
+      const backMs = Date.now() - t1;
+      client = await GearmanClient.connect(wedged.address);
+      const r = await within(
+        client.submit(FN, 'after-sigcont', JSON.stringify({ action: 'BUILD_IP' })),
+        10_000,
+        'a job after SIGCONT',
+      );
+      assert.equal((r.json as Result).response, 'PASS');
+      report('gearmand SIGSTOPped, then SIGCONTed', {
+        injected: 'SIGSTOP to gearmand (--probe-interval 0.5 --probe-timeout 0.5)',
+        noticedMs,
+        registeredAgainMsAfterSigcont: backMs,
+        jobAfterwards: 'PASS',
+      });
+    } finally {
+      if (stopped) process.kill(pid, 'SIGCONT');
+      client?.close();
+      await bridge?.stop();
+      await wedged.stop();
+    }
+  });
+});
