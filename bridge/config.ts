@@ -375,7 +375,7 @@ export const SETTINGS: Setting[] = [
     flag: 'max-payload-bytes',
     type: 'string',
     arg: 'n',
-    help: 'Larger job payloads get a FAIL result without being parsed.',
+    help: 'Larger job payloads get a FAIL result without being parsed or even kept (dropped as they arrive); any other packet from a job server over this plus 4 KiB closes the connection.',
     defaultText: String(DEFAULTS.maxPayloadBytes),
     schema: integer(2, 6 * 1024 * 1024),
     apply: (c, v: number) => (c.maxPayloadBytes = v),

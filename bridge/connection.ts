@@ -16,9 +16,11 @@ import tls from 'node:tls';
 import type { LogSink } from '../contract';
 import { describeUnique } from '../contract';
 import { backoffDelay } from './invoker';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from './job';
 import type { ServerAddress } from './address';
 import { formatServer } from './address';
 import type { ResponsePacket } from './gearman/protocol/packets';
+import { ASSIGN_ARGUMENTS_MAX } from './gearman/protocol/packets';
 import { PacketParser, decodeResponse } from './gearman/protocol/parser';
 import { worker as request } from './gearman/protocol/serializer';
 
@@ -46,7 +48,11 @@ export interface ConnectionOptions {
   probeIntervalMs?: number;
   /** Recycle a connection whose probe gets no answer within this (default 5 s). */
   probeTimeoutMs?: number;
-  maxPacketSize?: number;
+  /**
+   * Job payloads over this are dropped as they stream in (the job is answered FAIL); any
+   * other packet over this plus ASSIGN_ARGUMENTS_MAX closes the connection. Default 256 KiB.
+   */
+  maxPayloadBytes?: number;
 }
 
 export interface AssignedJob {
@@ -55,6 +61,8 @@ export interface AssignedJob {
   unique: Buffer;
   functionName: string;
   data: Buffer;
+  /** Set when the payload was over the limit: its size; `data` is then empty (never buffered). */
+  payloadBytes?: number;
   server: string;
   /** Which socket of this connection the job came on; answers go only to that one. */
   epoch: number;
@@ -165,6 +173,18 @@ export class ServerConnection {
     return this.send(packet);
   }
 
+  /** True while the job can still be answered: it came on the socket this connection has now. */
+  holds(job: AssignedJob): boolean {
+    return job.epoch === this.epochValue && this.jobs.get(job.handle) === job;
+  }
+
+  /** Closes the socket of a job server that misbehaves; it reconnects as after any loss. */
+  recycle(reason: string): void {
+    this.lastError = reason;
+    this.logger.error('job server misbehaves; recycling the connection', { server: this.name, reason });
+    this.socket?.destroy();
+  }
+
   /** Forgets a job without answering it (taken while draining: gearmand re-queues it on close). */
   release(job: AssignedJob): void {
     if (this.jobs.get(job.handle) === job) this.jobs.delete(job.handle);
@@ -227,7 +247,8 @@ export class ServerConnection {
     this.timer = undefined;
     this.epochValue += 1;
     const epoch = this.epochValue;
-    this.parser = new PacketParser({ maxPacketSize: this.options.maxPacketSize });
+    const maxPayload = this.options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    this.parser = new PacketParser({ maxPacketSize: maxPayload + ASSIGN_ARGUMENTS_MAX, maxJobPayload: maxPayload });
     this.grabbing = false;
     this.asleep = false;
     this.setState('connecting');
@@ -290,7 +311,7 @@ export class ServerConnection {
 
   private receive(chunk: Buffer): void {
     const { packets, error } = this.parser.parse(chunk);
-    for (const raw of packets) this.handle(decodeResponse(raw));
+    for (const raw of packets) this.handle(decodeResponse(raw), raw.discardedPayload);
     if (error) {
       this.logger.error('job server stream is not Gearman; closing the connection', {
         server: this.name,
@@ -301,7 +322,7 @@ export class ServerConnection {
     }
   }
 
-  private handle(packet: ResponsePacket): void {
+  private handle(packet: ResponsePacket, discardedPayload?: number): void {
     switch (packet.kind) {
       case 'ECHO_RES':
         if (this.probeSentAt !== undefined && packet.data.toString() === PROBE) {
@@ -345,6 +366,7 @@ export class ServerConnection {
           unique: packet.kind === 'JOB_ASSIGN_UNIQ' ? packet.unique : Buffer.alloc(0),
           functionName: packet.functionName,
           data: packet.data,
+          ...(discardedPayload !== undefined ? { payloadBytes: discardedPayload } : {}),
           server: this.name,
           epoch: this.epochValue,
         };

@@ -65,7 +65,7 @@ export interface JobOptions {
   deviceBasename?: string;
 }
 
-const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
+export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
 
 const KNOWN_ACTIONS = Object.keys(ACTIONS).join(', ');
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -81,13 +81,7 @@ export function prepareJob(
     kind: 'answer',
     answer: failAnswer(message, error, action),
   });
-  if (payload.length > limit) {
-    return answer(
-      undefined,
-      `payload is ${payload.length} bytes, over the ${limit}-byte limit; send one JSON object`,
-      'invalid',
-    );
-  }
+  if (payload.length > limit) return { kind: 'answer', answer: payloadTooLarge(payload.length, limit) };
   if (payload.length === 0) return answer(undefined, 'payload is empty; send one JSON object', 'invalid');
   let text: string;
   try {
@@ -194,6 +188,15 @@ export function finishJob(
     action,
     ...(result.response === 'FAIL' && typeof result.error === 'string' ? { error: result.error } : {}),
   };
+}
+
+/** The FAIL for a payload over the limit: not parsed (nor, from the parser, even kept). */
+export function payloadTooLarge(bytes: number, limit: number): JobAnswer {
+  return failAnswer(
+    undefined,
+    `payload is ${bytes} bytes, ${bytes - limit} over the ${limit}-byte limit (max-payload-bytes); send one JSON object`,
+    'invalid',
+  );
 }
 
 /**

@@ -10,6 +10,11 @@
  * their slots at once, so the re-queued jobs start as soon as the connection is back, and
  * are counted apart, up to a bound (`maxOrphans`, default `concurrency`): past it the bridge
  * takes no job until enough of them end, so the invokes it has open stay bounded.
+ *
+ * A job the bridge did not ask for (a JOB_ASSIGN with no grab outstanding: gearmand never
+ * does this) never runs beyond the slots: it runs in a free slot, or waits for one, and
+ * past `concurrency` of them waiting the job server is treated as misbehaving (its
+ * connection is recycled; gearmand re-queues what it handed out).
  */
 import { performance } from 'node:perf_hooks';
 import type { FunctionName, LogSink } from '../contract';
@@ -18,7 +23,7 @@ import type { AssignedJob, ConnectionOptions, ServerAddress, ServerStatus } from
 import { ServerConnection } from './connection';
 import type { Invoker, InvokeOutcome } from './invoker';
 import type { JobAnswer, JobOptions } from './job';
-import { failAnswer, finishJob, prepareJob } from './job';
+import { DEFAULT_MAX_PAYLOAD_BYTES, failAnswer, finishJob, payloadTooLarge, prepareJob } from './job';
 import type { BridgeMetrics } from './metrics';
 import { worker as request } from './gearman/protocol/serializer';
 
@@ -49,6 +54,8 @@ export class Worker {
   /** Jobs whose connection dropped while their invoke ran: no slot, answer dropped. */
   private readonly orphans = new Set<AssignedJob>();
   private overOrphanBound = false;
+  /** Jobs a job server sent without being asked, waiting for a free slot. */
+  private held: { connection: ServerConnection; job: AssignedJob }[] = [];
   private reserved = 0;
   private roundRobin = 0;
   private drainingFlag = false;
@@ -128,6 +135,7 @@ export class Worker {
   stopTaking(): void {
     if (this.drainingFlag) return;
     this.drainingFlag = true;
+    this.dropHeld(() => true);
     for (const c of this.connections) {
       c.stopTaking();
       this.closeIfIdle(c);
@@ -158,6 +166,8 @@ export class Worker {
 
   private schedule(): void {
     if (this.drainingFlag || this.stopped) return;
+    // Jobs already here (sent unasked) go before any new grab.
+    if (this.held.length > 0) this.startHeld();
     const n = this.connections.length;
     for (let i = 0; i < n && this.free > 0; i += 1) {
       const c = this.connections[(this.roundRobin + i) % n];
@@ -171,6 +181,7 @@ export class Worker {
 
   /** A connection dropped with these jobs running: they give their slots back and run on as orphans. */
   private onOrphaned(connection: ServerConnection, jobs: AssignedJob[]): void {
+    this.dropHeld((c) => c === connection);
     let moved = 0;
     for (const job of jobs) {
       if (!this.active.delete(job)) continue;
@@ -215,11 +226,52 @@ export class Worker {
 
   private onJob(connection: ServerConnection, job: AssignedJob, reserved: boolean): void {
     if (reserved) this.reserved = Math.max(0, this.reserved - 1);
-    const log = jobLog(this.deps.logger, {
-      unique: describeUnique(job.unique),
-      handle: job.handle,
-      server: job.server,
-    });
+    const log = this.jobLog(job);
+    if (!reserved && !this.drainingFlag && this.free <= 0) {
+      if (this.held.length >= this.options.concurrency) {
+        connection.recycle(
+          `sent more jobs than it was asked for, past the ${this.options.concurrency} the bridge holds for a slot: a misbehaving job server`,
+        );
+        return;
+      }
+      this.held.push({ connection, job });
+      log.warn('job server sent a job the bridge did not ask for; held until a slot frees', {
+        held: this.held.length,
+      });
+      return;
+    }
+    if (!reserved) log.warn('job server sent a job the bridge did not ask for; running it in a free slot');
+    this.startJob(connection, job, log);
+  }
+
+  private jobLog(job: AssignedJob): LogSink {
+    return jobLog(this.deps.logger, { unique: describeUnique(job.unique), handle: job.handle, server: job.server });
+  }
+
+  /** Starts the held jobs that free slots allow, oldest first; those whose connection closed are gone. */
+  private startHeld(): void {
+    while (this.held.length > 0 && this.free > 0 && !this.drainingFlag) {
+      const next = this.held.shift() as { connection: ServerConnection; job: AssignedJob };
+      if (!next.connection.holds(next.job)) continue;
+      this.startJob(next.connection, next.job, this.jobLog(next.job));
+    }
+  }
+
+  /** Drops the held jobs of a connection that closed (gearmand re-queued them) or of every connection (draining). */
+  private dropHeld(which: (connection: ServerConnection) => boolean): void {
+    const kept: typeof this.held = [];
+    for (const h of this.held) {
+      if (!which(h.connection)) {
+        kept.push(h);
+        continue;
+      }
+      h.connection.release(h.job);
+      this.deps.metrics.jobs.inc({ action: 'unknown', outcome: 'not_started' });
+    }
+    this.held = kept;
+  }
+
+  private startJob(connection: ServerConnection, job: AssignedJob, log: LogSink): void {
     if (this.drainingFlag) {
       // Taken by a grab sent before the drain began: not started, so not answered.
       // gearmand gives it to another worker when this connection closes.
@@ -264,7 +316,13 @@ export class Worker {
     if (job.functionName !== this.options.connection.functionName) {
       log.warn('job for a function this bridge did not register', { function: job.functionName });
     }
-    const prepared = prepareJob(job.data, job.unique.length > 0 ? job.unique : undefined, job.handle, this.options.job);
+    const prepared =
+      job.payloadBytes !== undefined
+        ? ({
+            kind: 'answer',
+            answer: payloadTooLarge(job.payloadBytes, this.options.job.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES),
+          } as const)
+        : prepareJob(job.data, job.unique.length > 0 ? job.unique : undefined, job.handle, this.options.job);
     let answer: JobAnswer;
     if (prepared.kind === 'answer') {
       answer = prepared.answer;

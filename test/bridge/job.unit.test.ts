@@ -86,7 +86,7 @@ describe('prepareJob: payloads that are not a JSON object get a FAIL object', ()
     ['empty', Buffer.alloc(0), /empty/],
     ['whitespace', bytes('  \n'), /not valid JSON/],
     ['binary', Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x80]), /not UTF-8/],
-    ['huge (1 MiB)', Buffer.alloc(1024 * 1024, 0x7b), /1048576 bytes, over the 262144-byte limit/],
+    ['huge (1 MiB)', Buffer.alloc(1024 * 1024, 0x7b), /1048576 bytes, 786432 over the 262144-byte limit/],
   ];
   for (const [name, payload, pattern] of cases) {
     test(name, () => {

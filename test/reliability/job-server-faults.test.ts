@@ -1,9 +1,11 @@
 /**
- * The path between the bridge (the pool-bridge command) and a real gearmand breaks while
- * jobs run: a relay in front of gearmand cuts the bridge's connection (gearmand re-queues
- * the jobs, the bridge reconnects); gearmand itself stops answering (SIGSTOP). The bridge
- * must take the re-queued jobs at once, bound what it keeps running for nobody, notice a
- * job server that no longer answers, and say so on /healthz and /metrics.
+ * The job server side goes wrong under the bridge (the pool-bridge command) and a real
+ * gearmand: a relay in front of gearmand cuts the bridge's connection while jobs run
+ * (gearmand re-queues them, the bridge reconnects); gearmand stops answering (SIGSTOP); a
+ * job's payload is larger than any packet the bridge will buffer. The bridge must take the
+ * re-queued jobs at once, bound what it keeps running for nobody, notice a job server that
+ * no longer answers, answer a job it cannot read with a FAIL, and say so on /healthz and
+ * /metrics.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -283,6 +285,52 @@ describe('gearmand stops answering (SIGSTOP) and comes back (SIGCONT)', { timeou
       client?.close();
       await bridge?.stop();
       await wedged.stop();
+    }
+  });
+});
+
+describe('a job larger than any packet the bridge buffers (70 MiB through gearmand)', { timeout: 60_000 }, () => {
+  test('answered FAIL saying by how much it is over, without buffering it; the connection stays up and serves', async () => {
+    files.push(guardFile('oversize'));
+    lambda.handler = (req) => answer(req, 1);
+    const bridge = await startBridgeProcess({
+      servers: [gd.address],
+      lambdaUrl: lambda.url,
+      clientId: 'oversize',
+      guardFile: files[files.length - 1],
+    });
+    const client = await GearmanClient.connect(gd.address);
+    try {
+      const size = 70 * 1024 * 1024;
+      const start = lambda.requests.length;
+      const t0 = Date.now();
+      const r = await within(
+        client.submit(FN, 'oversize', Buffer.alloc(size, 0x61)),
+        20_000,
+        'an answer to the 70 MiB job',
+      );
+      const ms = Date.now() - t0;
+      assert.equal(r.packet, 'WORK_COMPLETE');
+      const result = r.json as Result;
+      assert.equal(result.response, 'FAIL');
+      assert.equal(
+        result.error,
+        `payload is ${size} bytes, ${size - 262144} over the 262144-byte limit (max-payload-bytes); send one JSON object`,
+      );
+      assert.equal(lambda.requests.length, start, 'nothing invoked');
+      const text = await bridge.metrics();
+      assert.match(text, /pool_bridge_reconnects_total\{server="[^"]+"\} 0/, 'the connection was never dropped');
+      const next = await client.submit(FN, 'after-oversize', JSON.stringify({ action: 'BUILD_IP' }));
+      assert.equal((next.json as Result).response, 'PASS');
+      report('a 70 MiB job payload', {
+        injected: 'SUBMIT_JOB with 70 MiB of data (over the 64 MiB framing limit the parser had before)',
+        answer: 'FAIL',
+        ms,
+        error: result.error,
+      });
+    } finally {
+      client.close();
+      await bridge.stop();
     }
   });
 });
