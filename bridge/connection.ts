@@ -10,6 +10,13 @@
  * It never decides how many jobs to take: the worker owns the slots and calls grab() only
  * after reserving one, so one connection can hold many jobs at once (gearmand hands a
  * connection as many jobs as it asks for) without the bridge exceeding its concurrency.
+ *
+ * Several grabs may be in flight at once (gearmand answers each, in order, with a
+ * JOB_ASSIGN or a NO_JOB), so a busy job server's queue is drained without a round trip
+ * per job: after a wake-up one grab goes out, and each job that comes back doubles how
+ * many may be in flight (up to the free slots, and MAX_GRAB_WINDOW). A NO_JOB halves that
+ * and stops new grabs; once none is in flight the connection sends PRE_SLEEP and waits for
+ * gearmand's NOOP. Packets written in one turn of the event loop go out in one write.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -102,6 +109,17 @@ export interface ServerStatus {
 
 const HELLO = 'pool-bridge-hello';
 const PROBE = 'pool-bridge-probe';
+/** Packets sent again and again, encoded once. */
+const GRAB_JOB_UNIQ = request.grabJobUniq();
+const PRE_SLEEP = request.preSleep();
+const PROBE_PACKET = request.echoReq(PROBE);
+/**
+ * Grabs in flight per connection never exceed the free slots, nor this. More would hide no
+ * more round trips to gearmand, only come back as NO_JOB (bench/REPORT.md, section 2: 16
+ * to 32 in flight did best on its load; 4 and 8 left the bridge waiting, 1024 doubled the
+ * NO_JOBs).
+ */
+const MAX_GRAB_WINDOW = 32;
 
 export class ServerConnection {
   readonly name: string;
@@ -110,8 +128,15 @@ export class ServerConnection {
   private socket: net.Socket | undefined;
   private parser = new PacketParser();
   private epochValue = 0;
-  private grabbing = false;
+  /** Grabs sent and not yet answered (gearmand answers them in order). */
+  private outstanding = 0;
+  /** How many grabs may be in flight: 1 after a wake-up, doubled by each job that comes back. */
+  private window = 1;
+  /** A NO_JOB came since the last job: no new grab until a job or a NOOP says there is work. */
+  private drained = false;
   private asleep = false;
+  /** The socket corked for this turn of the event loop, if any (uncorked on setImmediate). */
+  private corkedSocket: net.Socket | undefined;
   private taking = true;
   private attempt = 0;
   private reconnectCount = 0;
@@ -138,16 +163,21 @@ export class ServerConnection {
     return this.stateValue;
   }
 
-  /** Registered, awake, not already grabbing, still taking jobs. */
+  /** Registered, awake, its last grab not answered with NO_JOB, room in its window, still taking jobs. */
   get wantsWork(): boolean {
     return (
-      this.stateValue === 'connected' && this.socket !== undefined && this.taking && !this.grabbing && !this.asleep
+      this.stateValue === 'connected' &&
+      this.socket !== undefined &&
+      this.taking &&
+      !this.asleep &&
+      !this.drained &&
+      this.outstanding < this.window
     );
   }
 
   /** Nothing left to answer or receive: safe to close while draining. */
   get idle(): boolean {
-    return this.jobs.size === 0 && !this.grabbing;
+    return this.jobs.size === 0 && this.outstanding === 0;
   }
 
   start(): void {
@@ -157,8 +187,8 @@ export class ServerConnection {
   /** Asks for one job. The caller has reserved a slot for it. */
   grab(): void {
     if (!this.wantsWork) throw new Error(`grab() on ${this.name} while it cannot grab (${this.stateValue})`);
-    this.grabbing = true;
-    this.send(request.grabJobUniq());
+    this.outstanding += 1;
+    this.send(GRAB_JOB_UNIQ);
   }
 
   /**
@@ -249,7 +279,9 @@ export class ServerConnection {
     const epoch = this.epochValue;
     const maxPayload = this.options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     this.parser = new PacketParser({ maxPacketSize: maxPayload + ASSIGN_ARGUMENTS_MAX, maxJobPayload: maxPayload });
-    this.grabbing = false;
+    this.outstanding = 0;
+    this.window = 1;
+    this.drained = false;
     this.asleep = false;
     this.setState('connecting');
     const { host, port } = this.server;
@@ -345,22 +377,32 @@ export class ServerConnection {
         }
         return;
       case 'NOOP':
+        // Work may be queued again: start over with one grab.
         this.asleep = false;
+        this.drained = false;
+        this.window = 1;
         this.hooks.onReady(this);
         return;
       case 'NO_JOB':
-        if (!this.grabbing) return;
-        this.grabbing = false;
-        if (this.taking) {
+        if (this.outstanding === 0) return;
+        this.outstanding -= 1;
+        this.drained = true;
+        this.window = Math.max(1, this.window >> 1);
+        // Sleep only once no grab is in flight: one still out may bring a job.
+        if (this.outstanding === 0 && this.taking && !this.asleep) {
           this.asleep = true;
-          this.send(request.preSleep());
+          this.send(PRE_SLEEP);
         }
         this.hooks.onGrabReleased(this);
         return;
       case 'JOB_ASSIGN_UNIQ':
       case 'JOB_ASSIGN': {
-        const reserved = this.grabbing;
-        this.grabbing = false;
+        const reserved = this.outstanding > 0;
+        if (reserved) {
+          this.outstanding -= 1;
+          this.drained = false;
+          this.window = Math.min(this.window * 2, MAX_GRAB_WINDOW);
+        }
         const job: AssignedJob = {
           handle: packet.handle,
           unique: packet.kind === 'JOB_ASSIGN_UNIQ' ? packet.unique : Buffer.alloc(0),
@@ -426,7 +468,7 @@ export class ServerConnection {
       return;
     }
     this.probeSentAt = now;
-    this.send(request.echoReq(PROBE));
+    this.send(PROBE_PACKET);
     this.armProbe(this.probeTimeoutMs);
   }
 
@@ -437,8 +479,8 @@ export class ServerConnection {
     this.probeTimer = undefined;
     this.probeSentAt = undefined;
     const wasConnected = this.stateValue === 'connected';
-    const wasGrabbing = this.grabbing;
-    this.grabbing = false;
+    const grabsInFlight = this.outstanding;
+    this.outstanding = 0;
     const orphanedJobs = [...this.jobs.values()];
     this.jobs.clear();
     const waiters = this.closedWaiters;
@@ -469,15 +511,28 @@ export class ServerConnection {
     } else {
       this.setState('stopped');
     }
-    if (wasGrabbing) this.hooks.onGrabReleased(this);
+    for (let i = 0; i < grabsInFlight; i += 1) this.hooks.onGrabReleased(this);
     if (orphanedJobs.length > 0) this.hooks.onOrphaned?.(this, orphanedJobs);
     if (delay !== undefined) this.hooks.onReconnectScheduled?.(this, delay);
     waiters.forEach((resolve) => resolve());
   }
 
+  /**
+   * Queues a packet on the socket. The first packet of a turn of the event loop corks the
+   * socket and setImmediate uncorks it, so the answers and grabs of many jobs leave in one
+   * write (one system call) instead of one each.
+   */
   private send(packet: Buffer): boolean {
     const socket = this.socket;
     if (!socket || socket.destroyed || !socket.writable) return false;
+    if (this.corkedSocket !== socket) {
+      this.corkedSocket = socket;
+      socket.cork();
+      setImmediate(() => {
+        if (this.corkedSocket === socket) this.corkedSocket = undefined;
+        socket.uncork();
+      });
+    }
     socket.write(packet);
     return true;
   }

@@ -151,9 +151,11 @@ export function finishJob(
     const text =
       outcome.reason === 'throttled'
         ? `${functionName} was not run: ${outcome.message}`
-        : outcome.reason === 'aborted'
-          ? `${functionName} was abandoned: ${outcome.message}`
-          : `invoking ${functionName} failed: ${outcome.message}`;
+        : outcome.reason === 'dry-run'
+          ? `${outcome.message} (pool-bridge --dry-run; a real run invokes ${functionName})`
+          : outcome.reason === 'aborted'
+            ? `${functionName} was abandoned: ${outcome.message}`
+            : `invoking ${functionName} failed: ${outcome.message}`;
     return failAnswer(message, text, action);
   }
   const bytes = Buffer.from(outcome.payload.buffer, outcome.payload.byteOffset, outcome.payload.byteLength);

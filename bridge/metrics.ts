@@ -29,13 +29,43 @@ export class BridgeMetrics {
   /** Per job server: was it connected at its last state change (for disconnects). */
   private readonly wasConnected = new Map<string, boolean>();
 
+  /**
+   * pool_bridge_jobs_total, counted here and handed to prom-client when it is scraped:
+   * prom-client hashes the label set on every inc(), once per job otherwise.
+   */
+  private readonly jobCounts = new Map<string, { action: string; outcome: string; count: number }>();
+  private readonly invokeHistograms = new Map<string, { observe(value: number): void }>();
+
+  /** One job answered (or not): pool_bridge_jobs_total{action,outcome}. */
+  jobDone(action: string, outcome: string): void {
+    const key = `${action}\u0000${outcome}`;
+    const entry = this.jobCounts.get(key);
+    if (entry) entry.count += 1;
+    else this.jobCounts.set(key, { action, outcome, count: 1 });
+  }
+
+  /** One invoke's latency: pool_bridge_invoke_duration_seconds{action}. */
+  invokeDone(action: string, seconds: number): void {
+    let child = this.invokeHistograms.get(action);
+    if (!child) {
+      child = this.invokeSeconds.labels(action);
+      this.invokeHistograms.set(action, child);
+    }
+    child.observe(seconds);
+  }
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
+    const jobCounts = this.jobCounts;
     this.jobs = new Counter({
       name: 'pool_bridge_jobs_total',
       help: 'Jobs taken, by action and outcome (pass, fail, work_fail, lost: connection gone before the answer, not_started: arrived while draining)',
       labelNames: ['action', 'outcome'],
       registers,
+      collect(this: Counter<'action' | 'outcome'>) {
+        this.reset();
+        for (const { action, outcome, count } of jobCounts.values()) this.inc({ action, outcome }, count);
+      },
     });
     this.inFlight = new Gauge({
       name: 'pool_bridge_jobs_in_flight',

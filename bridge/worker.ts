@@ -16,6 +16,7 @@
  * past `concurrency` of them waiting the job server is treated as misbehaving (its
  * connection is recycled; gearmand re-queues what it handed out).
  */
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { FunctionName, LogSink } from '../contract';
 import { BRIDGE_MARGIN_SECONDS, FUNCTION_LIMITS, describeUnique } from '../contract';
@@ -24,6 +25,8 @@ import { ServerConnection } from './connection';
 import type { Invoker, InvokeOutcome } from './invoker';
 import type { JobAnswer, JobOptions } from './job';
 import { DEFAULT_MAX_PAYLOAD_BYTES, failAnswer, finishJob, payloadTooLarge, prepareJob } from './job';
+import type { JobLines } from './job-lines';
+import { jobLinesVia } from './job-lines';
 import type { BridgeMetrics } from './metrics';
 import { worker as request } from './gearman/protocol/serializer';
 
@@ -44,6 +47,8 @@ export interface WorkerOptions {
 export interface WorkerDeps {
   invoker: Invoker;
   logger: LogSink;
+  /** The lines about each job (default: through `logger`). */
+  jobLines?: JobLines;
   metrics: BridgeMetrics;
 }
 
@@ -56,12 +61,15 @@ export class Worker {
   private overOrphanBound = false;
   /** Jobs a job server sent without being asked, waiting for a free slot. */
   private held: { connection: ServerConnection; job: AssignedJob }[] = [];
+  private readonly lines: JobLines;
   private reserved = 0;
   private roundRobin = 0;
   private drainingFlag = false;
   private stopped = false;
   /** Abort functions of the invokes in flight, called by stop(). */
-  private readonly running = new Set<() => void>();
+  private readonly running = new Set<(why: 'timeout' | 'aborted') => void>();
+  /** Aborted by stop(): every invoke in flight gives up. */
+  private readonly stopping = new AbortController();
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -69,6 +77,9 @@ export class Worker {
     private readonly deps: WorkerDeps,
   ) {
     if (options.servers.length === 0) throw new Error('no job servers configured');
+    this.lines = deps.jobLines ?? jobLinesVia(deps.logger);
+    // Every invoke in flight listens to it: as many listeners as jobs and orphans.
+    setMaxListeners(0, this.stopping.signal);
     const hooks = {
       onJob: (c: ServerConnection, job: AssignedJob, reserved: boolean) => this.onJob(c, job, reserved),
       onGrabReleased: (c: ServerConnection) => {
@@ -155,7 +166,8 @@ export class Worker {
   async stop(graceful = false): Promise<void> {
     this.stopped = true;
     this.drainingFlag = true;
-    for (const abort of [...this.running]) abort();
+    for (const abort of [...this.running]) abort('aborted');
+    this.stopping.abort();
     await Promise.all(this.connections.map((c) => c.close(graceful)));
   }
 
@@ -168,12 +180,18 @@ export class Worker {
     if (this.drainingFlag || this.stopped) return;
     // Jobs already here (sent unasked) go before any new grab.
     if (this.held.length > 0) this.startHeld();
+    // One grab per connection per round, round after round, while slots are free and some
+    // connection wants work: the free slots are shared out across the job servers.
     const n = this.connections.length;
-    for (let i = 0; i < n && this.free > 0; i += 1) {
-      const c = this.connections[(this.roundRobin + i) % n];
-      if (c?.wantsWork) {
-        this.reserved += 1;
-        c.grab();
+    for (let granted = true; granted && this.free > 0;) {
+      granted = false;
+      for (let i = 0; i < n && this.free > 0; i += 1) {
+        const c = this.connections[(this.roundRobin + i) % n];
+        if (c?.wantsWork) {
+          this.reserved += 1;
+          c.grab();
+          granted = true;
+        }
       }
     }
     this.roundRobin = (this.roundRobin + 1) % n;
@@ -226,7 +244,6 @@ export class Worker {
 
   private onJob(connection: ServerConnection, job: AssignedJob, reserved: boolean): void {
     if (reserved) this.reserved = Math.max(0, this.reserved - 1);
-    const log = this.jobLog(job);
     if (!reserved && !this.drainingFlag && this.free <= 0) {
       if (this.held.length >= this.options.concurrency) {
         connection.recycle(
@@ -235,13 +252,13 @@ export class Worker {
         return;
       }
       this.held.push({ connection, job });
-      log.warn('job server sent a job the bridge did not ask for; held until a slot frees', {
+      this.jobLog(job).warn('job server sent a job the bridge did not ask for; held until a slot frees', {
         held: this.held.length,
       });
       return;
     }
-    if (!reserved) log.warn('job server sent a job the bridge did not ask for; running it in a free slot');
-    this.startJob(connection, job, log);
+    if (!reserved) this.jobLog(job).warn('job server sent a job the bridge did not ask for; running it in a free slot');
+    this.startJob(connection, job);
   }
 
   private jobLog(job: AssignedJob): LogSink {
@@ -253,7 +270,7 @@ export class Worker {
     while (this.held.length > 0 && this.free > 0 && !this.drainingFlag) {
       const next = this.held.shift() as { connection: ServerConnection; job: AssignedJob };
       if (!next.connection.holds(next.job)) continue;
-      this.startJob(next.connection, next.job, this.jobLog(next.job));
+      this.startJob(next.connection, next.job);
     }
   }
 
@@ -266,28 +283,30 @@ export class Worker {
         continue;
       }
       h.connection.release(h.job);
-      this.deps.metrics.jobs.inc({ action: 'unknown', outcome: 'not_started' });
+      this.deps.metrics.jobDone('unknown', 'not_started');
     }
     this.held = kept;
   }
 
-  private startJob(connection: ServerConnection, job: AssignedJob, log: LogSink): void {
+  private startJob(connection: ServerConnection, job: AssignedJob): void {
     if (this.drainingFlag) {
       // Taken by a grab sent before the drain began: not started, so not answered.
       // gearmand gives it to another worker when this connection closes.
       connection.release(job);
-      this.deps.metrics.jobs.inc({ action: 'unknown', outcome: 'not_started' });
-      log.warn('job arrived while draining; not started, gearmand re-queues it when the connection closes');
+      this.deps.metrics.jobDone('unknown', 'not_started');
+      this.jobLog(job).warn(
+        'job arrived while draining; not started, gearmand re-queues it when the connection closes',
+      );
       this.closeIfIdle(connection);
       return;
     }
     this.active.add(job);
     this.deps.metrics.inFlight.inc();
-    void this.run(connection, job, log)
+    void this.run(connection, job)
       .catch((error: unknown) => {
         // run() handles every failure itself; this is a last line of defence: the job is
         // still answered (unless run() answered it before failing), never silently dropped.
-        log.error('job handling failed unexpectedly', { error: String(error) });
+        this.jobLog(job).error('job handling failed unexpectedly', { error: String(error) });
         const answer = failAnswer(undefined, `the bridge failed on this job: ${String(error)}`, 'invalid');
         if (answer.packet === 'WORK_COMPLETE') connection.answer(job, request.workComplete(job.handle, answer.data));
       })
@@ -310,11 +329,12 @@ export class Worker {
     this.schedule();
   }
 
-  private async run(connection: ServerConnection, job: AssignedJob, log: LogSink): Promise<void> {
+  private async run(connection: ServerConnection, job: AssignedJob): Promise<void> {
     const started = performance.now();
-    if (job.unique.length === 0) log.debug('job has no unique id; its action cannot be made idempotent');
+    const unique = describeUnique(job.unique);
+    if (job.unique.length === 0) this.jobLog(job).debug('job has no unique id; its action cannot be made idempotent');
     if (job.functionName !== this.options.connection.functionName) {
-      log.warn('job for a function this bridge did not register', { function: job.functionName });
+      this.jobLog(job).warn('job for a function this bridge did not register', { function: job.functionName });
     }
     const prepared =
       job.payloadBytes !== undefined
@@ -327,7 +347,10 @@ export class Worker {
     if (prepared.kind === 'answer') {
       answer = prepared.answer;
     } else {
-      log.info('job taken', {
+      this.lines.taken({
+        unique,
+        handle: job.handle,
+        server: job.server,
         action: prepared.action,
         function: prepared.functionName,
         payloadBytes: job.data.length,
@@ -343,7 +366,7 @@ export class Worker {
           message: error instanceof Error ? error.message : String(error),
         };
       }
-      this.deps.metrics.invokeSeconds.observe({ action: prepared.action }, (performance.now() - invokeStarted) / 1000);
+      this.deps.metrics.invokeDone(prepared.action, (performance.now() - invokeStarted) / 1000);
       try {
         answer = finishJob(prepared, outcome, this.options.job);
       } catch (error) {
@@ -359,23 +382,28 @@ export class Worker {
     const sent = connection.answer(job, packet);
     const outcome = sent ? answer.outcome : 'lost';
     const durationMs = Math.round(performance.now() - started);
-    this.deps.metrics.jobs.inc({ action: answer.action, outcome });
-    const fields = { action: answer.action, outcome, durationMs, ...(answer.error ? { error: answer.error } : {}) };
+    this.deps.metrics.jobDone(answer.action, outcome);
+    // The one line per job at INFO: who, what, how it ended, how long it took.
+    const fields = {
+      unique,
+      handle: job.handle,
+      server: job.server,
+      action: answer.action,
+      outcome,
+      durationMs,
+      error: answer.error,
+    };
     if (!sent) {
-      log.warn('job finished but its connection is gone; gearmand re-queued it, answer dropped', fields);
-    } else if (answer.outcome === 'pass') {
-      log.info('job answered', fields);
+      this.lines.answered(
+        'WARN',
+        'job finished but its connection is gone; gearmand re-queued it, answer dropped',
+        fields,
+      );
     } else {
-      log.warn('job answered', fields);
+      this.lines.answered(answer.outcome === 'pass' ? 'INFO' : 'WARN', 'job answered', fields);
     }
   }
 
-  /**
-   * Calls the invoker, bounded by the invoke timeout and by stop(), whatever the invoker
-   * does. One controller and one timer per job, both released when it ends (no
-   * AbortSignal.timeout/any: their timers and listeners outlive a short job by the whole
-   * timeout, which at thousands of jobs per second adds up).
-   */
   /**
    * How long a job of this function may take, lost-answer retries included: the function's
    * Lambda timeout plus the margin, or the invoke timeout when that is shorter.
@@ -385,48 +413,47 @@ export class Worker {
     return Math.min(own, this.options.invokeTimeoutMs);
   }
 
-  private async invoke(functionName: string, payload: Buffer, timeoutMs: number): Promise<InvokeOutcome> {
-    const controller = new AbortController();
-    let reason: 'timeout' | 'aborted' | undefined;
-    const abort = (why: 'timeout' | 'aborted'): void => {
-      reason ??= why;
-      controller.abort();
-    };
-    const onStop = (): void => abort('aborted');
-    this.running.add(onStop);
-    const timer = setTimeout(() => abort('timeout'), timeoutMs);
-    const aborted = new Promise<InvokeOutcome>((resolve) => {
-      controller.signal.addEventListener(
-        'abort',
-        () =>
-          resolve(
-            reason === 'timeout'
-              ? {
-                  status: 'failed',
-                  reason: 'timeout',
-                  message:
-                    timeoutMs === this.options.invokeTimeoutMs
-                      ? `no answer within the ${timeoutMs / 1000} s invoke timeout (the function may still be running)`
-                      : `no answer within the ${timeoutMs / 1000} s deadline of ${functionName}, its timeout plus ${BRIDGE_MARGIN_SECONDS} s (the function may still be running)`,
-                }
-              : { status: 'failed', reason: 'aborted', message: 'the bridge stopped before the function answered' },
-          ),
-        { once: true },
-      );
+  /**
+   * Calls the invoker, bounded by the job's deadline and by stop(), whatever the invoker
+   * does. One timer per job, released when it ends; the invoker gets the deadline and the
+   * worker's one stop signal (no AbortController per job: creating one is a good part of
+   * a short job's cost, and the Lambda invoker makes its own per request anyway).
+   */
+  private invoke(functionName: string, payload: Buffer, timeoutMs: number): Promise<InvokeOutcome> {
+    return new Promise<InvokeOutcome>((resolve) => {
+      let settled = false;
+      const settle = (outcome: InvokeOutcome): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.running.delete(stop);
+        resolve(outcome);
+      };
+      const stop = (why: 'timeout' | 'aborted'): void =>
+        settle(why === 'timeout' ? this.timedOut(functionName, timeoutMs) : ABORTED);
+      const timer = setTimeout(stop, timeoutMs, 'timeout');
+      this.running.add(stop);
+      try {
+        this.deps.invoker
+          .invoke(functionName, payload, this.stopping.signal, timeoutMs)
+          .then(settle, (error: unknown) => {
+            settle(invokerFailed(error));
+          });
+      } catch (error) {
+        settle(invokerFailed(error));
+      }
     });
-    const invoked = Promise.resolve()
-      .then(() => this.deps.invoker.invoke(functionName, payload, controller.signal))
-      .catch((error: unknown): InvokeOutcome => ({
-        status: 'failed',
-        reason: 'error',
-        message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      }));
-    try {
-      return await Promise.race([invoked, aborted]);
-    } finally {
-      clearTimeout(timer);
-      this.running.delete(onStop);
-    }
+  }
+
+  private timedOut(functionName: string, timeoutMs: number): InvokeOutcome {
+    return {
+      status: 'failed',
+      reason: 'timeout',
+      message:
+        timeoutMs === this.options.invokeTimeoutMs
+          ? `no answer within the ${timeoutMs / 1000} s invoke timeout (the function may still be running)`
+          : `no answer within the ${timeoutMs / 1000} s deadline of ${functionName}, its timeout plus ${BRIDGE_MARGIN_SECONDS} s (the function may still be running)`,
+    };
   }
 
   private closeIfIdle(connection: ServerConnection): void {
@@ -436,11 +463,25 @@ export class Worker {
 
 type LogExtra = Record<string, unknown>;
 
+const ABORTED: InvokeOutcome = {
+  status: 'failed',
+  reason: 'aborted',
+  message: 'the bridge stopped before the function answered',
+};
+
+/** An invoker that threw or rejected (it should resolve to an outcome): a FAIL with its error. */
+function invokerFailed(error: unknown): InvokeOutcome {
+  return {
+    status: 'failed',
+    reason: 'error',
+    message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+  };
+}
+
 /**
- * The lines about one job, each carrying its unique id, handle and server: per-call keys
- * over the shared logger rather than a Powertools child logger per job (a child re-reads
- * the environment when it is made, which took half the bridge's CPU at a few thousand jobs
- * per second: bench/REPORT.md, question 2).
+ * The rarer lines about one job (the two every job has are ./job-lines.ts), each carrying
+ * its unique id, handle and server: per-call keys over the shared logger rather than a
+ * Powertools child logger per job (a child re-reads the environment when it is made).
  */
 function jobLog(logger: LogSink, keys: LogExtra): LogSink {
   const at =

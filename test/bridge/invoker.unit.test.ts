@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { LambdaInvoker, backoffDelay } from '../../bridge/invoker';
+import { backoffDelay } from '../../bridge/invoker';
+import { LambdaInvoker } from '../../bridge/lambda-invoker';
 import type { FakeLambda } from '../../scripts/lambda/fake-lambda';
 import { echoPass, startFakeLambda } from '../../scripts/lambda/fake-lambda';
 

@@ -274,7 +274,8 @@ export function decodeResponse(packet: RawPacket): ResponsePacket {
     case PacketType.JOB_ASSIGN: {
       const a = args(3);
       if (!a) return other('JOB_ASSIGN needs handle, function and data');
-      return { kind: 'JOB_ASSIGN', handle: text(a[0]), functionName: text(a[1]), data: Buffer.from(a[2] ?? []) };
+      // The packet's data is already the parser's own copy: the payload is a view of it.
+      return { kind: 'JOB_ASSIGN', handle: text(a[0]), functionName: text(a[1]), data: a[2] ?? Buffer.alloc(0) };
     }
     case PacketType.JOB_ASSIGN_UNIQ: {
       const a = args(4);
@@ -284,7 +285,7 @@ export function decodeResponse(packet: RawPacket): ResponsePacket {
         handle: text(a[0]),
         functionName: text(a[1]),
         unique: Buffer.from(a[2] ?? []),
-        data: Buffer.from(a[3] ?? []),
+        data: a[3] ?? Buffer.alloc(0),
       };
     }
     case PacketType.ECHO_RES:
