@@ -5,6 +5,7 @@
  * misbehaving.
  */
 import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { PacketType } from '../../bridge/gearman/protocol/packets';
 import { server as res } from '../../bridge/gearman/testing';
@@ -85,6 +86,91 @@ describe('jobs a job server sends without being asked', { timeout: 30_000 }, () 
       await until(() => srv.accepted >= 2, 'the bridge to reconnect');
     } finally {
       releaseAll();
+      await bridge.stop();
+      await srv.close();
+    }
+  });
+});
+
+describe('pipelined grabs never hold more jobs than slots', { timeout: 60_000 }, () => {
+  test('2,000 jobs, NO_JOB and NOOP interleaved at random: jobs held plus grabs in flight never exceed the slots', async () => {
+    const CONCURRENCY = 8;
+    const TOTAL = 2000;
+    let seed = 17;
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    // The job server's view: grabs not yet answered, jobs handed out and not yet completed.
+    let unanswered = 0;
+    let held = 0;
+    let assigned = 0;
+    let mostInFlight = 0;
+    let mostGrabs = 0;
+    let noJobs = 0;
+    let noops = 0;
+    const violations: string[] = [];
+    // Grabs are answered on the next turn of the event loop, all those that came together at
+    // once (as a job server does), so several can be in flight.
+    let pending: Socket[] = [];
+    const answerGrabs = (): void => {
+      for (const socket of pending) {
+        unanswered -= 1;
+        // A job for three grabs in four, while there are jobs; NO_JOB otherwise.
+        if (assigned < TOTAL && random() < 0.75) {
+          assigned += 1;
+          held += 1;
+          socket.write(job(assigned));
+        } else {
+          noJobs += 1;
+          socket.write(res.noJob());
+        }
+      }
+      pending = [];
+    };
+    const srv = await startScriptedServer((req, socket) => {
+      if (req.type === PacketType.GRAB_JOB_UNIQ) {
+        unanswered += 1;
+        mostGrabs = Math.max(mostGrabs, unanswered);
+        if (held + unanswered > CONCURRENCY) {
+          violations.push(`grab with ${held} jobs held and ${unanswered} grabs unanswered`);
+        }
+        mostInFlight = Math.max(mostInFlight, held + unanswered);
+        if (pending.length === 0) setImmediate(answerGrabs);
+        pending.push(socket);
+      } else if (req.type === PacketType.PRE_SLEEP) {
+        if (unanswered !== 0) violations.push(`PRE_SLEEP with ${unanswered} grabs unanswered`);
+        // Wake it soon (as gearmand does when a job comes in), if there is work left.
+        if (assigned < TOTAL) {
+          setTimeout(
+            () => {
+              noops += 1;
+              socket.write(res.noop());
+            },
+            Math.floor(random() * 3),
+          );
+        }
+      } else if (req.type === PacketType.WORK_COMPLETE) {
+        held -= 1;
+      }
+    });
+    const invoker = new FakeInvoker(async (call) => {
+      await sleep(Math.floor(Math.random() * 3));
+      return passThrough(call);
+    });
+    const bridge = await startTestBridge([srv.address], invoker, { concurrency: CONCURRENCY });
+    try {
+      await until(() => srv.completed().length === TOTAL, `${TOTAL} answers`, 50_000);
+      assert.deepEqual(violations, []);
+      assert.ok(mostInFlight <= CONCURRENCY, `at most ${mostInFlight} jobs and grabs at once`);
+      assert.ok(invoker.maxActive <= CONCURRENCY, `at most ${invoker.maxActive} invokes at once`);
+      assert.ok(mostGrabs > 1, `several grabs were in flight at once (${mostGrabs})`);
+      assert.ok(noJobs > 100 && noops > 10, `NO_JOB (${noJobs}) and NOOP (${noops}) came in between`);
+      assert.equal(new Set(srv.completed()).size, TOTAL, 'each job answered once');
+      console.log(
+        `${TOTAL} jobs, concurrency ${CONCURRENCY}: at most ${mostGrabs} grabs in flight, ${mostInFlight} jobs + grabs, ${noJobs} NO_JOB, ${noops} NOOP`,
+      );
+    } finally {
       await bridge.stop();
       await srv.close();
     }
