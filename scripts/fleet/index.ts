@@ -11,7 +11,8 @@
  *   fleet. FLEET_LAMBDA=aws skips it: the bridge then invokes the deployed functions in AWS.
  * - cloud: the OpenStack simulator, in this process, unless OS_CLOUD or OS_AUTH_URL is set
  *   (then the functions get the user's OS_* and POOL_* settings and talk to that cloud).
- * - bridge: bridge/bin/pool-bridge.mjs, pointed at gearmand and the functions.
+ * - bridge: dist/pool-bridge.mjs, the built file that ships (`npm run build`), pointed at
+ *   gearmand and the functions.
  * - prometheus: Debian's prometheus, when it is installed, scraping the bridge with the alert
  *   rules of ops/prometheus/alerts.yml (./prometheus.ts); without it the fleet says how to get
  *   it and runs the rest.
@@ -33,7 +34,8 @@ import { findPrometheus, startPrometheus } from './prometheus';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const SERVERLESS_BIN = path.join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
-export const BRIDGE_BIN = path.join(ROOT, 'bridge', 'bin', 'pool-bridge.mjs');
+/** The built bridge (`npm run build`): what ships is what runs here and in the tests. */
+export const BRIDGE_BIN = path.join(ROOT, 'dist', 'pool-bridge.mjs');
 export const ALERT_RULES = path.join(ROOT, 'ops', 'prometheus', 'alerts.yml');
 const HOST = '127.0.0.1';
 
@@ -360,6 +362,11 @@ async function startPoolBridge(
   logFile: string,
   options: FleetOptions,
 ): Promise<FleetService & { healthUrl: string }> {
+  if (!fs.existsSync(BRIDGE_BIN)) {
+    throw new StartError(
+      `bridge (pool-bridge) failed to start: ${path.relative(process.cwd(), BRIDGE_BIN)} does not exist; run npm run build (npm start and npm test do)`,
+    );
+  }
   const level = (env.POOL_BRIDGE_LOG_LEVEL ?? '').trim().toUpperCase();
   const args = [
     BRIDGE_BIN,

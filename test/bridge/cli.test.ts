@@ -1,5 +1,5 @@
 /**
- * The pool-bridge command as a child process (bridge/bin/pool-bridge.mjs): --help,
+ * The pool-bridge command as it ships, dist/pool-bridge.mjs (npm run build), as a child process: --help,
  * --version, exit status 2 for bad configuration, and the signal life cycle against real
  * gearmand and a local Lambda-compatible endpoint.
  */
@@ -17,7 +17,7 @@ import { spawnChild, startGearmand, until, within } from '../../scripts/harness'
 import { GEARMAN_FUNCTION } from '../../contract';
 
 const ROOT = path.join(import.meta.dirname, '../..');
-const BIN = path.join(ROOT, 'bridge/bin/pool-bridge.mjs');
+const BIN = path.join(ROOT, 'dist/pool-bridge.mjs');
 const FN = GEARMAN_FUNCTION;
 
 /** The child's environment: nothing of ours or of AWS leaks in. */

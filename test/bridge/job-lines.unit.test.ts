@@ -60,7 +60,7 @@ function parse(text: string): Line[] {
 function logger(level: 'DEBUG' | 'INFO' | 'WARN') {
   const l = createLogger('pool-bridge');
   l.setLogLevel(level);
-  l.appendPersistentKeys({ pid: 4242, host: 'bridge-vm' });
+  l.appendPersistentKeys({ pid: 4242, host: 'localhost' });
   return l;
 }
 
