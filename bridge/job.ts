@@ -7,6 +7,7 @@
  * Every answer is a JSON object sent with WORK_COMPLETE, PASS or FAIL alike: clients read
  * its `response`. WORK_FAIL is kept for the case where no JSON can be produced at all.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Action, FunctionName, Message } from '../contract';
 import {
   ACTIONS,
@@ -83,12 +84,11 @@ export function prepareJob(
   });
   if (payload.length > limit) return { kind: 'answer', answer: payloadTooLarge(payload.length, limit) };
   if (payload.length === 0) return answer(undefined, 'payload is empty; send one JSON object', 'invalid');
-  let text: string;
-  try {
-    text = utf8.decode(payload);
-  } catch {
-    return answer(undefined, 'payload is not UTF-8 text; send one JSON object', 'invalid');
-  }
+  // isUtf8 is one native pass (a fatal TextDecoder throws and catches to say the same).
+  if (!isUtf8(payload)) return answer(undefined, 'payload is not UTF-8 text; send one JSON object', 'invalid');
+  const decoded = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+  // A leading byte order mark is dropped, as TextDecoder does.
+  const text = decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
