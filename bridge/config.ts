@@ -451,6 +451,11 @@ export const SETTINGS: Setting[] = [
 
 const META_OPTIONS = {
   config: { type: 'string', arg: 'file', help: `YAML file of settings (also ${envName('config')}).` },
+  'device-name': {
+    type: 'string',
+    arg: 'unique-id',
+    help: 'Print the name BUILD_DEVICE gives the device of this Gearman unique id (<device-basename>-<UUIDv5>), and exit.',
+  },
   help: { type: 'boolean', short: 'h', help: 'Show this help and exit.' },
   version: { type: 'boolean', short: 'v', help: 'Show the version and exit.' },
 } as const;
@@ -458,6 +463,7 @@ const META_OPTIONS = {
 export type LoadResult =
   | { kind: 'help' }
   | { kind: 'version' }
+  | { kind: 'device-name'; unique: string; deviceBasename: string | undefined }
   | { kind: 'run'; config: BridgeConfig; warnings: string[]; sources: Record<string, string> };
 
 /**
@@ -546,6 +552,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     warnings.push(
       `invoke-timeout ${config.invokeTimeoutMs / 1000} s is shorter than the longest function timeout (${LONGEST_FUNCTION_TIMEOUT_S} s): a slow BUILD_DEVICE will be answered FAIL while it still runs`,
     );
+  }
+  if (typeof values['device-name'] === 'string') {
+    return { kind: 'device-name', unique: values['device-name'], deviceBasename: config.deviceBasename };
   }
   return { kind: 'run', config, warnings, sources };
 }

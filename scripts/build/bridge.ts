@@ -78,7 +78,7 @@ const INSTALL = (
   useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin pool-bridge
   install -d -m 0755 /opt/pool-bridge /etc/pool-bridge
   install -m 0755 pool-bridge.mjs /opt/pool-bridge/pool-bridge.mjs
-  install -m 0644 pool-bridge.mjs.map /opt/pool-bridge/ 2>/dev/null || true   # optional
+  install -m 0644 pool-bridge.mjs.map INSTALL /opt/pool-bridge/   # the map is optional
   /usr/bin/node /opt/pool-bridge/pool-bridge.mjs --version
   install -m 0644 pool-bridge.example.yaml /etc/pool-bridge/pool-bridge.yaml
   editor /etc/pool-bridge/pool-bridge.yaml     # gearman servers, function-prefix, lambda-region, device-basename

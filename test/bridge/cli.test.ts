@@ -82,6 +82,16 @@ describe('pool-bridge: options', { timeout: 60_000 }, () => {
     assert.equal(c.output('stdout').trim(), pkg.version);
   });
 
+  test('--device-name: the name BUILD_DEVICE gives the device of a unique id (the runbook example)', async () => {
+    const named = runBridge(['--device-name', 'job-ops-1'], { POOL_BRIDGE_DEVICE_BASENAME: 'libra_stg_haproxy' });
+    assert.equal((await named.exited).code, 0, named.output('stderr'));
+    assert.equal(named.output('stdout').trim(), 'libra-stg-haproxy-0cdc0c9a-df1a-5d03-a28f-1f08aa094faa');
+    const bare = runBridge(['--device-name', 'job-ops-1']);
+    assert.equal((await bare.exited).code, 0);
+    assert.equal(bare.output('stdout').trim(), '0cdc0c9a-df1a-5d03-a28f-1f08aa094faa');
+    assert.match(bare.output('stderr'), /device-basename is not set/);
+  });
+
   test('invalid configuration exits 2 with an error naming the setting', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bridge-cli-'));
     try {
