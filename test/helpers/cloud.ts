@@ -1,6 +1,6 @@
 /** Test fixtures around the cloud simulator: a running cloud and pool settings for it. */
 import type { PoolSettings } from '../../functions/config';
-import { loadSettings } from '../../functions/config';
+import { loadCloudSettings, loadPoolSettings } from '../../functions/config';
 import type { LogSink } from '../../contract/logger';
 import type { ActionContext } from '../../functions/core/context';
 import { systemClock } from '../../functions/core/context';
@@ -35,11 +35,11 @@ export function actionContext(
   sim: CloudSim,
   options: { unique?: string; pool?: Partial<PoolSettings>; env?: Record<string, string>; logger?: LogSink } = {},
 ): ActionContext {
-  const settings = loadSettings(functionEnv(sim, options.env));
-  const pool = { ...settings.pool, ...options.pool };
+  const env = functionEnv(sim, options.env);
+  const pool = { ...loadPoolSettings(env), ...options.pool };
   const logger = options.logger ?? captureLogger();
   return {
-    openstack: createOpenStack(settings.cloud, { logger, retryBaseDelayMs: 1 }),
+    openstack: createOpenStack(loadCloudSettings(env), { logger, retryBaseDelayMs: 1 }),
     pool,
     logger,
     unique: options.unique,
