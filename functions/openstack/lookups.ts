@@ -29,6 +29,8 @@ interface Entry {
 
 export class Lookups {
   private readonly entries = new Map<string, Entry>();
+  /** Ids found gone, with the names that had given them (a handful per image rotation). */
+  private readonly stale = new Map<string, string[]>();
 
   constructor(
     private readonly maxAgeMs = LOOKUP_MAX_AGE_MS,
@@ -56,15 +58,21 @@ export class Lookups {
     return entry.id;
   }
 
-  /** Drops every entry of `kind` whose lookup gave `id`; returns the names they were for. */
+  /**
+   * Drops every entry of `kind` whose lookup gave `id`; returns the names they were for, also
+   * when an earlier call dropped them (concurrent builds refused over the same stale id each
+   * learn which name to look up again).
+   */
   forget(kind: LookupKind, id: string): string[] {
-    const names: string[] = [];
+    const staleKey = `${kind}\u0000${id}`;
+    const names = new Set(this.stale.get(staleKey));
     for (const [key, entry] of this.entries) {
       if (entry.kind === kind && entry.resolved === id) {
         this.entries.delete(key);
-        names.push(entry.name);
+        names.add(entry.name);
       }
     }
-    return names;
+    if (names.size > 0) this.stale.set(staleKey, [...names]);
+    return [...names];
   }
 }

@@ -123,6 +123,22 @@ describe('image and flavor lookups', () => {
     assert.equal(line?.extra[0]?.imageId, NEW_IMAGE);
   });
 
+  it('builds running at once when the image is replaced all use the new one', async () => {
+    const { state, routes } = cloudState();
+    cloud = await startFakeCloud({ routes });
+    client = createOpenStack(passwordSettings(cloud.authUrl), { retryBaseDelayMs: 1 });
+    await build(client, 'before');
+    state.images.delete(OLD_IMAGE);
+    state.images.set(NEW_IMAGE, 'haproxy-lb');
+    const c = client;
+    await Promise.all(['a', 'b', 'c', 'd'].map((name) => build(c, name)));
+    assert.deepEqual(
+      state.created.map((s) => s.imageRef),
+      [OLD_IMAGE, NEW_IMAGE, NEW_IMAGE, NEW_IMAGE, NEW_IMAGE],
+    );
+    assert.equal(lookupPaths().filter((p) => p === '/image/v2/images').length, 2, 'one lookup shared by the four');
+  });
+
   it('a flavor replaced under the same name is looked up again too', async () => {
     const { state, routes } = cloudState();
     cloud = await startFakeCloud({ routes });
