@@ -18,8 +18,13 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-/** @param {{ serviceDir?: string, config?: { servicePath?: string } }} serverless */
+/**
+ * @param {{ serviceDir?: string, config?: { servicePath?: string }, processedInput?: { commands?: string[] } }} serverless
+ */
 module.exports = (serverless) => {
+  // Only when zips are made (package, deploy, deploy function); `invoke local` and `offline`
+  // run the bundle where it was built, and the map can stay next to it there.
+  if (!['package', 'deploy'].includes(serverless.processedInput?.commands?.[0] ?? '')) return [];
   const serviceDir = serverless.serviceDir ?? serverless.config?.servicePath ?? process.cwd();
   // serverless always packages into .serverless/ and then moves all of it to --package <dir>.
   const mapsDir = path.join(serviceDir, '.serverless', 'sourcemaps');
