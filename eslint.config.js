@@ -64,14 +64,5 @@ export default tseslint.config(
     files: 'bench',
     refused: ['test'],
     why: 'benchmarks depend on the tools, not on the tests',
-    // TEMP until the gearman branch lands: these still import the Gearman client, gearmand
-    // and fake-Lambda helpers from test/.
-    ignores: [
-      'bench/bridge-overhead.ts',
-      'bench/fleet-builds.ts',
-      'bench/openstack-calls.ts',
-      'bench/lib/lambda-runner.ts',
-      'bench/lib/load.ts',
-    ],
   }),
 );

@@ -21,21 +21,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { GEARMAN_FUNCTION } from '../contract';
-import { startFakeLambda } from '../test/bridge/helpers/fake-lambda';
-import type { JobResult } from '../test/bridge/helpers/gearman-client';
-import { GearmanClient } from '../test/bridge/helpers/gearman-client';
-import type { Gearmand } from '../test/bridge/helpers/gearmand';
-import { adminCommand, startGearmand } from '../test/bridge/helpers/gearmand';
-import type { Child, Stat } from './lib/common';
-import { MiB, ROOT, log, logFile, memoryOf, round, sleep, startChild, stat, until, writeFragment } from './lib/common';
+import { startFakeLambda } from '../scripts/lambda/fake-lambda';
+import type { JobResult } from '../bridge/gearman';
+import { GearmanClient, gearmanStatus } from '../bridge/gearman';
+import type { Child } from '../scripts/harness';
+import { memoryOf, sleep, spawnChild, until } from '../scripts/harness';
+import type { Stat } from './lib/common';
+import { MiB, ROOT, log, logFile, round, stat } from './lib/common';
+import type { BridgeOverhead, InFlightMemory, LoadRun, WorkerConfigResult } from './lib/fragments';
+import { writeFragment } from './lib/fragments';
 import type { ProfileSummary } from './lib/cpuprofile';
 import { summariseProfile } from './lib/cpuprofile';
 import { startBridgeCli } from './lib/fleet';
-import type { LoadResult } from './lib/load';
 import { gearmanLoad } from './lib/load';
+import type { Gearmand } from '../scripts/harness';
+import { startGearmand } from '../scripts/harness';
+import { GEARMAN_FUNCTION } from '../contract';
 
-const NAME = 'bridge-overhead';
+const NAME = 'bridge-overhead' as const;
 const FN = 'bench_echo';
 const { values } = parseArgs({
   options: {
@@ -63,9 +66,8 @@ const BRIDGE_CONCURRENCY = 64;
 let gd: Gearmand;
 
 async function workersFor(fn: string): Promise<number> {
-  const lines = await adminCommand(gd.host, gd.port, 'status').catch(() => []);
-  const line = lines.find((l) => l.startsWith(`${fn}\t`));
-  return Number(line?.split('\t')[3] ?? 0);
+  const functions = await gearmanStatus(gd).catch(() => []);
+  return functions.find((f) => f.function === fn)?.availableWorkers ?? 0;
 }
 
 interface Server {
@@ -81,7 +83,12 @@ interface Server {
 async function startCWorkers(p: number, run: number): Promise<Server> {
   const out = fs.openSync(logFile(`${NAME}-c-worker-${p}-${run}.log`), 'w');
   const children = Array.from({ length: p }, () =>
-    startChild('gearman', ['-w', '-h', gd.host, '-p', String(gd.port), '-f', FN], { stdio: ['ignore', out, 'pipe'] }),
+    spawnChild({
+      command: 'gearman',
+      args: ['-w', '-h', gd.host, '-p', String(gd.port), '-f', FN],
+      cwd: ROOT,
+      stdout: out,
+    }),
   );
   fs.closeSync(out);
   await until(async () => (await workersFor(FN)) >= p, `${p} C workers to register`, 15_000);
@@ -90,9 +97,10 @@ async function startCWorkers(p: number, run: number): Promise<Server> {
 
 async function startNoopBridge(logLevel: string, run: number | string, profile?: string): Promise<Server> {
   const out = fs.openSync(logFile(`${NAME}-bridge-${logLevel}-${run}.log`), 'w');
-  const child = startChild(
-    process.execPath,
-    [
+  const child = spawnChild({
+    name: 'noop-bridge',
+    command: process.execPath,
+    args: [
       '--import',
       'tsx',
       path.join(ROOT, 'bench/lib/noop-bridge.ts'),
@@ -106,10 +114,11 @@ async function startNoopBridge(logLevel: string, run: number | string, profile?:
       logLevel,
       ...(profile ? ['--profile', profile] : []),
     ],
-    { stdio: ['ignore', out, 'pipe'] },
-  );
+    cwd: ROOT,
+    stdout: out,
+  });
   fs.closeSync(out);
-  await child.waitFor(/READY/, 30_000);
+  await child.waitForLine(/READY/, 30_000);
   await until(async () => (await workersFor(FN)) >= 1, 'the bridge to register', 15_000);
   return { children: [child], stop: () => stopAll([child]) };
 }
@@ -152,17 +161,8 @@ const configs: Config[] = [
   },
 ];
 
-interface ConfigResult {
-  key: string;
-  label: string;
-  runs: LoadResult[];
-  jobsPerSecond: Stat;
-  p50Ms: Stat;
-  p99Ms: Stat;
-}
-
-async function throughput(): Promise<ConfigResult[]> {
-  const byKey = new Map<string, LoadResult[]>(configs.map((c) => [c.key, []]));
+async function throughput(): Promise<WorkerConfigResult[]> {
+  const byKey = new Map<string, LoadRun[]>(configs.map((c) => [c.key, []]));
   for (let run = 1; run <= RUNS; run += 1) {
     for (const config of configs) {
       const server = await config.start(run);
@@ -203,18 +203,8 @@ async function throughput(): Promise<ConfigResult[]> {
   });
 }
 
-interface MemoryResult {
-  inflight: number;
-  reached: number;
-  idleRssMiB: number;
-  busyRssMiB: number;
-  peakRssMiB: number;
-  perJobKiB: number;
-  fillMs: number;
-}
-
 /** The pool-bridge command with INFLIGHT jobs held open by a local Lambda endpoint. */
-async function memoryInFlight(): Promise<MemoryResult> {
+async function memoryInFlight(): Promise<InFlightMemory> {
   const lambda = await startFakeLambda(() => ({ kind: 'hang' }));
   const bridge = startBridgeCli({
     gearman: gd.address,
@@ -263,7 +253,7 @@ async function memoryInFlight(): Promise<MemoryResult> {
 async function profileBridge(): Promise<ProfileSummary & { jobsPerSecond: number }> {
   const file = logFile(`${NAME}-bridge.cpuprofile`);
   const server = await startNoopBridge('INFO', 'profile', file);
-  let result: LoadResult;
+  let result: LoadRun;
   try {
     const payload = (i: number): string => `{"action":"BUILD_IP","i":${i}}`;
     result = await gearmanLoad({
@@ -295,8 +285,8 @@ async function profileBridge(): Promise<ProfileSummary & { jobsPerSecond: number
 async function main(): Promise<void> {
   const t0 = performance.now();
   gd = await startGearmand({ threads: GD_THREADS });
-  let results: ConfigResult[];
-  let memory: MemoryResult;
+  let results: WorkerConfigResult[];
+  let memory: InFlightMemory;
   let profile: Awaited<ReturnType<typeof profileBridge>>;
   try {
     results = await throughput();
@@ -307,12 +297,12 @@ async function main(): Promise<void> {
   }
   const c = results.filter((r) => r.key.startsWith('c_worker'));
   const reference = c.reduce((best, r) => (r.jobsPerSecond.median > best.jobsPerSecond.median ? r : best));
-  const bridgeDefault = results.find((r) => r.key === 'bridge_info') as ConfigResult;
-  const bridgeWarn = results.find((r) => r.key === 'bridge_warn') as ConfigResult;
+  const bridgeDefault = results.find((r) => r.key === 'bridge_info') as WorkerConfigResult;
+  const bridgeWarn = results.find((r) => r.key === 'bridge_warn') as WorkerConfigResult;
   // Ratio per run (the configurations of one run ran back to back), then the median of those.
-  const perRun = (b: ConfigResult): Stat =>
+  const perRun = (b: WorkerConfigResult): Stat =>
     stat(b.runs.map((r, i) => round(r.jobsPerSecond / (reference.runs[i]?.jobsPerSecond ?? Number.NaN), 3)));
-  const out = {
+  const out: BridgeOverhead = {
     gearmandThreads: GD_THREADS,
     load: {
       jobs: JOBS,

@@ -28,17 +28,19 @@ import { parseArgs } from 'node:util';
 import { GEARMAN_FUNCTION, POLL_GROWTH } from '../contract';
 import type { CloudSim } from '../scripts/cloud-sim';
 import { startCloudSim } from '../scripts/cloud-sim';
-import type { JobResult } from '../test/bridge/helpers/gearman-client';
-import { GearmanClient } from '../test/bridge/helpers/gearman-client';
-import type { Gearmand } from '../test/bridge/helpers/gearmand';
-import { adminCommand, startGearmand } from '../test/bridge/helpers/gearmand';
-import type { Stat } from './lib/common';
-import { MiB, log, memoryOf, percentile, round, stat, until, writeFragment } from './lib/common';
+import type { JobResult } from '../bridge/gearman';
+import { GearmanClient, gearmanStatus } from '../bridge/gearman';
+import { MiB, log, percentile, round, stat } from './lib/common';
+import type { FleetBuilds, FleetRound, FleetSeries } from './lib/fragments';
+import { writeFragment } from './lib/fragments';
 import type { BridgeProcess, Offline } from './lib/fleet';
 import { startBridgeCli, startOffline } from './lib/fleet';
 import { STATUS_POLL_KEY, TOKEN_KEY, countRequests } from './lib/requests';
+import type { Gearmand } from '../scripts/harness';
+import { memoryOf, startGearmand, until } from '../scripts/harness';
 
-const NAME = 'fleet-builds';
+const NAME = 'fleet-builds' as const;
+const FN = 'libra_pool_mgm';
 const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '10,50,200' },
@@ -75,46 +77,14 @@ function originalModelSeconds(n: number, bootMs: number): number {
   return Math.ceil(n / ORIGINAL.threads) * perBuild;
 }
 
-interface Round {
-  n: number;
-  wallMs: number;
-  pass: number;
-  notPass: number;
-  firstError?: string;
-  latencyP50Ms: number;
-  latencyMaxMs: number;
-  statusPollsPerBuild: number;
-  requestsPerBuild: number;
-  tokenRequests: number;
-  /** When the first and the last POST /servers reached the cloud, from the submission. */
-  firstCreateMs: number;
-  lastCreateMs: number;
-  /** The machine's 1-minute load average when the round ended (other work on it skews timings). */
-  loadAvg1m: number;
-}
-
-interface Series {
-  label: string;
-  endpoint: 'worker-threads' | 'in-process';
-  temperature: 'cold' | 'warm';
-  concurrency: number;
-  n: number;
-  rounds: Round[];
-  wallSeconds: Stat;
-  overBootTime: Stat;
-  /** Largest peak RSS of serverless-offline over the series' processes. */
-  offlinePeakRssMiB?: number;
-}
-
 let sim: CloudSim;
 let gd: Gearmand;
 let fnEnv: Record<string, string>;
 let runSeq = 0;
 
 async function registered(): Promise<boolean> {
-  const lines = await adminCommand(gd.host, gd.port, 'status').catch(() => []);
-  const line = lines.find((l) => l.startsWith(`${GEARMAN_FUNCTION}\t`));
-  return Number(line?.split('\t')[3] ?? 0) > 0;
+  const functions = await gearmanStatus(gd).catch(() => []);
+  return (functions.find((f) => f.function === FN)?.availableWorkers ?? 0) > 0;
 }
 
 async function unregistered(): Promise<boolean> {
@@ -122,7 +92,7 @@ async function unregistered(): Promise<boolean> {
 }
 
 /** Submits n BUILD_DEVICE jobs at once, on 4 client connections; resolves when every one answered. */
-async function buildRound(n: number): Promise<Round> {
+async function buildRound(n: number): Promise<FleetRound> {
   runSeq += 1;
   const tag = `bench-${process.pid}-${runSeq}`;
   const clients = await Promise.all(Array.from({ length: 4 }, () => GearmanClient.connect(gd.address)));
@@ -205,7 +175,7 @@ async function stopBridge(stack: Stack): Promise<void> {
   await until(unregistered, 'the bridge to leave gearmand', 10_000, 50);
 }
 
-function describe(r: Round): string {
+function describe(r: FleetRound): string {
   return (
     `${r.n} builds in ${(r.wallMs / 1000).toFixed(2)} s (${(r.wallMs / BOOT_MS).toFixed(2)}× boot), ${r.pass} PASS` +
     `${r.notPass ? `, ${r.notPass} not PASS: ${r.firstError}` : ''}, p50 ${(r.latencyP50Ms / 1000).toFixed(2)} s, ` +
@@ -216,11 +186,11 @@ function describe(r: Round): string {
 
 function series(
   label: string,
-  meta: Omit<Series, 'rounds' | 'wallSeconds' | 'overBootTime' | 'label'>,
-  rounds: Round[],
+  meta: Omit<FleetSeries, 'rounds' | 'wallSeconds' | 'overBootTime' | 'label'>,
+  rounds: FleetRound[],
   peak?: number,
-): Series {
-  const s: Series = {
+): FleetSeries {
+  const s: FleetSeries = {
     label,
     ...meta,
     rounds,
@@ -250,9 +220,9 @@ interface Spec {
 const shared = new Map<boolean, Offline>();
 
 /** Runs one spec; returns its cold and warm series (either may be absent). */
-async function measure(spec: Spec): Promise<Series[]> {
-  const cold: Round[] = [];
-  const warm: Round[] = [];
+async function measure(spec: Spec): Promise<FleetSeries[]> {
+  const cold: FleetRound[] = [];
+  const warm: FleetRound[] = [];
   let peak = 0;
   const stacks = Math.max(1, spec.cold);
   for (let run = 1; run <= stacks; run += 1) {
@@ -290,7 +260,7 @@ async function measure(spec: Spec): Promise<Series[]> {
     concurrency: spec.concurrency,
     n: spec.n,
   };
-  const out: Series[] = [];
+  const out: FleetSeries[] = [];
   if (cold.length > 0) out.push(series(`${spec.label} cold`, { ...meta, temperature: 'cold' }, cold, peak));
   if (warm.length > 0) out.push(series(`${spec.label} warm`, { ...meta, temperature: 'warm' }, warm, peak));
   return out;
@@ -352,7 +322,7 @@ async function main(): Promise<void> {
       warm: WT_RUNS,
     })),
   ];
-  const all: Series[] = [];
+  const all: FleetSeries[] = [];
   try {
     for (const spec of specs) all.push(...(await measure(spec)));
   } finally {
@@ -362,7 +332,7 @@ async function main(): Promise<void> {
   }
   const sizes = [...new Set([...SIZES, ...C4_SIZES, ...WT_SIZES])].sort((a, b) => a - b);
   const original = Object.fromEntries(sizes.map((n) => [n, originalModelSeconds(n, BOOT_MS)]));
-  const out = {
+  const out: FleetBuilds = {
     bootMs: BOOT_MS,
     pollInitialMs: POLL_MS,
     pollGrowth: POLL_GROWTH,

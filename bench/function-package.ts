@@ -24,11 +24,13 @@ import zlib from 'node:zlib';
 import { parse } from 'yaml';
 import { SERVICE_NAME } from '../contract';
 import type { Stat } from './lib/common';
-import { ROOT, cleanEnv, log, round, run, stat, writeFragment } from './lib/common';
+import { envWithoutServices, run } from '../scripts/harness';
+import { ROOT, log, round, stat } from './lib/common';
+import type { BundleContributors, FunctionPackage, InitTimes, Packaged } from './lib/fragments';
+import { writeFragment } from './lib/fragments';
 import { stageService } from './lib/fleet';
-import type { Packaged } from './lib/report';
 
-const NAME = 'function-package';
+const NAME = 'function-package' as const;
 const { values } = parseArgs({
   options: {
     'init-runs': { type: 'string', default: '7' },
@@ -113,7 +115,7 @@ async function packageAll(
       [path.join(ROOT, 'node_modules/serverless/bin/serverless.js'), 'package', '--package', outDir],
       {
         cwd: staging.dir,
-        env: cleanEnv({
+        env: envWithoutServices({
           AWS_ACCESS_KEY_ID: 'offline',
           AWS_SECRET_ACCESS_KEY: 'offline',
           SLS_TELEMETRY_DISABLED: '1',
@@ -159,12 +161,6 @@ async function packageAll(
   return { packaged, seconds: round(seconds, 1), extracted };
 }
 
-interface Contributors {
-  fn: string;
-  outputBytes: number;
-  top: { input: string; bytes: number; pct: number }[];
-}
-
 /** Groups an input path by npm package (node_modules/<pkg>) or by project folder. */
 function owner(input: string): string {
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
@@ -173,7 +169,7 @@ function owner(input: string): string {
   return parts.length > 2 ? `${parts.slice(0, 2).join('/')}/` : input;
 }
 
-async function contributors(workDir: string): Promise<Contributors[]> {
+async function contributors(workDir: string): Promise<BundleContributors[]> {
   const e = slsYaml.custom.esbuild;
   const drop = new Set([
     'exclude',
@@ -186,7 +182,7 @@ async function contributors(workDir: string): Promise<Contributors[]> {
     'external',
   ]);
   const options = Object.fromEntries(Object.entries(e).filter(([k]) => !drop.has(k)));
-  const out: Contributors[] = [];
+  const out: BundleContributors[] = [];
   for (const fn of FUNCTIONS) {
     const entry = path.join(
       ROOT,
@@ -246,21 +242,14 @@ async function initOnce(file: string, sourceMaps: boolean): Promise<number> {
     POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
     AWS_REGION: 'us-east-1',
   };
-  const r = await run(process.execPath, ['-e', INIT_SCRIPT, file], { env, timeoutMs: 30_000 });
+  const r = await run(process.execPath, ['-e', INIT_SCRIPT, file], { cwd: ROOT, env, timeoutMs: 30_000 });
   const m = /INIT ([\d.]+)/.exec(r.stdout);
   if (r.code !== 0 || !m) throw new Error(`init of ${file} failed (${r.code}):\n${r.output.slice(-2000)}`);
   return Number(m[1]);
 }
 
-interface InitResult {
-  fn: string;
-  /** As deployed: NODE_OPTIONS=--enable-source-maps (serverless.yml). */
-  withSourceMaps: Stat;
-  withoutSourceMaps: Stat;
-}
-
-async function coldInit(extracted: Map<string, string>): Promise<{ functions: InitResult[]; sdkOnly: Stat }> {
-  const results: InitResult[] = [];
+async function coldInit(extracted: Map<string, string>): Promise<{ functions: InitTimes[]; sdkOnly: Stat }> {
+  const results: InitTimes[] = [];
   const samples = new Map<string, { on: number[]; off: number[] }>(FUNCTIONS.map((fn) => [fn, { on: [], off: [] }]));
   // Round-robin over the functions so background load hits them alike.
   for (let i = 0; i < INIT_RUNS; i += 1) {
@@ -296,7 +285,7 @@ async function main(): Promise<void> {
     const init = await coldInit(extracted);
     const maxZip = Math.max(...packaged.map((p) => p.zipKB));
     const maxInit = Math.max(...init.functions.map((f) => f.withSourceMaps.median));
-    const out = {
+    const out: FunctionPackage = {
       quick: values.quick,
       targets: { zipKB: TARGET_ZIP_KB, initMs: TARGET_INIT_MS },
       esbuild: slsYaml.custom.esbuild,

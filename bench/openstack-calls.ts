@@ -20,15 +20,16 @@ import type { FunctionName } from '../contract';
 import { POLL_GROWTH } from '../contract';
 import { startCloudSim } from '../scripts/cloud-sim';
 import type { CloudSim, RequestRecord } from '../scripts/cloud-sim';
-import type { Bundle } from '../test/helpers/lambda';
-import { bundleHandlers } from '../test/helpers/lambda';
-import { log, round, stat, writeFragment } from './lib/common';
-import type { TimedInvocation } from './lib/lambda-runner';
-import { WarmFunction } from './lib/lambda-runner';
+import type { Bundle } from '../scripts/lambda/bundle';
+import { bundleHandlers } from '../scripts/lambda/bundle';
+import { log, round, stat } from './lib/common';
+import type { ActionCalls, OpenStackCalls } from './lib/fragments';
+import { writeFragment } from './lib/fragments';
+import type { TimedInvocation } from '../scripts/lambda/warm-function';
+import { WarmFunction } from '../scripts/lambda/warm-function';
 import { STATUS_POLL_KEY, TOKEN_KEY, countRequests } from './lib/requests';
-import type { ActionCalls as ReportedActionCalls } from './lib/report';
 
-const NAME = 'openstack-calls';
+const NAME = 'openstack-calls' as const;
 const { values } = parseArgs({
   options: {
     'cheap-jobs': { type: 'string', default: '1000' },
@@ -58,8 +59,6 @@ const envelope = (message: Record<string, unknown>): Record<string, unknown> => 
     message,
   };
 };
-
-type ActionCalls = ReportedActionCalls & { fn: FunctionName };
 
 const warmFunctions = new Map<FunctionName, WarmFunction>();
 const invocations = new Map<string, { fn: FunctionName; list: TimedInvocation[] }>();
@@ -92,7 +91,7 @@ const recordsOf = (fn: FunctionName, inv: TimedInvocation): RequestRecord[] => s
 async function run(action: string, fn: FunctionName, messages: Record<string, unknown>[]): Promise<TimedInvocation[]> {
   let warm = warmFunctions.get(fn);
   if (!warm) {
-    warm = new WarmFunction(bundle, fn, env, `${sim.url}${MARKER}${fn}`);
+    warm = new WarmFunction(bundle, fn, env, { markerUrl: `${sim.url}${MARKER}${fn}` });
     warmFunctions.set(fn, warm);
   }
   const list = await warm.invoke(messages.map(envelope));
@@ -206,7 +205,7 @@ async function main(): Promise<void> {
   const cheapJobs = cheap.reduce((n, r) => n + r.jobs, 0);
   const allJobs = results.reduce((n, r) => n + r.jobs, 0);
   const allTokens = results.reduce((n, r) => n + r.tokenRequests, 0);
-  const out = {
+  const out: OpenStackCalls = {
     bootMs: BOOT_MS,
     pollDefaults: { initialMs: 1000, growth: POLL_GROWTH, maxMs: 15000 },
     quick,

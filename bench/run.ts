@@ -12,9 +12,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Child } from './lib/common';
-import { LOG_DIR, ROOT, readFragment, round, run, startChild } from './lib/common';
-import type { BridgeOut, CallsOut, FleetOut, Fragments, Machine, PackageOut, ScriptRun } from './lib/report';
+import { run, spawnChild } from '../scripts/harness';
+import { LOG_DIR, ROOT, round } from './lib/common';
+import { readFragment } from './lib/fragments';
+import type { Fragments, Machine, ScriptRun } from './lib/report';
 import { renderReport, results } from './lib/report';
 
 const SCRIPTS = [
@@ -24,40 +25,69 @@ const SCRIPTS = [
   { name: 'fleet-builds', timeoutMs: 12 * 60_000 },
 ] as const;
 
+const HELP = `Usage: npm run bench [-- options]
+
+Runs the benchmark scripts one after another:
+  ${SCRIPTS.map((s) => s.name).join(', ')}
+then writes bench/REPORT.md and bench/results.json from the fragments they wrote in bench/out/.
+
+Options:
+  --only NAME[,NAME]  run only these scripts (the report uses the fragments there are)
+  --report-only       run nothing: rewrite the report from bench/out/*.json
+  --quick             fewer runs, to check the scripts; writes bench/out/REPORT.quick.md
+                      and bench/out/results.quick.json instead
+  --help              show this help
+
+Each script also runs alone, e.g. npx tsx bench/fleet-builds.ts --quick (options: the
+comment at its top).
+`;
+
 const { values } = parseArgs({
   options: {
     only: { type: 'string' },
     'report-only': { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
   },
 });
+if (values.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+const unknown = values.only?.split(',').filter((name) => !SCRIPTS.some((s) => s.name === name.trim()));
+if (unknown && unknown.length > 0) {
+  process.stderr.write(
+    `bench: no script named ${unknown.join(', ')}; expected ${SCRIPTS.map((s) => s.name).join(', ')}\n`,
+  );
+  process.exit(2);
+}
 
 async function runScript(name: string, timeoutMs: number): Promise<ScriptRun> {
   const t0 = performance.now();
   process.stderr.write(`\n== bench/${name}.ts\n`);
-  const child: Child = startChild(
-    process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'bench', `${name}.ts`), ...(values.quick ? ['--quick'] : [])],
-    {
-      stdio: ['ignore', 'inherit', 'inherit'],
-    },
-  );
+  const child = spawnChild({
+    name,
+    command: process.execPath,
+    args: ['--import', 'tsx', path.join(ROOT, 'bench', `${name}.ts`), ...(values.quick ? ['--quick'] : [])],
+    cwd: ROOT,
+    stdout: 'inherit',
+    stderr: 'inherit',
+  });
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     void child.stop(10_000);
   }, timeoutMs);
-  await child.exited;
+  const exit = await child.exited;
   clearTimeout(timer);
   const seconds = round((performance.now() - t0) / 1000, 1);
-  const code = child.proc.exitCode;
   if (timedOut) return { name, seconds, ok: false, error: `stopped after ${timeoutMs / 1000} s` };
-  if (code !== 0) return { name, seconds, ok: false, error: `exit status ${code ?? child.proc.signalCode}` };
+  if (exit.code !== 0) return { name, seconds, ok: false, error: `exit status ${exit.code ?? exit.signal}` };
   return { name, seconds, ok: true };
 }
 
 async function text(command: string, args: string[]): Promise<string> {
-  const r = await run(command, args, { timeoutMs: 30_000 }).catch(() => undefined);
+  const r = await run(command, args, { cwd: ROOT, timeoutMs: 30_000 }).catch(() => undefined);
   return r && r.code === 0 ? r.stdout.trim() : 'unknown';
 }
 
@@ -115,10 +145,10 @@ async function main(): Promise<void> {
     }
   }
   const fragments: Fragments = {};
-  const fleet = readFragment<FleetOut>('fleet-builds');
-  const bridge = readFragment<BridgeOut>('bridge-overhead');
-  const calls = readFragment<CallsOut>('openstack-calls');
-  const pkg = readFragment<PackageOut>('function-package');
+  const fleet = readFragment('fleet-builds');
+  const bridge = readFragment('bridge-overhead');
+  const calls = readFragment('openstack-calls');
+  const pkg = readFragment('function-package');
   // A failed script's old fragment must not pass for this run's.
   const failed = new Set(scripts.filter((s) => !s.ok).map((s) => s.name));
   if (fleet && !failed.has('fleet-builds')) fragments.fleet = fleet;

@@ -2,7 +2,17 @@
  * Job server addresses as the command lines take them. Kept apart from config.ts (zod, YAML)
  * so the operator's job CLI can use it without loading the bridge's whole configuration.
  */
-import type { ServerAddress } from './connection';
+
+/** A job server's host and port. */
+export interface ServerAddress {
+  host: string;
+  port: number;
+}
+
+/** "host:port" for messages and metric labels, an IPv6 host in brackets. */
+export function formatServer(server: ServerAddress): string {
+  return server.host.includes(':') ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
+}
 
 /** "host:port", "[v6]:port" or "host" (port defaults to defaultPort). */
 export function parseHostPort(value: string, defaultPort: number, minPort = 1): ServerAddress {

@@ -12,18 +12,13 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { LogSink } from '../contract';
 import { backoffDelay } from './invoker';
-import type { ResponsePacket } from './protocol/packets';
-import { PacketParser, decodeResponse } from './protocol/parser';
-import { worker as request } from './protocol/serializer';
+import type { ServerAddress } from './address';
+import { formatServer } from './address';
+import type { ResponsePacket } from './gearman/protocol/packets';
+import { PacketParser, decodeResponse } from './gearman/protocol/parser';
+import { worker as request } from './gearman/protocol/serializer';
 
-export interface ServerAddress {
-  host: string;
-  port: number;
-}
-
-function formatServer(server: ServerAddress): string {
-  return server.host.includes(':') ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
-}
+export type { ServerAddress };
 
 export interface TlsFiles {
   ca?: Buffer;

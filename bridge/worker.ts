@@ -13,7 +13,7 @@ import type { Invoker, InvokeOutcome } from './invoker';
 import type { JobAnswer, JobOptions } from './job';
 import { failAnswer, finishJob, prepareJob } from './job';
 import type { BridgeMetrics } from './metrics';
-import { worker as request } from './protocol/serializer';
+import { worker as request } from './gearman/protocol/serializer';
 
 export interface WorkerOptions {
   servers: ServerAddress[];

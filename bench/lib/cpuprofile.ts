@@ -1,6 +1,9 @@
 /** Summary of a V8 .cpuprofile (node --cpu-prof): where the CPU time went, by package or project file. */
 import fs from 'node:fs';
-import { round } from './common';
+import { pathToFileURL } from 'node:url';
+import { ROOT, round } from './common';
+
+const ROOT_URL = `${pathToFileURL(ROOT).href}/`;
 
 interface ProfileNode {
   id: number;
@@ -27,9 +30,9 @@ export interface ProfileSummary {
 function place(url: string, functionName: string): string {
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1] as string;
-  const project =
-    /\/work\/[^/]+\/(.+)$/.exec(url) ?? /file:\/\/.*?\/((?:bridge|functions|bench|scripts|test)\/.+)$/.exec(url);
-  if (project) return project[1] as string;
+  // A project file: its path in the repository, wherever the checkout is.
+  if (url.startsWith(ROOT_URL)) return url.slice(ROOT_URL.length);
+  if (url.startsWith(`${ROOT}/`)) return url.slice(ROOT.length + 1);
   if (url.startsWith('node:')) return url;
   return url ? (url.split('/').slice(-1)[0] ?? url) : `(${functionName || 'native'})`;
 }

@@ -5,9 +5,9 @@
  */
 import fs from 'node:fs';
 import { BRIDGE_BIN, SERVERLESS_BIN, stageService as stageFleetService } from '../../scripts/fleet';
-import { freePort } from '../../scripts/fleet/gearmand';
-import type { Child } from './common';
-import { cleanEnv, logFile, startChild } from './common';
+import type { Child } from '../../scripts/harness';
+import { envWithoutServices, freePort, spawnChild } from '../../scripts/harness';
+import { ROOT, logFile } from './common';
 
 /** Staged service directories still to remove when the benchmark process exits. */
 const staged = new Set<string>();
@@ -68,10 +68,13 @@ export async function startOffline(options: OfflineOptions): Promise<Offline> {
   ];
   const t0 = performance.now();
   const staging = stageService();
-  const child = startChild(process.execPath, [SERVERLESS_BIN, ...args], {
+  const child = spawnChild({
+    name: 'serverless offline',
+    command: process.execPath,
+    args: [SERVERLESS_BIN, ...args],
     cwd: staging.dir,
     ...(options.log ? { logFile: logFile(options.log) } : {}),
-    env: cleanEnv({
+    env: envWithoutServices({
       ...options.env,
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
@@ -87,7 +90,10 @@ export async function startOffline(options: OfflineOptions): Promise<Offline> {
     staging.remove();
   };
   try {
-    await child.waitFor(new RegExp(`listening on ${url.replace(/[.]/g, '\\.')}`), options.readyTimeoutMs ?? 120_000);
+    await child.waitForLine(
+      new RegExp(`listening on ${url.replace(/[.]/g, '\\.')}`),
+      options.readyTimeoutMs ?? 120_000,
+    );
   } catch (error) {
     await stop();
     throw error;
@@ -110,9 +116,10 @@ export function startBridgeCli(options: {
   /** Name of its log file in bench/out/logs/. */
   log?: string;
 }): BridgeProcess {
-  const child = startChild(
-    process.execPath,
-    [
+  const child = spawnChild({
+    name: 'pool-bridge',
+    command: process.execPath,
+    args: [
       BRIDGE_BIN,
       '--gearman',
       options.gearman,
@@ -128,10 +135,14 @@ export function startBridgeCli(options: {
       '0',
       ...(options.extraArgs ?? []),
     ],
-    {
-      env: cleanEnv({ NODE_NO_WARNINGS: '1', AWS_EC2_METADATA_DISABLED: 'true' }),
-      ...(options.log ? { logFile: logFile(options.log) } : {}),
+    cwd: ROOT,
+    env: envWithoutServices({ NODE_NO_WARNINGS: '1', AWS_EC2_METADATA_DISABLED: 'true' }),
+    ...(options.log ? { logFile: logFile(options.log) } : {}),
+  });
+  return {
+    child,
+    stop: async () => {
+      await child.stop(5000);
     },
-  );
-  return { child, stop: () => child.stop(5000) };
+  };
 }

@@ -1,13 +1,14 @@
 /**
  * The client load of the bridge-overhead benchmark: `jobs` trivial jobs through gearmand,
  * `outstanding` submitted at any time over `connections` client connections (the Node
- * client of test/bridge/helpers/gearman-client.ts, on the bridge's protocol module), each
+ * client of bridge/gearman/client.ts), each
  * timed from SUBMIT_JOB to WORK_COMPLETE. Bounded in count and in time.
  */
 import os from 'node:os';
-import type { JobResult } from '../../test/bridge/helpers/gearman-client';
-import { GearmanClient } from '../../test/bridge/helpers/gearman-client';
+import type { JobResult } from '../../bridge/gearman';
+import { GearmanClient } from '../../bridge/gearman';
 import { percentile, round } from './common';
+import type { LoadRun } from './fragments';
 
 export interface LoadOptions {
   address: string;
@@ -23,20 +24,7 @@ export interface LoadOptions {
   uniquePrefix: string;
 }
 
-export interface LoadResult {
-  jobs: number;
-  seconds: number;
-  jobsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  wrong: number;
-  timeLimited: boolean;
-  /** The machine's 1-minute load average when the run ended. */
-  loadAvg1m: number;
-}
-
-export async function gearmanLoad(o: LoadOptions): Promise<LoadResult> {
+export async function gearmanLoad(o: LoadOptions): Promise<LoadRun> {
   const clients = await Promise.all(Array.from({ length: o.connections }, () => GearmanClient.connect(o.address)));
   const latencies: number[] = [];
   let next = 0;

@@ -3,7 +3,7 @@
  *
  *   gearmand  <-- pool-bridge --> serverless offline (the six bundled functions) --> cloud
  *
- * - gearmand: Debian's /usr/sbin/gearmand (./gearmand.ts).
+ * - gearmand: Debian's /usr/sbin/gearmand (../harness/gearmand.ts).
  * - functions: `serverless offline` from serverless.yml, so serverless-esbuild bundles the
  *   handlers exactly as `serverless deploy` would ship them, served on a Lambda-compatible
  *   endpoint. It runs in a private staging directory (a copy of serverless.yml, symlinks to
@@ -14,7 +14,7 @@
  * - bridge: bridge/bin/pool-bridge.mjs, pointed at gearmand and the functions.
  *
  * Child processes are started directly with process.execPath (no shell, no npx), each in a
- * process group of its own, and stopped by group id (./processes.ts). startFleet() is what
+ * process group of its own, and stopped by group id (../harness/). startFleet() is what
  * `npm start` (./main.ts) and the end-to-end tests both run.
  */
 import fs from 'node:fs';
@@ -23,10 +23,8 @@ import path from 'node:path';
 import { DEFAULT_FUNCTION_PREFIX, DEFAULT_GEARMAN_PORT, GEARMAN_FUNCTION } from '../../contract';
 import type { CloudSim, CloudSimOptions } from '../cloud-sim';
 import { startCloudSim } from '../cloud-sim';
-import type { Gearmand } from './gearmand';
-import { GEARMAND, startGearmand } from './gearmand';
-import type { Service } from './processes';
-import { StartError, accepts, freePort, startService } from './processes';
+import type { Gearmand, Service } from '../harness';
+import { GEARMAND, StartError, accepts, freePort, startGearmand, startService } from '../harness';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const SERVERLESS_BIN = path.join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
@@ -128,6 +126,9 @@ export interface FleetOptions {
   onProgress?: (message: string) => void;
 }
 
+/** A service of the fleet: a child in a process group of its own, its output in a log file. */
+export type FleetService = Service & { logFile: string };
+
 export interface FleetProcess {
   name: string;
   pid: number;
@@ -141,8 +142,8 @@ export interface Fleet {
   /** The simulator, when the fleet runs one. */
   cloud: CloudSim | undefined;
   /** serverless offline, unless FLEET_LAMBDA=aws. */
-  functions: (Service & { url: string }) | undefined;
-  bridge: Service & { healthUrl: string };
+  functions: (FleetService & { url: string }) | undefined;
+  bridge: FleetService & { healthUrl: string };
   logDir: string;
   /** Every child process (the PID is also its process-group id). */
   processes(): FleetProcess[];
@@ -163,7 +164,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   const logDir = options.logDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pool-fleet-'));
   fs.mkdirSync(logDir, { recursive: true });
 
-  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanups: (() => Promise<unknown> | void)[] = [];
   const cleanup = async (): Promise<void> => {
     for (const step of cleanups.splice(0).reverse()) {
       try {
@@ -288,7 +289,7 @@ async function startOffline(
   env: NodeJS.ProcessEnv,
   logFile: string,
   options: FleetOptions,
-): Promise<Service & { url: string }> {
+): Promise<FleetService & { url: string }> {
   for (let attempt = 1; ; attempt += 1) {
     const lambdaPort = await freePort(HOST);
     const httpPort = await freePort(HOST);
@@ -311,6 +312,7 @@ async function startOffline(
         ],
         cwd: staging,
         env,
+        group: true,
         logFile,
         ready: {
           line: /Offline \[http for lambda\] listening on (https?:\/\/\S+)/,
@@ -319,7 +321,7 @@ async function startOffline(
         readyTimeoutMs: options.functionsReadyTimeoutMs ?? 120_000,
         ...(options.onLog ? { onLine: (line: string) => options.onLog?.('functions', line) } : {}),
       });
-      return Object.assign(service, { url: `http://${HOST}:${lambdaPort}` });
+      return Object.assign(service, { url: `http://${HOST}:${lambdaPort}`, logFile });
     } catch (error) {
       // Another process took a port between freePort() and the listen: try new ones.
       if (attempt < 3 && error instanceof StartError && /EADDRINUSE/.test(error.message)) continue;
@@ -334,7 +336,7 @@ async function startPoolBridge(
   env: NodeJS.ProcessEnv,
   logFile: string,
   options: FleetOptions,
-): Promise<Service & { healthUrl: string }> {
+): Promise<FleetService & { healthUrl: string }> {
   const level = (env.POOL_BRIDGE_LOG_LEVEL ?? '').trim().toUpperCase();
   const args = [
     BRIDGE_BIN,
@@ -357,12 +359,13 @@ async function startPoolBridge(
     args,
     cwd: ROOT,
     env,
+    group: true,
     logFile,
     ready: {
       line: /^\{.*"health endpoint listening".*\}$/,
       // Ready once /healthz says 200: connected to gearmand.
       check: async (match) => {
-        healthUrl ||= `${String((JSON.parse(match[0]) as { url?: unknown }).url)}/healthz`;
+        healthUrl ||= `${String((JSON.parse(match?.[0] ?? '{}') as { url?: unknown }).url)}/healthz`;
         const res = await fetch(healthUrl, { signal: AbortSignal.timeout(1000) });
         await res.body?.cancel();
         return res.status === 200;
@@ -373,7 +376,7 @@ async function startPoolBridge(
     graceMs: 8000,
     ...(options.onLog ? { onLine: (line: string) => options.onLog?.('bridge', line) } : {}),
   });
-  return Object.assign(service, { healthUrl });
+  return Object.assign(service, { healthUrl, logFile });
 }
 
 /** The short text `npm start` prints once everything is up. */

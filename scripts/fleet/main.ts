@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Fleet, FleetOptions } from './index';
 import { FleetConfigError, ROOT, startFleet } from './index';
-import { pidAlive } from './processes';
+import { pidAlive } from '../harness';
 
 const HELP = `Usage: npm start [-- options]
 

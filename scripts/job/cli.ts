@@ -18,8 +18,8 @@ import {
   defaultInvokeTimeoutSeconds,
   normaliseAction,
 } from '../../contract';
-import type { JobOutcome } from './client';
-import { JobError, functionStatus, submitJob } from './client';
+import type { JobResult } from '../../bridge/gearman';
+import { GearmanClientError, gearmanStatus, submitJob } from '../../bridge/gearman';
 
 const DEFAULT_GEARMAN = `127.0.0.1:${DEFAULT_GEARMAN_PORT}`;
 /** The job server to use when --gearman is not given (the fleet's banner prints it). */
@@ -214,7 +214,7 @@ function palette(term: Terminal): {
 /** The result, for a human: PASS/FAIL line, then the fields (error first), then the job. */
 function formatResult(
   request: JobRequest,
-  outcome: JobOutcome,
+  outcome: JobResult,
   elapsedMs: number,
   term: Terminal,
 ): { text: string; pass: boolean } {
@@ -286,8 +286,13 @@ export async function runJobCli(
   const req = request;
   const action = String(req.message.action);
 
-  const status = await functionStatus(req.host, req.port, req.functionName);
-  if (status !== 'unreachable' && (status === undefined || status.workers === 0)) {
+  // Unlisted: no worker ever registered the function and no job of it is queued. No answer:
+  // say nothing here, the submission reports why.
+  const status = await gearmanStatus(req, { timeoutMs: 1500 }).then(
+    (functions) => functions.find((f) => f.function === req.functionName) ?? 'unlisted',
+    () => 'unreachable' as const,
+  );
+  if (status === 'unlisted' || (status !== 'unreachable' && status.availableWorkers === 0)) {
     term.err.write(
       `job: no worker has registered ${req.functionName} on ${req.address}: the job waits until one does (is pool-bridge running?)\n`,
     );
@@ -329,11 +334,10 @@ export async function runJobCli(
   };
   process.once('SIGINT', onSigint);
   const timeout = setTimeout(() => abort.abort(), req.timeoutMs);
-  let outcome: JobOutcome;
+  let outcome: JobResult;
   try {
     outcome = await submitJob({
-      host: req.host,
-      port: req.port,
+      server: req,
       functionName: req.functionName,
       unique: req.unique,
       payload: JSON.stringify(req.message),
@@ -357,7 +361,7 @@ export async function runJobCli(
       );
       return 1;
     }
-    term.err.write(`job: ${error instanceof JobError ? error.message : String(error)}\n`);
+    term.err.write(`job: ${error instanceof GearmanClientError ? error.message : String(error)}\n`);
     return 1;
   } finally {
     clearTimeout(timeout);

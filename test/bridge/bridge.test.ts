@@ -11,14 +11,15 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { BridgeHandle } from '../../bridge/index';
 import type { InvokeOutcome } from '../../bridge/invoker';
-import { GEARMAN_FUNCTION } from '../../contract';
-import { allConnected, startTestBridge, waitFor } from './helpers/bridge';
-import { FakeInvoker, json, passThrough, sleep, slow } from './helpers/fake-invoker';
-import { GearmanClient, gearmanCli, submitJob } from './helpers/gearman-client';
-import type { Gearmand } from './helpers/gearmand';
-import { adminCommand, startGearmand } from './helpers/gearmand';
+import { allConnected, startTestBridge } from './helpers/bridge';
+import { FakeInvoker, json, passThrough, slow } from './helpers/fake-invoker';
+import { GearmanClient, gearmanStatus, gearmanWorkers, submitJob } from '../../bridge/gearman';
+import { gearmanCli } from '../helpers/gearman-cli';
 import type { TlsProxy } from './helpers/tls-proxy';
 import { startTlsProxy } from './helpers/tls-proxy';
+import type { Gearmand } from '../../scripts/harness';
+import { sleep, startGearmand, until } from '../../scripts/harness';
+import { GEARMAN_FUNCTION } from '../../contract';
 
 const FN = GEARMAN_FUNCTION;
 
@@ -29,7 +30,7 @@ describe('round trip through real gearmand', { timeout: 30_000 }, () => {
   before(async () => {
     gd = await startGearmand();
     bridge = await startTestBridge([gd.address], invoker);
-    await waitFor(() => allConnected(bridge), 'registration');
+    await until(() => allConnected(bridge), 'registration');
   });
   after(async () => {
     await bridge.stop();
@@ -37,23 +38,20 @@ describe('round trip through real gearmand', { timeout: 30_000 }, () => {
   });
 
   test('registered with its client id (SET_CLIENT_ID) for the function (CAN_DO)', async () => {
-    const workers = await adminCommand(gd.host, gd.port, 'workers');
+    const workers = await gearmanWorkers(gd);
     assert.ok(
-      workers.some((l) => / pool-bridge-test : libra_pool_mgm\s*$/.test(l)),
-      `gearadmin workers: ${JSON.stringify(workers)}`,
+      workers.some((w) => w.clientId === 'pool-bridge-test' && w.functions.join(' ') === FN),
+      `gearmand workers: ${JSON.stringify(workers)}`,
     );
-    const status = await adminCommand(gd.host, gd.port, 'status');
-    assert.ok(
-      status.some((l) => /^libra_pool_mgm\t\d+\t\d+\t1$/.test(l)),
-      JSON.stringify(status),
-    );
+    const status = await gearmanStatus(gd);
+    assert.equal(status.find((f) => f.function === FN)?.availableWorkers, 1, JSON.stringify(status));
   });
 
   test('gearman CLI job: unique id and handle reach the function, its result comes back verbatim', async () => {
     const verbatim = '{"action":"build_ip",  "response":"PASS", "id":"12345","ip":"15.185.234.125"}';
     invoker.handler = () => ({ status: 'returned', payload: Buffer.from(verbatim) });
     const before = invoker.calls.length;
-    const r = await gearmanCli(gd.host, gd.port, FN, 'uuid-cli-1', '{"action":"build_ip"}');
+    const r = await gearmanCli(gd, FN, '{"action":"build_ip"}', { unique: 'uuid-cli-1' });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.replace(/\n$/, ''), verbatim);
     const call = invoker.calls[before];
@@ -162,7 +160,12 @@ describe('round trip through real gearmand', { timeout: 30_000 }, () => {
     ];
     for (const [name, handler, pattern] of outcomes) {
       invoker.handler = handler;
-      const r = await submitJob(gd.address, FN, `fail-${name}`, '{"action":"BUILD_IP","keep":"me"}');
+      const r = await submitJob({
+        server: gd.address,
+        functionName: FN,
+        unique: `fail-${name}`,
+        payload: '{"action":"BUILD_IP","keep":"me"}',
+      });
       assert.equal(r.packet, 'WORK_COMPLETE', name);
       const obj = r.json as Record<string, unknown>;
       assert.equal(obj.response, 'FAIL', name);
@@ -213,7 +216,7 @@ describe('concurrency', { timeout: 30_000 }, () => {
     const invoker = new FakeInvoker(slow(1000));
     const bridge = await startTestBridge([gd.address], invoker);
     try {
-      await waitFor(() => allConnected(bridge), 'registration');
+      await until(() => allConnected(bridge), 'registration');
       const c = await GearmanClient.connect(gd.address);
       const t0 = performance.now();
       const results = await Promise.all(
@@ -237,10 +240,10 @@ describe('concurrency', { timeout: 30_000 }, () => {
     });
     const bridge = await startTestBridge([gd.address], invoker, { concurrency: 3 });
     try {
-      await waitFor(() => allConnected(bridge), 'registration');
+      await until(() => allConnected(bridge), 'registration');
       const c = await GearmanClient.connect(gd.address);
       const device = c.submit(FN, 'long-device', '{"action":"BUILD_DEVICE"}');
-      await waitFor(() => invoker.active === 1, 'the device build to start');
+      await until(() => invoker.active === 1, 'the device build to start');
       const t0 = performance.now();
       const ips = await Promise.all(
         Array.from({ length: 8 }, (_, i) => c.submit(FN, `ip-${i}`, '{"action":"BUILD_IP"}')),
@@ -264,23 +267,38 @@ describe('several job servers', { timeout: 30_000 }, () => {
     const invoker = new FakeInvoker();
     const bridge = await startTestBridge([a.address, b.address], invoker, { concurrency: 8 });
     try {
-      await waitFor(() => allConnected(bridge), 'registration on both');
+      await until(() => allConnected(bridge), 'registration on both');
       const [ra, rb] = await Promise.all([
-        submitJob(a.address, FN, 'on-a', '{"action":"BUILD_IP","server":"a"}'),
-        submitJob(b.address, FN, 'on-b', '{"action":"BUILD_IP","server":"b"}'),
+        submitJob({
+          server: a.address,
+          functionName: FN,
+          unique: 'on-a',
+          payload: '{"action":"BUILD_IP","server":"a"}',
+        }),
+        submitJob({
+          server: b.address,
+          functionName: FN,
+          unique: 'on-b',
+          payload: '{"action":"BUILD_IP","server":"b"}',
+        }),
       ]);
       assert.deepEqual(ra.json, { action: 'BUILD_IP', server: 'a', response: 'PASS' });
       assert.deepEqual(rb.json, { action: 'BUILD_IP', server: 'b', response: 'PASS' });
 
       await a.kill();
-      await waitFor(() => bridge.state().servers[0]?.state !== 'connected', 'server a to be seen down');
+      await until(() => bridge.state().servers[0]?.state !== 'connected', 'server a to be seen down');
       const h = await fetch(`${bridge.health?.url}/healthz`);
       assert.equal(h.status, 200, 'one server connected is healthy');
-      const rb2 = await submitJob(b.address, FN, 'on-b-2', '{"action":"BUILD_IP"}');
+      const rb2 = await submitJob({
+        server: b.address,
+        functionName: FN,
+        unique: 'on-b-2',
+        payload: '{"action":"BUILD_IP"}',
+      });
       assert.equal((rb2.json as { response?: string }).response, 'PASS');
 
       await b.kill();
-      await waitFor(() => bridge.state().servers.every((s) => s.state !== 'connected'), 'both down');
+      await until(() => bridge.state().servers.every((s) => s.state !== 'connected'), 'both down');
       const down = await fetch(`${bridge.health?.url}/healthz`);
       assert.equal(down.status, 503);
       assert.equal(((await down.json()) as { status: string }).status, 'down');
@@ -301,15 +319,20 @@ describe('job server restarts', { timeout: 30_000 }, () => {
     });
     const bridge = await startTestBridge([gd.address], invoker, { reconnectMaxDelayMs: 300 });
     try {
-      await waitFor(() => allConnected(bridge), 'registration');
+      await until(() => allConnected(bridge), 'registration');
       const c = await GearmanClient.connect(gd.address);
       const lost = c.submit(FN, 'mid-run', '{"action":"BUILD_DEVICE"}').catch((e: Error) => e);
-      await waitFor(() => invoker.active === 1, 'the job to be running');
+      await until(() => invoker.active === 1, 'the job to be running');
       await gd.kill();
       assert.ok((await lost) instanceof Error, 'the client saw its server die');
       await gd.start();
       const restarted = performance.now();
-      const r = await submitJob(gd.address, FN, 'after-restart', '{"action":"BUILD_IP"}');
+      const r = await submitJob({
+        server: gd.address,
+        functionName: FN,
+        unique: 'after-restart',
+        payload: '{"action":"BUILD_IP"}',
+      });
       const served = performance.now() - restarted;
       assert.equal((r.json as { response?: string }).response, 'PASS');
       assert.ok(served < 3000, `first job after restart served in ${Math.round(served)} ms`);
@@ -319,13 +342,18 @@ describe('job server restarts', { timeout: 30_000 }, () => {
       // The job that was running finishes; its answer has nowhere to go and must not crash
       // anything: /metrics counts it as lost, and the bridge still serves.
       const metrics = (): Promise<string> => fetch(`${bridge.health?.url}/metrics`).then((res) => res.text());
-      await waitFor(
+      await until(
         async () => /pool_bridge_jobs_total\{action="BUILD_DEVICE",outcome="lost"\} 1/.test(await metrics()),
         'the orphaned job to finish and be counted as lost',
       );
       assert.match(await metrics(), new RegExp(`pool_bridge_reconnects_total\\{server="${gd.address}"\\} [1-9]`));
       assert.doesNotMatch(await metrics(), /action="BUILD_DEVICE",outcome="pass"\} [1-9]/, 'not counted as answered');
-      const after = await submitJob(gd.address, FN, 'after-lost', '{"action":"BUILD_IP"}');
+      const after = await submitJob({
+        server: gd.address,
+        functionName: FN,
+        unique: 'after-lost',
+        payload: '{"action":"BUILD_IP"}',
+      });
       assert.equal((after.json as { response?: string }).response, 'PASS');
     } finally {
       await bridge.stop();
@@ -338,10 +366,15 @@ describe('job server restarts', { timeout: 30_000 }, () => {
     const invoker = new FakeInvoker();
     const bridge = await startTestBridge([gd.address], invoker, { reconnectMaxDelayMs: 500 });
     try {
-      await waitFor(() => allConnected(bridge), 'registration');
+      await until(() => allConnected(bridge), 'registration');
       await gd.restart();
       const t0 = performance.now();
-      const r = await submitJob(gd.address, FN, 'idle-restart', '{"action":"BUILD_IP"}');
+      const r = await submitJob({
+        server: gd.address,
+        functionName: FN,
+        unique: 'idle-restart',
+        payload: '{"action":"BUILD_IP"}',
+      });
       const took = performance.now() - t0;
       assert.equal((r.json as { response?: string }).response, 'PASS');
       console.log(`# idle bridge: first job served ${Math.round(took)} ms after gearmand restarted`);
@@ -360,8 +393,13 @@ describe('job server restarts', { timeout: 30_000 }, () => {
       await sleep(400);
       assert.equal(bridge.state().status, 'down');
       await gd.start();
-      await waitFor(() => allConnected(bridge), 'registration after the server came up', 5000);
-      const r = await submitJob(gd.address, FN, 'late', '{"action":"BUILD_IP"}');
+      await until(() => allConnected(bridge), 'registration after the server came up', 5000);
+      const r = await submitJob({
+        server: gd.address,
+        functionName: FN,
+        unique: 'late',
+        payload: '{"action":"BUILD_IP"}',
+      });
       assert.equal((r.json as { response?: string }).response, 'PASS');
     } finally {
       await bridge.stop();
@@ -377,10 +415,10 @@ describe('draining', { timeout: 30_000 }, () => {
     const bridge = await startTestBridge([gd.address], invoker, { concurrency: 4 });
     let other: BridgeHandle | undefined;
     try {
-      await waitFor(() => allConnected(bridge), 'registration');
+      await until(() => allConnected(bridge), 'registration');
       const c = await GearmanClient.connect(gd.address);
       const running = Array.from({ length: 3 }, (_, i) => c.submit(FN, `drain-${i}`, '{"action":"BUILD_IP"}'));
-      await waitFor(() => invoker.active === 3, 'three jobs running');
+      await until(() => invoker.active === 3, 'three jobs running');
       const drained = bridge.drain(5000);
       const late = c.submit(FN, 'drain-late', '{"action":"BUILD_IP"}');
       const results = await Promise.all(running);
@@ -407,10 +445,10 @@ describe('draining', { timeout: 30_000 }, () => {
     const invoker = new FakeInvoker(slow(5000));
     const bridge = await startTestBridge([gd.address], invoker);
     try {
-      await waitFor(() => allConnected(bridge), 'registration');
+      await until(() => allConnected(bridge), 'registration');
       const c = await GearmanClient.connect(gd.address);
       void c.submit(FN, 'too-slow', '{"action":"BUILD_DEVICE"}').catch(() => undefined);
-      await waitFor(() => invoker.active === 1, 'the job to run');
+      await until(() => invoker.active === 1, 'the job to run');
       const t0 = Date.now();
       const d = await bridge.drain(300);
       assert.deepEqual(d, { unfinished: 1, timedOut: true });
@@ -429,8 +467,13 @@ describe('invoke timeout in the worker', { timeout: 30_000 }, () => {
     const invoker = new FakeInvoker(() => new Promise<InvokeOutcome>(() => undefined));
     const bridge = await startTestBridge([gd.address], invoker, { invokeTimeoutMs: 300 });
     try {
-      await waitFor(() => allConnected(bridge), 'registration');
-      const r = await submitJob(gd.address, FN, 'hang', '{"action":"BUILD_IP"}');
+      await until(() => allConnected(bridge), 'registration');
+      const r = await submitJob({
+        server: gd.address,
+        functionName: FN,
+        unique: 'hang',
+        payload: '{"action":"BUILD_IP"}',
+      });
       const obj = r.json as Record<string, unknown>;
       assert.equal(obj.response, 'FAIL');
       assert.match(String(obj.error), /timed out: no answer within the 0.3 s invoke timeout/);
@@ -534,9 +577,14 @@ describe('TLS to the job server', { timeout: 30_000 }, () => {
       tls: { caFile: file('ca.pem'), certFile: file('client.pem'), keyFile: file('client.key') },
     });
     try {
-      await waitFor(() => allConnected(bridge), 'TLS registration', 5000);
+      await until(() => allConnected(bridge), 'TLS registration', 5000);
       assert.equal(bridge.state().servers[0]?.tls, true);
-      const r = await submitJob(gd.address, FN, 'over-tls', '{"action":"BUILD_IP"}');
+      const r = await submitJob({
+        server: gd.address,
+        functionName: FN,
+        unique: 'over-tls',
+        payload: '{"action":"BUILD_IP"}',
+      });
       assert.deepEqual(r.json, { action: 'BUILD_IP', response: 'PASS' });
       assert.equal(invoker.calls[0]?.envelope.unique, 'over-tls');
     } finally {
@@ -554,7 +602,7 @@ describe('TLS to the job server', { timeout: 30_000 }, () => {
       reconnectMaxDelayMs: 200,
     });
     try {
-      await waitFor(() => (bridge.state().servers[0]?.reconnects ?? 0) >= 2, 'two failed attempts', 5000);
+      await until(() => (bridge.state().servers[0]?.reconnects ?? 0) >= 2, 'two failed attempts', 5000);
       const s = bridge.state().servers[0];
       assert.notEqual(s?.state, 'connected');
       assert.match(s?.lastError ?? '', /certificate|self.signed|verify|issuer/i);
@@ -573,7 +621,7 @@ describe('TLS to the job server', { timeout: 30_000 }, () => {
       reconnectMaxDelayMs: 200,
     });
     try {
-      await waitFor(() => (bridge.state().servers[0]?.reconnects ?? 0) >= 1, 'a failed attempt', 5000);
+      await until(() => (bridge.state().servers[0]?.reconnects ?? 0) >= 1, 'a failed attempt', 5000);
       assert.notEqual(bridge.state().servers[0]?.state, 'connected');
     } finally {
       await bridge.stop();

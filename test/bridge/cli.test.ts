@@ -4,20 +4,17 @@
  * gearmand and a local Lambda-compatible endpoint.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { FakeLambda } from '../../scripts/lambda/fake-lambda';
+import { echoPass, startFakeLambda } from '../../scripts/lambda/fake-lambda';
+import type { JobResult } from '../../bridge/gearman';
+import { GearmanClient } from '../../bridge/gearman';
+import type { Child, Gearmand } from '../../scripts/harness';
+import { spawnChild, startGearmand, until, within } from '../../scripts/harness';
 import { GEARMAN_FUNCTION } from '../../contract';
-import { waitFor } from './helpers/bridge';
-import type { FakeLambda } from './helpers/fake-lambda';
-import { echoPass, startFakeLambda } from './helpers/fake-lambda';
-import type { JobResult } from './helpers/gearman-client';
-import { GearmanClient } from './helpers/gearman-client';
-import type { Gearmand } from './helpers/gearmand';
-import { startGearmand } from './helpers/gearmand';
 
 const ROOT = path.join(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bridge/bin/pool-bridge.mjs');
@@ -33,73 +30,23 @@ function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...env, AWS_EC2_METADATA_DISABLED: 'true', NODE_NO_WARNINGS: '1', ...extra };
 }
 
-interface Child {
-  proc: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  /** stdout lines that are JSON objects (the logs). */
-  logs(): Record<string, unknown>[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const children = new Set<ChildProcess>();
-after(() => {
-  for (const c of children)
-    if (c.pid !== undefined && c.exitCode === null && c.signalCode === null) process.kill(c.pid, 'SIGKILL');
-});
-
+/** The command as a child process; every line of its output kept. */
 function runBridge(args: string[], env: NodeJS.ProcessEnv = {}): Child {
-  const proc = spawn(process.execPath, [BIN, ...args], {
+  return spawnChild({
+    name: 'pool-bridge',
+    command: process.execPath,
+    args: [BIN, ...args],
     cwd: ROOT,
     env: cleanEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    keepOutput: 'all',
   });
-  children.add(proc);
-  let out = '';
-  let err = '';
-  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    proc.once('close', (code, signal) => {
-      children.delete(proc);
-      resolve({ code, signal });
-    });
-  });
-  return {
-    proc,
-    stdout: () => out,
-    stderr: () => err,
-    logs: () =>
-      out
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-    exited,
-  };
-}
-
-function signal(child: Child, sig: NodeJS.Signals): void {
-  assert.ok(child.proc.pid);
-  process.kill(child.proc.pid, sig);
-}
-
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 describe('pool-bridge: options', { timeout: 60_000 }, () => {
   test('--help lists every option the command takes, and exits 0', async () => {
     const c = runBridge(['--help']);
     const { code } = await c.exited;
-    assert.equal(code, 0, c.stderr());
+    assert.equal(code, 0, c.output('stderr'));
     for (const option of [
       '--gearman host:port[,host:port...]',
       '--function-name',
@@ -124,7 +71,7 @@ describe('pool-bridge: options', { timeout: 60_000 }, () => {
       'POOL_BRIDGE_',
       'YAML',
     ]) {
-      assert.ok(c.stdout().includes(option), `--help mentions ${option}`);
+      assert.ok(c.output('stdout').includes(option), `--help mentions ${option}`);
     }
   });
 
@@ -132,7 +79,7 @@ describe('pool-bridge: options', { timeout: 60_000 }, () => {
     const c = runBridge(['--version']);
     assert.equal((await c.exited).code, 0);
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
-    assert.equal(c.stdout().trim(), pkg.version);
+    assert.equal(c.output('stdout').trim(), pkg.version);
   });
 
   test('invalid configuration exits 2 with an error naming the setting', async () => {
@@ -150,8 +97,8 @@ describe('pool-bridge: options', { timeout: 60_000 }, () => {
       const runs = cases.map(([args, env]) => runBridge(args, env));
       for (const [i, c] of runs.entries()) {
         const { code } = await c.exited;
-        assert.equal(code, 2, c.stderr());
-        assert.match(c.stderr(), cases[i]?.[2] ?? /never/);
+        assert.equal(code, 2, c.output('stderr'));
+        assert.match(c.output('stderr'), cases[i]?.[2] ?? /never/);
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -189,7 +136,7 @@ describe('pool-bridge: life cycle', { timeout: 60_000 }, () => {
     ]);
 
   const healthUrl = async (c: Child): Promise<string> => {
-    await waitFor(() => c.logs().some((l) => l.message === 'health endpoint listening'), 'the health endpoint', 15_000);
+    await until(() => c.logs().some((l) => l.message === 'health endpoint listening'), 'the health endpoint', 15_000);
     return String(c.logs().find((l) => l.message === 'health endpoint listening')?.url);
   };
 
@@ -198,16 +145,16 @@ describe('pool-bridge: life cycle', { timeout: 60_000 }, () => {
     const before = lambda.requests.length;
     const c = start(['--drain-timeout', '20']);
     const url = await healthUrl(c);
-    await waitFor(async () => (await fetch(`${url}/healthz`)).status === 200, 'registration', 15_000);
+    await until(async () => (await fetch(`${url}/healthz`)).status === 200, 'registration', 15_000);
 
     const client = await GearmanClient.connect(gd.address);
     const jobs = ['sig-1', 'sig-2', 'sig-3'].map((u) =>
       client.submit(FN, u, JSON.stringify({ action: 'BUILD_IP', u })),
     );
-    await waitFor(() => lambda.requests.length - before === 3, 'three invokes in flight', 10_000);
+    await until(() => lambda.requests.length - before === 3, 'three invokes in flight', 10_000);
 
-    signal(c, 'SIGTERM');
-    await waitFor(
+    c.signal('SIGTERM');
+    await until(
       () => c.logs().some((l) => String(l.message).startsWith('signal received')),
       'the signal to be seen',
       5000,
@@ -220,7 +167,7 @@ describe('pool-bridge: life cycle', { timeout: 60_000 }, () => {
       assert.deepEqual(r.json, { action: 'BUILD_IP', u: `sig-${i + 1}`, response: 'PASS' });
     }
     const { code } = await within(c.exited, 10_000, 'exit after the drain');
-    assert.equal(code, 0, c.stderr());
+    assert.equal(code, 0, c.output('stderr'));
     assert.equal(lambda.requests.length - before, 3, 'the late job was never invoked');
     assert.ok(!lambda.requests.some((r) => r.body.includes('sig-late')));
 
@@ -246,7 +193,7 @@ describe('pool-bridge: life cycle', { timeout: 60_000 }, () => {
       assert.ok(!(r instanceof Error), String(r));
       assert.equal((r.json as { response?: string }).response, 'PASS');
     } finally {
-      signal(other, 'SIGTERM');
+      other.signal('SIGTERM');
       assert.equal((await within(other.exited, 10_000, 'second bridge exit')).code, 0);
       client.close();
     }
@@ -256,23 +203,19 @@ describe('pool-bridge: life cycle', { timeout: 60_000 }, () => {
     lambda.handler = () => ({ kind: 'hang' });
     const c = start();
     const url = await healthUrl(c);
-    await waitFor(async () => (await fetch(`${url}/healthz`)).status === 200, 'registration', 15_000);
+    await until(async () => (await fetch(`${url}/healthz`)).status === 200, 'registration', 15_000);
     const client = await GearmanClient.connect(gd.address);
     const job = client.submit(FN, 'stuck', '{"action":"BUILD_DEVICE"}').catch((e: Error) => e);
     const before = lambda.requests.length;
-    await waitFor(
+    await until(
       () => lambda.requests.length > before || lambda.requests.some((r) => r.body.includes('stuck')),
       'the invoke',
       10_000,
     );
-    signal(c, 'SIGINT');
-    await waitFor(
-      () => c.logs().some((l) => String(l.message).startsWith('signal received')),
-      'the first signal',
-      5000,
-    );
+    c.signal('SIGINT');
+    await until(() => c.logs().some((l) => String(l.message).startsWith('signal received')), 'the first signal', 5000);
     const t0 = Date.now();
-    signal(c, 'SIGINT');
+    c.signal('SIGINT');
     const { code } = await within(c.exited, 5000, 'exit on the second signal');
     assert.equal(code, 130);
     assert.ok(Date.now() - t0 < 2000);
@@ -285,7 +228,7 @@ describe('pool-bridge: life cycle', { timeout: 60_000 }, () => {
     const c = start();
     try {
       const url = await healthUrl(c);
-      await waitFor(async () => (await fetch(`${url}/healthz`)).status === 200, 'registration', 15_000);
+      await until(async () => (await fetch(`${url}/healthz`)).status === 200, 'registration', 15_000);
       const client = await GearmanClient.connect(gd.address);
       const r = await client.submit(FN, 'metrics-1', '{"action":"DELETE_IP","ip":"1.2.3.4"}');
       client.close();
@@ -300,7 +243,7 @@ describe('pool-bridge: life cycle', { timeout: 60_000 }, () => {
       assert.match(text, /pool_bridge_invoke_duration_seconds_count\{action="DELETE_IP"\} 1/);
       assert.match(text, /pool_bridge_process_resident_memory_bytes \d+/);
     } finally {
-      signal(c, 'SIGTERM');
+      c.signal('SIGTERM');
       assert.equal((await within(c.exited, 10_000, 'exit')).code, 0);
     }
   });

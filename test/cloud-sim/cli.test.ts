@@ -1,41 +1,22 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import type { Child } from '../../scripts/harness';
+import { spawnChild, until } from '../../scripts/harness';
 import { passwordAuth } from './helpers';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const EXPORT_LINES = 9;
 
-function runCli(args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string } {
-  const child = spawn('npx', ['tsx', 'scripts/cloud-sim/main.ts', ...args], {
+/** `npx tsx scripts/cloud-sim/main.ts ARGS`, as the README runs it; every line of output kept. */
+function runCli(args: string[]): Child {
+  return spawnChild({
+    name: 'cloud-sim',
+    command: 'npx',
+    args: ['tsx', 'scripts/cloud-sim/main.ts', ...args],
     cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    keepOutput: 'all',
   });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  return { child, stdout: () => out, stderr: () => err };
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null)
-    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return once(child, 'exit').then(([code, signal]) => ({
-    code: code as number | null,
-    signal: signal as NodeJS.Signals | null,
-  }));
 }
 
 test('CLI prints the export lines first, serves, and exits 0 on SIGTERM', async () => {
@@ -45,12 +26,13 @@ test('CLI prints the export lines first, serves, and exits 0 on SIGTERM', async 
     await until(
       () =>
         cli
-          .stdout()
+          .output('stdout')
           .split('\n')
           .filter((l) => l.startsWith('export ')).length >= EXPORT_LINES,
       'export lines',
+      15_000,
     );
-    const lines = cli.stdout().trimEnd().split('\n');
+    const lines = cli.output('stdout').trimEnd().split('\n');
     assert.equal(lines.length, EXPORT_LINES, 'nothing but the exports on stdout');
     for (const line of lines) assert.match(line, /^export OS_[A-Z_]+='[^']*'$/);
     const env = Object.fromEntries(lines.map((line) => /^export (\w+)='(.*)'$/.exec(line)?.slice(1, 3) ?? []));
@@ -75,38 +57,31 @@ test('CLI prints the export lines first, serves, and exits 0 on SIGTERM', async 
       '--availability-zones',
     );
 
-    await until(() => /pid (\d+) listening/.test(cli.stderr()), 'pid on stderr');
-    simPid = Number(/pid (\d+) listening/.exec(cli.stderr())?.[1]);
+    await until(() => /pid (\d+) listening/.test(cli.output('stderr')), 'pid on stderr', 15_000);
+    simPid = Number(/pid (\d+) listening/.exec(cli.output('stderr'))?.[1]);
     process.kill(simPid, 'SIGTERM');
-    const exit = await exitOf(cli.child);
+    const exit = await cli.exited;
     assert.deepEqual(exit, { code: 0, signal: null });
-    assert.match(cli.stderr(), /stopped/);
+    assert.match(cli.output('stderr'), /stopped/);
     await assert.rejects(fetch(env.OS_AUTH_URL ?? ''), 'the port is closed');
   } finally {
-    if (cli.child.exitCode === null && cli.child.signalCode === null) {
+    if (cli.alive()) {
       if (simPid !== undefined) process.kill(simPid, 'SIGKILL');
-      cli.child.kill('SIGKILL');
+      cli.signal('SIGKILL');
     }
   }
 });
 
 test('CLI refuses a non-loopback host and documents its options', async () => {
   const refused = runCli(['--host', '0.0.0.0']);
-  const refusedExit = await exitOf(refused.child);
+  const refusedExit = await refused.exited;
   assert.equal(refusedExit.code, 2);
-  assert.match(refused.stderr(), /loopback/);
-  assert.equal(refused.stdout(), '');
+  assert.match(refused.output('stderr'), /loopback/);
+  assert.equal(refused.output('stdout'), '');
 
   const help = runCli(['--help']);
-  assert.equal((await exitOf(help.child)).code, 0);
-  for (const option of [
-    '--port',
-    '--host',
-    '--boot-delay-ms',
-    '--availability-zones',
-    '--no-network-service',
-    '--help',
-  ]) {
-    assert.ok(help.stdout().includes(option), `--help mentions ${option}`);
+  assert.equal((await help.exited).code, 0);
+  for (const option of ['--port', '--host', '--boot-delay-ms', '--no-network-service', '--help']) {
+    assert.ok(help.output('stdout').includes(option), `--help mentions ${option}`);
   }
 });

@@ -13,9 +13,9 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { FleetConfigError, functionsEnv, planFleet, startFleet } from '../../scripts/fleet';
 import { startCloudSim } from '../../scripts/cloud-sim';
-import { StartError, pidAlive, startService } from '../../scripts/fleet/processes';
-import { startFakeLambda } from '../bridge/helpers/fake-lambda';
+import { startFakeLambda } from '../../scripts/lambda/fake-lambda';
 import { gearman } from './helpers';
+import { StartError, pidAlive, startService } from '../../scripts/harness';
 
 /** The test process's environment without any cloud, fleet or AWS setting. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -208,6 +208,7 @@ describe('a service that does not come up', () => {
             '-e',
             'console.log("bundling..."); console.error("Error: something is wrong with serverless.yml"); process.exit(3)',
           ],
+          group: true,
           logFile: path.join(dir, 'functions.log'),
           ready: { line: /listening on/ },
           readyTimeoutMs: 10_000,
@@ -238,6 +239,7 @@ describe('a service that does not come up', () => {
           name: 'bridge',
           command: process.execPath,
           args: ['-e', script],
+          group: true,
           logFile: path.join(dir, 'bridge.log'),
           ready: { line: /never/ },
           readyTimeoutMs: 1000,

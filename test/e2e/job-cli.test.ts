@@ -8,9 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Fleet } from '../../scripts/fleet';
-import { freePort } from '../../scripts/fleet/processes';
-import type { RunResult } from './helpers';
-import { run, startTestFleet } from './helpers';
+import { ROOT } from '../../scripts/fleet';
+import { startTestFleet } from './helpers';
+import type { RunResult } from '../../scripts/harness';
+import { freePort, run } from '../../scripts/harness';
 
 const JOB = ['--import', 'tsx', 'scripts/job/main.ts'];
 const ESC = String.fromCharCode(27);
@@ -28,7 +29,7 @@ after(async () => {
 function job(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   const base = { ...process.env };
   delete base.POOL_GEARMAN;
-  return run(process.execPath, [...JOB, ...args], { env: { ...base, ...env }, timeoutMs: 60_000 });
+  return run(process.execPath, [...JOB, ...args], { cwd: ROOT, env: { ...base, ...env }, timeoutMs: 60_000 });
 }
 
 /** "  key   value" lines of the pretty output. */
@@ -95,6 +96,7 @@ describe('against the fleet', () => {
 
   test('npm run job -- --gearman ADDR BUILD_DEVICE, as the banner says: PASS and the device fields', async () => {
     const r = await run('npm', ['run', '-s', 'job', '--', '--gearman', fleet.gearman, 'BUILD_DEVICE'], {
+      cwd: ROOT,
       timeoutMs: 60_000,
     });
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -174,7 +176,7 @@ describe('against the fleet', () => {
     { skip: !hasScript() && 'no `script` command for a pseudo-terminal' },
     async () => {
       const command = [process.execPath, ...JOB, '--gearman', fleet.gearman, 'BUILD_DEVICE', 'x=1'].join(' ');
-      const r = await run('script', ['-qec', command, '/dev/null'], { timeoutMs: 60_000 });
+      const r = await run('script', ['-qec', command, '/dev/null'], { cwd: ROOT, timeoutMs: 60_000 });
       assert.equal(r.code, 0, r.stdout);
       assert.match(r.stdout, /⠋ BUILD_DEVICE (submitting to|job H:\S+ on) 127\.0\.0\.1:\d+ · \d+\.\d s/);
       assert.match(r.stdout, new RegExp(`${ESC}\\[2K.*PASS.*BUILD_DEVICE`));

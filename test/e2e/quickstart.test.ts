@@ -13,8 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ROOT } from '../../scripts/fleet';
-import { groupAlive, pidAlive, signalGroup } from '../../scripts/fleet/processes';
-import { run, waitFor } from './helpers';
+import { groupAlive, pidAlive, run, signalGroup, until } from '../../scripts/harness';
 
 const README = process.env.README_FILE ?? path.join(ROOT, 'README.md');
 
@@ -67,7 +66,7 @@ test(
       for (const pid of [pgid, ...pids]) signalGroup(pid, 'SIGKILL');
     });
 
-    await waitFor(
+    await until(
       () => /^try:\n(.+\n){3}/m.test(stdout) || npm.exitCode !== null,
       'the banner of npm start',
       150_000,
@@ -96,7 +95,7 @@ test(
     // Paste the banner's commands into a shell.
     const gearmanLine = /^ {2}(gearman -h .*)$/m.exec(banner)?.[1];
     assert.equal(gearmanLine, `gearman -h 127.0.0.1 -p ${gearmand[1]} -f libra_pool_mgm '{"action":"BUILD_DEVICE"}'`);
-    const built = await run('sh', ['-c', gearmanLine], { timeoutMs: 60_000 });
+    const built = await run('sh', ['-c', gearmanLine], { cwd: ROOT, timeoutMs: 60_000 });
     assert.equal(built.code, 0, built.stderr);
     const result = JSON.parse(built.stdout) as Record<string, unknown>;
     t.diagnostic(`$ ${gearmanLine}\n${built.stdout}`);
@@ -111,7 +110,7 @@ test(
     const jobDelete = await run(
       'sh',
       ['-c', `npm run job -- --gearman 127.0.0.1:${gearmand[1]} DELETE_DEVICE name=${String(result.name)}`],
-      { timeoutMs: 60_000 },
+      { cwd: ROOT, timeoutMs: 60_000 },
     );
     assert.equal(jobDelete.code, 0, jobDelete.stdout + jobDelete.stderr);
     assert.match(jobDelete.stdout, /^PASS {2}DELETE_DEVICE /m);
@@ -127,7 +126,7 @@ test(
     assert.doesNotMatch(stderr, /npm (ERR|error)/);
     assert.match(stderr, /fleet: SIGINT: stopping/);
     assert.match(stderr, /fleet: stopped; logs kept in /);
-    await waitFor(() => !groupAlive(pgid), 'npm start and its own processes to be gone', 10_000);
+    await until(() => !groupAlive(pgid), 'npm start and its own processes to be gone', 10_000);
     for (const pid of pids) {
       assert.equal(pidAlive(pid), false, `pid ${pid} is gone`);
       assert.equal(groupAlive(pid), false, `process group ${pid} is empty`);

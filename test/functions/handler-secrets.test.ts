@@ -8,8 +8,9 @@ import { after, before, test } from 'node:test';
 import { wrap } from '../../contract';
 import type { CloudSim } from '../../scripts/cloud-sim';
 import { POOL_ENV, startCloud } from '../helpers/cloud';
-import type { Bundle } from '../helpers/lambda';
-import { bundleHandlers, invokeBundled } from '../helpers/lambda';
+import type { Bundle } from '../../scripts/lambda/bundle';
+import { bundleHandlers } from '../../scripts/lambda/bundle';
+import { invokeBundled } from '../../scripts/lambda/warm-function';
 import type { FakeSsm } from './fake-ssm';
 import { startFakeSsm } from './fake-ssm';
 

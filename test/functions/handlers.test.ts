@@ -10,8 +10,9 @@ import { promisify } from 'node:util';
 import { wrap } from '../../contract';
 import type { CloudSim } from '../../scripts/cloud-sim';
 import { functionEnv, startCloud } from '../helpers/cloud';
-import type { Bundle } from '../helpers/lambda';
-import { bundleHandlers, invokeBundled } from '../helpers/lambda';
+import type { Bundle } from '../../scripts/lambda/bundle';
+import { bundleHandlers } from '../../scripts/lambda/bundle';
+import { invokeBundled } from '../../scripts/lambda/warm-function';
 
 let sim: CloudSim;
 let bundle: Bundle;

@@ -6,15 +6,23 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Result } from '../../contract';
-import { GearmanClient, gearmanCli, submitJob } from '../bridge/helpers/gearman-client';
-import type { Gearmand } from '../bridge/helpers/gearmand';
-import { freePort, startGearmand } from '../bridge/helpers/gearmand';
+import type { Result } from '../../contract/result';
+import { GearmanClient, submitJob } from '../../bridge/gearman';
+import { gearmanCli } from '../helpers/gearman-cli';
 import type { Chain } from './helpers/chain';
 import { FN, inventory, removeGuardFiles, report, startChain } from './helpers/chain';
-import { allConnections, guardFile, installLoopbackGuard } from './helpers/loopback';
 import type { BridgeProc } from './helpers/procs';
-import { startBridgeProcess, waitUntil, within } from './helpers/procs';
+import { startBridgeProcess } from './helpers/procs';
+import type { Gearmand } from '../../scripts/harness';
+import {
+  allConnections,
+  freePort,
+  guardFile,
+  installLoopbackGuard,
+  startGearmand,
+  until,
+  within,
+} from '../../scripts/harness';
 
 const guardFiles: string[] = [];
 before(async () => {
@@ -64,8 +72,8 @@ describe('bridge SIGKILLed in the middle of a BUILD_DEVICE', { timeout: 90_000 }
       const first = await chain.startBridge(`${unique}-1`);
       bridges.push(first);
       const t0 = performance.now();
-      const client = gearmanCli(gd.host, gd.port, FN, unique, '{"action":"BUILD_DEVICE","keep":"me"}', 60_000);
-      await waitUntil(
+      const client = gearmanCli(gd, FN, '{"action":"BUILD_DEVICE","keep":"me"}', { unique, timeoutMs: 60_000 });
+      await until(
         async () => (await lambda.invocations()).some((i) => i.unique === unique),
         'the first invocation',
         15_000,
@@ -74,9 +82,9 @@ describe('bridge SIGKILLed in the middle of a BUILD_DEVICE', { timeout: 90_000 }
       const second = await chain.startBridge(`${unique}-2`);
       bridges.push(second);
       if (killWhen === 'server-building') {
-        await waitUntil(() => sim.servers().some((s) => s.status === 'BUILD'), 'the server to be building', 15_000);
+        await until(() => sim.servers().some((s) => s.status === 'BUILD'), 'the server to be building', 15_000);
       } else {
-        await waitUntil(
+        await until(
           () => sim.requests().some((r) => r.method === 'POST' && r.path.endsWith('/servers')),
           'the create request',
           15_000,
@@ -98,7 +106,7 @@ describe('bridge SIGKILLed in the middle of a BUILD_DEVICE', { timeout: 90_000 }
       assert.equal(result.keep, 'me');
 
       // Both runs of the function finish (the first one was not stopped by the bridge's death).
-      await waitUntil(
+      await until(
         async () => (await lambda.invocations()).filter((i) => i.unique === unique && i.endedAt !== null).length === 2,
         'both runs of the function to end',
         30_000,
@@ -120,7 +128,7 @@ describe('bridge SIGKILLed in the middle of a BUILD_DEVICE', { timeout: 90_000 }
       assert.deepEqual(inventory(sim, [result]), { strayServers: [], strayIps: [], missing: [] });
       // Its log line may reach us a moment after the client's result does.
       const answered = () => second.logs().filter((l) => l.message === 'job answered' && l.unique === unique);
-      await waitUntil(() => answered().length > 0, 'the second bridge to log its answer', 5_000);
+      await until(() => answered().length > 0, 'the second bridge to log its answer', 5_000);
       assert.equal(answered().length, 1, 'the second bridge answered it');
       report(`SIGKILL bridge mid-BUILD_DEVICE (${killWhen})`, {
         results: 1,
@@ -177,7 +185,7 @@ describe('gearmand killed and restarted while jobs run', { timeout: 90_000 }, ()
         (e: Error) => e.message,
       ),
     );
-    await waitUntil(
+    await until(
       async () => (await lambda.invocations()).filter((i) => uniques.includes(i.unique ?? '')).length === 4,
       'four builds running',
       15_000,
@@ -189,11 +197,11 @@ describe('gearmand killed and restarted while jobs run', { timeout: 90_000 }, ()
       lost.every((x) => x !== 'answered'),
       `the clients saw their server die: ${JSON.stringify(lost)}`,
     );
-    await waitUntil(async () => (await bridge.health()).status === 503, 'the bridge to see gearmand gone', 5000);
+    await until(async () => (await bridge.health()).status === 503, 'the bridge to see gearmand gone', 5000);
 
     await gd.start();
     const restarted = performance.now();
-    await waitUntil(
+    await until(
       async () => (await bridge.health()).body.servers[0]?.state === 'connected',
       'the bridge to re-register',
       10_000,
@@ -211,7 +219,7 @@ describe('gearmand killed and restarted while jobs run', { timeout: 90_000 }, ()
       rerun.every((r) => r.response === 'PASS'),
       JSON.stringify(rerun),
     );
-    await waitUntil(
+    await until(
       async () =>
         (await lambda.invocations()).filter((i) => uniques.includes(i.unique ?? '') && i.endedAt !== null).length === 8,
       'the orphaned first runs to end',
@@ -279,12 +287,17 @@ describe('one of two job servers is down from the start', { timeout: 60_000 }, (
       assert.match(byServer[down]?.lastError ?? '', /ECONNREFUSED/);
 
       late = await startGearmand({ port: downPort });
-      await waitUntil(
+      await until(
         async () => (await bridge.health()).body.servers.every((s) => s.state === 'connected'),
         'the late server to be registered',
         10_000,
       );
-      const onLate = await submitJob(late.address, FN, 'onedown-late', '{"action":"BUILD_IP"}');
+      const onLate = await submitJob({
+        server: late.address,
+        functionName: FN,
+        unique: 'onedown-late',
+        payload: '{"action":"BUILD_IP"}',
+      });
       assert.equal((onLate.json as Result).response, 'PASS');
       report('one of two job servers down from the start', {
         jobs: 5,
@@ -318,8 +331,8 @@ describe('SIGTERM with 20 jobs in flight', { timeout: 90_000 }, () => {
     const client = await GearmanClient.connect(gd.address);
     const uniques = Array.from({ length: 20 }, (_, i) => `term-${i}`);
     const jobs = uniques.map((u) => client.submit(FN, u, JSON.stringify({ action: 'BUILD_DEVICE', u })));
-    await waitUntil(async () => (await bridge.health()).body.inFlight === 20, '20 jobs in flight', 15_000);
-    await waitUntil(
+    await until(async () => (await bridge.health()).body.inFlight === 20, '20 jobs in flight', 15_000);
+    await until(
       async () => (await lambda.invocations()).filter((i) => i.unique?.startsWith('term-')).length === 20,
       '20 invocations',
       15_000,
@@ -327,7 +340,7 @@ describe('SIGTERM with 20 jobs in flight', { timeout: 90_000 }, () => {
 
     bridge.signal('SIGTERM');
     const signalled = performance.now();
-    await waitUntil(
+    await until(
       () => bridge.logs().some((l) => String(l.message).startsWith('signal received')),
       'the signal to be seen',
       5000,

@@ -16,8 +16,7 @@ import type { CloudSim } from '../../scripts/cloud-sim';
 import { actionContext, startCloud } from '../helpers/cloud';
 import type { Chain } from './helpers/chain';
 import { inventory, removeGuardFiles, report, startChain } from './helpers/chain';
-import { allConnections, installLoopbackGuard } from './helpers/loopback';
-import { waitUntil } from './helpers/procs';
+import { allConnections, installLoopbackGuard, until } from '../../scripts/harness';
 
 /** Fast timings so that every fault plays out in seconds. */
 const ENV = {
@@ -189,7 +188,7 @@ describe('the cloud misbehaves', { timeout: 120_000 }, () => {
     const r = await round('timeout');
     // The creates whose answer came too late are processed by the cloud anyway: their
     // servers must still be found (by name) and either reported or deleted.
-    await waitUntil(
+    await until(
       () =>
         chain.sim
           .requests()
@@ -214,7 +213,7 @@ describe('the cloud misbehaves', { timeout: 120_000 }, () => {
     const before = sim.requestCounts()['identity:POST /v3/auth/tokens'] ?? 0;
     const requestsBefore = sim.requests().length;
     const r = await round('expiry', 4, 2, async () => {
-      await waitUntil(() => sim.servers().some((s) => s.status === 'BUILD'), 'a server in BUILD', 5000);
+      await until(() => sim.servers().some((s) => s.status === 'BUILD'), 'a server in BUILD', 5000);
       sim.expireTokens();
     });
     const reauth = (sim.requestCounts()['identity:POST /v3/auth/tokens'] ?? 0) - before;
@@ -346,14 +345,14 @@ describe('two runs of one BUILD_DEVICE at once converge on one server', { timeou
       if (slow === 'first') {
         sim.faults.add({ service: 'compute', method: 'POST', path: '/servers$', effect: { delayMs: 600 }, times: 1 });
         first = runAction('BUILD_DEVICE', context(), { action: 'BUILD_DEVICE' });
-        await waitUntil(
+        await until(
           () => sim.requests().some((x) => x.method === 'POST' && x.path.endsWith('/servers')),
           'the first create',
         );
         second = runAction('BUILD_DEVICE', context(), { action: 'BUILD_DEVICE' });
       } else {
         first = runAction('BUILD_DEVICE', context(), { action: 'BUILD_DEVICE' });
-        await waitUntil(
+        await until(
           () => sim.requests().some((x) => x.method === 'POST' && x.path.endsWith('/servers')),
           'the first create',
         );
@@ -379,7 +378,7 @@ describe('two runs of one BUILD_DEVICE at once converge on one server', { timeou
         2,
         'two servers were booted',
       );
-      await waitUntil(() => sim.servers().length === 1, 'the twin to be deleted', 3000);
+      await until(() => sim.servers().length === 1, 'the twin to be deleted', 3000);
       assert.deepEqual(
         sim.servers().map((s) => [s.name, s.status]),
         [[a.name, 'ACTIVE']],

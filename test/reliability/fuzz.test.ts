@@ -11,15 +11,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { JobResult } from '../bridge/helpers/gearman-client';
-import { GearmanClient } from '../bridge/helpers/gearman-client';
-import { accepts } from '../bridge/helpers/gearmand';
+import type { JobResult } from '../../bridge/gearman';
+import { GearmanClient } from '../../bridge/gearman';
 import type { Chain } from './helpers/chain';
 import { FN, removeGuardFiles, report, startChain } from './helpers/chain';
 import type { FuzzCase } from './helpers/fuzz';
 import { fuzzCases } from './helpers/fuzz';
-import { allConnections, installLoopbackGuard } from './helpers/loopback';
-import { GC_HOOK, sleep, waitUntil } from './helpers/procs';
+import { GC_HOOK } from './helpers/procs';
+import { accepts, allConnections, installLoopbackGuard, sleep, until } from '../../scripts/harness';
 
 const SOAK = process.env.SOAK === '1';
 const COUNT = Number(process.env.FUZZ_COUNT ?? 10_000);
@@ -125,13 +124,13 @@ async function submitAll(cases: FuzzCase[], tag: string): Promise<Outcome> {
 async function memory(): Promise<{ rssKb: number; heapUsed: number }> {
   const bridge = chain.bridge;
   assert.ok(bridge);
-  await waitUntil(async () => (await bridge.health()).body.inFlight === 0, 'the bridge to be idle', 20_000);
+  await until(async () => (await bridge.health()).body.inFlight === 0, 'the bridge to be idle', 20_000);
   await sleep(500);
   bridge.signal('SIGUSR2');
   await sleep(1000);
   const text = await bridge.metrics();
   const heap = /^pool_bridge_nodejs_heap_size_used_bytes (\d+)/m.exec(text);
-  return { rssKb: bridge.rssKb(), heapUsed: Number(heap?.[1] ?? NaN) };
+  return { rssKb: Math.round(bridge.memory().rss / 1024), heapUsed: Number(heap?.[1] ?? NaN) };
 }
 
 test(

@@ -7,16 +7,22 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Result } from '../../contract';
-import type { FakeLambda, LambdaHandler } from '../bridge/helpers/fake-lambda';
-import { echoPass, startFakeLambda } from '../bridge/helpers/fake-lambda';
-import { GearmanClient } from '../bridge/helpers/gearman-client';
-import type { Gearmand } from '../bridge/helpers/gearmand';
-import { freePort, startGearmand } from '../bridge/helpers/gearmand';
+import type { Result } from '../../contract/result';
+import type { FakeLambda, LambdaHandler } from '../../scripts/lambda/fake-lambda';
+import { echoPass, startFakeLambda } from '../../scripts/lambda/fake-lambda';
+import { GearmanClient } from '../../bridge/gearman';
 import { FN, report } from './helpers/chain';
-import { allConnections, guardFile, installLoopbackGuard, removeGuardFile } from './helpers/loopback';
 import type { BridgeProc } from './helpers/procs';
 import { startBridgeProcess } from './helpers/procs';
+import type { Gearmand } from '../../scripts/harness';
+import {
+  allConnections,
+  freePort,
+  guardFile,
+  installLoopbackGuard,
+  removeGuardFile,
+  startGearmand,
+} from '../../scripts/harness';
 
 const ACTIONS = ['BUILD_DEVICE', 'DELETE_DEVICE', 'BUILD_IP', 'ASSIGN_IP', 'REMOVE_IP', 'DELETE_IP'];
 const MESSAGES = ACTIONS.map((action) => ({ action, name: 'libra-x', ip: '127.0.100.9', keep: 'me' }));

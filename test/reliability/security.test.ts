@@ -12,18 +12,18 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Result } from '../../contract';
 import type { CloudSim } from '../../scripts/cloud-sim';
-import { startFakeLambda } from '../bridge/helpers/fake-lambda';
-import { GearmanClient } from '../bridge/helpers/gearman-client';
+import { startFakeLambda } from '../../scripts/lambda/fake-lambda';
+import { GearmanClient } from '../../bridge/gearman';
 import { actionContext, functionEnv, startCloud } from '../helpers/cloud';
 import type { Chain } from './helpers/chain';
 import { FN, removeGuardFiles, report, startChain } from './helpers/chain';
 import type { LocalLambda } from './helpers/local-lambda';
 import { startLocalLambda } from './helpers/local-lambda';
-import { allConnections, guardFile, installLoopbackGuard } from './helpers/loopback';
 import type { BridgeProc } from './helpers/procs';
-import { ROOT, startBridgeProcess, waitUntil } from './helpers/procs';
+import { ROOT, startBridgeProcess } from './helpers/procs';
 import type { SelfSigned, TlsFront } from './helpers/tls-front';
 import { selfSigned, startFront, startTlsFront } from './helpers/tls-front';
+import { allConnections, guardFile, installLoopbackGuard, until } from '../../scripts/harness';
 
 const guardFiles: string[] = [];
 /** TEST-NET-1 (RFC 5737): the address the guard test tries, and the guard refuses. */
@@ -72,7 +72,7 @@ describe('names that are regular expressions or prefixes', { timeout: 60_000 }, 
     const flavor = await compute.resolveFlavor('m1.small');
     for (const name of EXISTING)
       ids.set(name, (await compute.createServer({ name, imageRef: image, flavorRef: flavor })).id);
-    await waitUntil(() => chain.sim.servers().every((s) => s.status === 'ACTIVE'), 'the servers to be active');
+    await until(() => chain.sim.servers().every((s) => s.status === 'ACTIVE'), 'the servers to be active');
     const fip = await chain.job({ action: 'BUILD_IP' }, 'names-ip');
     ip = String(fip.ip);
     assert.equal((await chain.job({ action: 'ASSIGN_IP', ip, name: 'libra-10' }, 'names-assign')).response, 'PASS');
@@ -586,7 +586,7 @@ describe('only loopback in the test sources', () => {
       why: 'host names in URL and configuration parsing tests, never resolved',
     },
     {
-      file: /^test\/bridge\/helpers\/fake-lambda\.ts$/,
+      file: /^scripts\/lambda\/fake-lambda\.ts$/,
       literal: /^internal\.amazon\.com$/,
       why: 'part of the x-amzn-ErrorType header value that AWS sends',
     },

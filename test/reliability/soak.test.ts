@@ -11,13 +11,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Result } from '../../contract';
-import { GearmanClient } from '../bridge/helpers/gearman-client';
+import type { Result } from '../../contract/result';
+import { GearmanClient } from '../../bridge/gearman';
 import type { Chain } from './helpers/chain';
 import { FN, inventory, removeGuardFiles, report, startChain } from './helpers/chain';
-import { allConnections, installLoopbackGuard } from './helpers/loopback';
 import type { BridgeProc } from './helpers/procs';
-import { sleep } from './helpers/procs';
+import { allConnections, installLoopbackGuard, sleep } from '../../scripts/harness';
 
 const SOAK = process.env.SOAK === '1';
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 120);

@@ -28,20 +28,6 @@ export async function startTestBridge(
   return startBridge(config, { invoker, logger: quietLogger() });
 }
 
-/** Polls until cond() is true; throws with `what` after timeoutMs. */
-export async function waitFor(
-  cond: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-  everyMs = 10,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 export function allConnected(bridge: BridgeHandle): boolean {
   return bridge.state().servers.every((s) => s.state === 'connected');
 }

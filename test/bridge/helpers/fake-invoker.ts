@@ -3,7 +3,8 @@
  * echoes the envelope's message back as a PASS, like a function that did nothing.
  */
 import type { Invoker, InvokeOutcome } from '../../../bridge/invoker';
-import type { Envelope } from '../../../contract';
+import type { Envelope } from '../../../contract/envelope';
+import { sleep } from '../../../scripts/harness';
 
 export interface InvokeCall {
   functionName: string;
@@ -44,16 +45,6 @@ export function json(value: unknown): InvokeOutcome {
 }
 
 export const passThrough: FakeHandler = (call) => json({ ...call.envelope.message, response: 'PASS' });
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
 
 /** A handler that waits ms, then passes. */
 export function slow(ms: number): FakeHandler {

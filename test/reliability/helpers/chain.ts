@@ -9,15 +9,15 @@ import fs from 'node:fs';
 import type { Result } from '../../../contract';
 import { GEARMAN_FUNCTION } from '../../../contract';
 import type { CloudSim, CloudSimOptions } from '../../../scripts/cloud-sim';
-import { GearmanClient } from '../../bridge/helpers/gearman-client';
-import type { Gearmand } from '../../bridge/helpers/gearmand';
-import { startGearmand } from '../../bridge/helpers/gearmand';
+import { GearmanClient } from '../../../bridge/gearman';
 import { functionEnv, startCloud } from '../../helpers/cloud';
 import type { LocalLambda } from './local-lambda';
 import { startLocalLambda } from './local-lambda';
-import { guardFile, removeGuardFile } from './loopback';
+import { guardFile, removeGuardFile } from '../../../scripts/harness';
 import type { BridgeProc } from './procs';
 import { startBridgeProcess } from './procs';
+import type { Gearmand } from '../../../scripts/harness';
+import { startGearmand } from '../../../scripts/harness';
 
 export const FN = GEARMAN_FUNCTION;
 

@@ -1,5 +1,5 @@
 /**
- * A local Lambda that runs the real bundled handlers (test/helpers/lambda.ts bundles them as
+ * A local Lambda that runs the real bundled handlers (scripts/lambda/bundle.ts bundles them as
  * serverless does) behind the Invoke API, in a child process of its own: the bridge's
  * LambdaInvoker talks to it as to AWS, the functions talk to the cloud simulator, and a
  * function keeps running when the bridge that invoked it dies, as on Lambda.
@@ -8,10 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FunctionName } from '../../../contract';
 import { ACTIONS, DEFAULT_FUNCTION_PREFIX } from '../../../contract';
-import type { Bundle } from '../../helpers/lambda';
-import { bundleHandlers } from '../../helpers/lambda';
-import type { Proc } from './procs';
-import { ROOT, baseEnv, spawnNode, waitUntil } from './procs';
+import type { Bundle } from '../../../scripts/lambda/bundle';
+import { bundleHandlers } from '../../../scripts/lambda/bundle';
+import type { Child } from '../../../scripts/harness';
+import { minimalEnv, until } from '../../../scripts/harness';
+import { ROOT, spawnNode } from './procs';
 
 const RUNNER = path.join(import.meta.dirname, 'local-lambda-runner.mjs');
 
@@ -31,7 +32,7 @@ export interface Invocation {
 
 export interface LocalLambda {
   readonly url: string;
-  readonly proc: Proc;
+  readonly proc: Child;
   invocations(): Promise<Invocation[]>;
   /** One synchronous invoke of `<prefix><fn>`, as the bridge would make it (unsigned). */
   invoke(fn: FunctionName, event: unknown): Promise<{ status: number; functionError: string | null; body: unknown }>;
@@ -86,11 +87,11 @@ export async function startLocalLambda(options: {
   const config = JSON.stringify({ prefix, functions, timeouts, ext });
   // The nodejs runtime provides the AWS SDK v3, which serverless.yml leaves out of the
   // bundles: NODE_PATH gives the bundles this project's copy, as the runtime would its own.
-  const env = baseEnv({ NODE_PATH: path.join(ROOT, 'node_modules'), ...options.env });
+  const env = minimalEnv({ NODE_PATH: path.join(ROOT, 'node_modules'), ...options.env });
   const proc = spawnNode('local-lambda', [RUNNER, bundle.dir, config], env, { guardFile: options.guardFile });
   let port = 0;
   try {
-    await waitUntil(
+    await until(
       () => {
         const match = /LOCAL-LAMBDA-LISTENING (\d+)/.exec(proc.output());
         if (match) port = Number(match[1]);

@@ -37,7 +37,7 @@ export function guardFile(label: string): string {
   return file;
 }
 
-export function readGuardFile(file: string): ConnectionRecord[] {
+function readGuardFile(file: string): ConnectionRecord[] {
   if (!fs.existsSync(file)) return [];
   return fs
     .readFileSync(file, 'utf8')

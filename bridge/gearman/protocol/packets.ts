@@ -11,12 +11,18 @@
  * one-shot error listeners, so a second socket error is an unhandled 'error' event.
  * The worker side of the protocol the bridge needs is a dozen packet types, so it is
  * written here as a pure encoder/decoder pair (no sockets), tested byte for byte against
- * the layouts in gearmand's PROTOCOL document; socket handling lives in ../connection.ts.
+ * the layouts in gearmand's PROTOCOL document. Sockets live elsewhere: the bridge's worker
+ * connection in ../../connection.ts, the job-submitting client in ../client.ts.
  *
  * Wire format: 4-byte magic ("\0REQ" to a job server, "\0RES" from it), 4-byte big-endian
  * type, 4-byte big-endian data size, then the data: arguments separated by NUL bytes,
  * the last argument running to the end of the data (so it may itself contain NULs).
  */
+
+import { PoolManagerError } from '../../../contract/errors';
+
+/** The job server's port unless told otherwise (IANA-assigned, per PROTOCOL). */
+export const DEFAULT_PORT = 4730;
 
 export const HEADER_SIZE = 12;
 
@@ -170,12 +176,17 @@ export type ResponsePacket =
   | OptionResPacket
   | OtherPacket;
 
+export type ProtocolErrorCode =
+  /** The bytes at a packet boundary are not "\0RES" (or "\0REQ"): the peer does not speak Gearman. */
+  | 'POOL_ERR_GEARMAN_BAD_MAGIC'
+  /** A packet announces more data than the parser's limit. */
+  | 'POOL_ERR_GEARMAN_TOO_LARGE';
+
 /** Thrown by nothing: returned by the parser when the byte stream cannot be framed. */
-export class ProtocolError extends Error {
-  override readonly name = 'ProtocolError';
+export class ProtocolError extends PoolManagerError {
   constructor(
     message: string,
-    readonly code: 'BAD_MAGIC' | 'TOO_LARGE',
+    override readonly code: ProtocolErrorCode,
   ) {
     super(message);
   }

@@ -74,7 +74,7 @@ export class PacketParser {
         this.fail(
           new ProtocolError(
             `bad magic ${hex(buffer.subarray(offset, offset + 4))} at a packet boundary (expected \\0${this.expect})`,
-            'BAD_MAGIC',
+            'POOL_ERR_GEARMAN_BAD_MAGIC',
           ),
         );
         return { packets, error: this.failure };
@@ -85,7 +85,7 @@ export class PacketParser {
         this.fail(
           new ProtocolError(
             `${packetTypeName(type)} packet announces ${size} bytes of data, over the ${this.maxPacketSize}-byte limit`,
-            'TOO_LARGE',
+            'POOL_ERR_GEARMAN_TOO_LARGE',
           ),
         );
         return { packets, error: this.failure };

@@ -6,10 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { PacketType, ProtocolError } from '../../bridge/protocol/packets';
-import type { RawPacket } from '../../bridge/protocol/packets';
-import { PacketParser, decodeResponse, splitArguments } from '../../bridge/protocol/parser';
-import { client, encodePacket, server, worker } from '../../bridge/protocol/serializer';
+import { PoolManagerError } from '../../contract/errors';
+import { PacketType, ProtocolError } from '../../bridge/gearman/protocol/packets';
+import type { RawPacket } from '../../bridge/gearman/protocol/packets';
+import { PacketParser, decodeResponse, splitArguments } from '../../bridge/gearman/protocol/parser';
+import { client, encodePacket, worker } from '../../bridge/gearman/protocol/serializer';
+import { server } from '../../bridge/gearman/testing';
 
 /** Hex dump as written in PROTOCOL: "00 52 45 51  00 00 00 01 ..." (whitespace ignored). */
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -191,7 +193,8 @@ describe('parser: streams that cannot be framed', () => {
     const parser = new PacketParser();
     const r = parser.parse(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'));
     assert.ok(r.error instanceof ProtocolError);
-    assert.equal(r.error.code, 'BAD_MAGIC');
+    assert.ok(r.error instanceof PoolManagerError, 'under the one error root');
+    assert.equal(r.error.code, 'POOL_ERR_GEARMAN_BAD_MAGIC');
     assert.equal(r.packets.length, 0);
     const again = parser.parse(server.noop());
     assert.equal(again.error, r.error);
@@ -202,12 +205,12 @@ describe('parser: streams that cannot be framed', () => {
     const parser = new PacketParser();
     const r = parser.parse(Buffer.concat([server.noop(), server.noJob(), Buffer.from('garbage-garbage!')]));
     assert.equal(r.packets.length, 2);
-    assert.equal(r.error?.code, 'BAD_MAGIC');
+    assert.equal(r.error?.code, 'POOL_ERR_GEARMAN_BAD_MAGIC');
   });
 
   test('a request magic where a response is expected is bad magic', () => {
     const r = new PacketParser().parse(worker.preSleep());
-    assert.equal(r.error?.code, 'BAD_MAGIC');
+    assert.equal(r.error?.code, 'POOL_ERR_GEARMAN_BAD_MAGIC');
     assert.equal(new PacketParser({ expect: 'REQ' }).parse(worker.preSleep()).packets.length, 1);
   });
 
@@ -215,7 +218,7 @@ describe('parser: streams that cannot be framed', () => {
     const parser = new PacketParser({ maxPacketSize: 1024 });
     const header = hex(`${RES} 00 00 00 1f ff ff ff ff`);
     const r = parser.parse(header);
-    assert.equal(r.error?.code, 'TOO_LARGE');
+    assert.equal(r.error?.code, 'POOL_ERR_GEARMAN_TOO_LARGE');
     assert.match(r.error?.message ?? '', /4294967295 bytes/);
     assert.equal(parser.buffered, 0);
   });

@@ -1,6 +1,7 @@
 /**
  * Gearman packet serializer: arguments in, bytes out. Pure functions; see packets.ts for
- * the wire format and why this module exists.
+ * the wire format and why this module exists. Only what this project sends is here; the
+ * packets a job server sends (for parser fixtures and fake servers) are in ../testing/.
  */
 import type { Magic } from './packets';
 import { HEADER_SIZE, MAGIC_REQ, MAGIC_RES, PacketType } from './packets';
@@ -37,9 +38,8 @@ export function encodePacket(magic: Magic, type: number, args: readonly Argument
 }
 
 const req = (type: number, args?: readonly Argument[]): Buffer => encodePacket('REQ', type, args);
-const res = (type: number, args?: readonly Argument[]): Buffer => encodePacket('RES', type, args);
 
-/** Requests a worker sends to a job server. */
+/** Requests a worker sends to a job server (the bridge). */
 export const worker = {
   canDo: (functionName: string): Buffer => req(PacketType.CAN_DO, [functionName]),
   cantDo: (functionName: string): Buffer => req(PacketType.CANT_DO, [functionName]),
@@ -54,26 +54,8 @@ export const worker = {
   echoReq: (data: Argument): Buffer => req(PacketType.ECHO_REQ, [data]),
 };
 
-/** Requests a client sends (used by test helpers and the benchmark). */
+/** Requests a client sends to a job server (../client.ts). */
 export const client = {
   submitJob: (functionName: string, unique: string, data: Argument): Buffer =>
     req(PacketType.SUBMIT_JOB, [functionName, unique, data]),
-  submitJobBg: (functionName: string, unique: string, data: Argument): Buffer =>
-    req(PacketType.SUBMIT_JOB_BG, [functionName, unique, data]),
-  echoReq: (data: Argument): Buffer => req(PacketType.ECHO_REQ, [data]),
-};
-
-/** Responses a job server sends (used to build parser fixtures and fake servers). */
-export const server = {
-  noop: (): Buffer => res(PacketType.NOOP),
-  noJob: (): Buffer => res(PacketType.NO_JOB),
-  jobCreated: (handle: string): Buffer => res(PacketType.JOB_CREATED, [handle]),
-  jobAssign: (handle: string, functionName: string, data: Argument): Buffer =>
-    res(PacketType.JOB_ASSIGN, [handle, functionName, data]),
-  jobAssignUniq: (handle: string, functionName: string, unique: string, data: Argument): Buffer =>
-    res(PacketType.JOB_ASSIGN_UNIQ, [handle, functionName, unique, data]),
-  workComplete: (handle: string, data: Argument): Buffer => res(PacketType.WORK_COMPLETE, [handle, data]),
-  workFail: (handle: string): Buffer => res(PacketType.WORK_FAIL, [handle]),
-  echoRes: (data: Argument): Buffer => res(PacketType.ECHO_RES, [data]),
-  error: (code: string, text: string): Buffer => res(PacketType.ERROR, [code, text]),
 };

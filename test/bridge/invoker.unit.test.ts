@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { LambdaInvoker, backoffDelay } from '../../bridge/invoker';
-import type { FakeLambda } from './helpers/fake-lambda';
-import { echoPass, startFakeLambda } from './helpers/fake-lambda';
+import type { FakeLambda } from '../../scripts/lambda/fake-lambda';
+import { echoPass, startFakeLambda } from '../../scripts/lambda/fake-lambda';
 
 const creds = { accessKeyId: 'test', secretAccessKey: 'test' };
 const envelope = Buffer.from(JSON.stringify({ envelope: 'libra-pool-manager/v1', message: { action: 'BUILD_IP' } }));

@@ -1,0 +1,71 @@
+/**
+ * The headline figures (bench/results.json) and the targets they are held to, from the
+ * fragments; the summary and the sections quote them.
+ */
+import { round } from '../common';
+import type { FleetBuilds, FleetSeries } from '../fragments';
+import type { Fragments } from './index';
+
+export const TARGETS = {
+  fleetOverBoot: 1.5,
+  bridgeOverC: 1,
+  tokensPerThousand: 1,
+  zipKB: 250,
+  initMs: 200,
+};
+
+export function findSeries(
+  f: FleetBuilds,
+  q: Partial<Pick<FleetSeries, 'endpoint' | 'temperature' | 'concurrency' | 'n'>>,
+): FleetSeries | undefined {
+  return f.series.find(
+    (s) =>
+      (q.endpoint === undefined || s.endpoint === q.endpoint) &&
+      (q.temperature === undefined || s.temperature === q.temperature) &&
+      (q.concurrency === undefined || s.concurrency === q.concurrency) &&
+      (q.n === undefined || s.n === q.n),
+  );
+}
+
+export function fleetHeadline(f: FleetBuilds): FleetSeries | undefined {
+  const n = Math.max(
+    ...f.series.filter((s) => s.endpoint === 'in-process' && s.concurrency === f.bridgeConcurrency).map((s) => s.n),
+  );
+  return findSeries(f, { endpoint: 'in-process', temperature: 'cold', concurrency: f.bridgeConcurrency, n });
+}
+
+export function results(fr: Fragments): Record<string, number | null> {
+  const head = fr.fleet ? fleetHeadline(fr.fleet) : undefined;
+  const warm =
+    fr.fleet && head
+      ? findSeries(fr.fleet, { endpoint: 'in-process', temperature: 'warm', concurrency: head.concurrency, n: head.n })
+      : undefined;
+  const ref = fr.bridge?.configs.find((c) => c.key === fr.bridge?.referenceKey);
+  const bridgeDefault = fr.bridge?.configs.find((c) => c.key === 'bridge_info');
+  const original = fr.fleet && head ? fr.fleet.originalModel.secondsByN[String(head.n)] : undefined;
+  const n = (v: number | undefined, d = 3): number | null => (v === undefined || Number.isNaN(v) ? null : round(v, d));
+  return {
+    fleet_200_builds_over_boot_time: n(head?.overBootTime.median),
+    bridge_over_c_worker_throughput: n(fr.bridge?.ratio.bridgeInfoOverReference.median),
+    keystone_tokens_per_1000_jobs: n(fr.calls?.tokens.perThousandJobs),
+    max_function_zip_kb: n(fr.pkg?.maxZipKB, 1),
+    max_cold_init_ms: n(fr.pkg?.maxInitMs, 1),
+    // Context for the five above.
+    fleet_200_builds_seconds: n(head?.wallSeconds.median),
+    fleet_200_builds_warm_over_boot_time: n(warm?.overBootTime.median),
+    original_model_200_builds_seconds: n(original),
+    fleet_speedup_over_original_model: n(
+      original !== undefined && head ? original / head.wallSeconds.median : undefined,
+      0,
+    ),
+    bridge_jobs_per_second: n(bridgeDefault?.jobsPerSecond.median, 0),
+    c_worker_jobs_per_second: n(ref?.jobsPerSecond.median, 0),
+    bridge_warn_over_c_worker_throughput: n(fr.bridge?.ratio.bridgeWarnOverReference.median),
+    bridge_rss_mib_1000_in_flight: n(fr.bridge?.memory.busyRssMiB, 1),
+    status_polls_per_build_default_settings: n(fr.calls?.statusPollsPerBuild.median),
+    max_function_zip_kb_without_source_map: n(
+      fr.pkg ? Math.max(...fr.pkg.packaged.map((p) => p.zipKBWithoutMap)) : undefined,
+      1,
+    ),
+  };
+}

@@ -1,0 +1,38 @@
+/** "Summary": one table row per question, each figure against its reference and target. */
+import { TARGETS, fleetHeadline } from './headline';
+import { collect, fixed, met, spread } from './format';
+import type { Fragments } from './index';
+
+export function summarySection(fr: Fragments, r: Record<string, number | null>): string[] {
+  const [out, p] = collect();
+  p('## Summary', '', '| question | figure | reference (same run) | target | |', '|---|---|---|---|---|');
+  if (fr.fleet) {
+    const head = fleetHeadline(fr.fleet);
+    const original = head ? fr.fleet.originalModel.secondsByN[String(head.n)] : undefined;
+    p(
+      `| 1. ${head?.n ?? '?'} builds at once, ${fr.fleet.bootMs / 1000} s boot (cold fleet, serverless offline --useInProcess) | ${spread(head?.wallSeconds)} s = **${fixed(r.fleet_200_builds_over_boot_time ?? Number.NaN)}× the boot time** | original model ${original} s (${fixed(original && head ? original / head.wallSeconds.median : Number.NaN, 0)}× longer) | ≤ ${TARGETS.fleetOverBoot}× boot | ${met((r.fleet_200_builds_over_boot_time ?? Infinity) <= TARGETS.fleetOverBoot)} |`,
+    );
+  } else p('| 1. fleet build time | not measured | | | |');
+  if (fr.bridge) {
+    const ref = fr.bridge.configs.find((c) => c.key === fr.bridge?.referenceKey);
+    const b = fr.bridge.configs.find((c) => c.key === 'bridge_info');
+    p(
+      `| 2. bridge throughput, no-op jobs | ${spread(b?.jobsPerSecond, 0)} jobs/s = **${fixed(r.bridge_over_c_worker_throughput ?? Number.NaN)}× the C worker** | ${ref?.label}: ${spread(ref?.jobsPerSecond, 0)} jobs/s | ≥ 1× | ${met((r.bridge_over_c_worker_throughput ?? 0) >= TARGETS.bridgeOverC)} |`,
+      `| 2. bridge memory, ${fr.bridge.memory.inflight} jobs in flight | ${fixed(fr.bridge.memory.busyRssMiB, 1)} MiB RSS (idle ${fixed(fr.bridge.memory.idleRssMiB, 1)} MiB) | | report | |`,
+    );
+  } else p('| 2. bridge overhead | not measured | | | |');
+  if (fr.calls) {
+    p(
+      `| 3. Keystone tokens per 1,000 jobs | **${fixed(fr.calls.tokens.perThousandJobs)}** (${fr.calls.tokens.cheapTokenRequests} for ${fr.calls.tokens.cheapJobs} jobs) | the original: 1,000 (one per job) | ≤ 1 | ${met(fr.calls.tokens.perThousandJobs <= TARGETS.tokensPerThousand)} |`,
+      `| 3. status polls per build (defaults) | ${spread(fr.calls.statusPollsPerBuild, 0)} | | report | |`,
+    );
+  } else p('| 3. OpenStack calls | not measured | | | |');
+  if (fr.pkg) {
+    p(
+      `| 4. largest function zip | **${fixed(fr.pkg.maxZipKB, 1)} KB** | | ≤ ${TARGETS.zipKB} KB | ${met(fr.pkg.maxZipKB <= TARGETS.zipKB)} |`,
+      `| 4. slowest cold init (median) | **${fixed(fr.pkg.maxInitMs, 1)} ms** | | ≤ ${TARGETS.initMs} ms | ${met(fr.pkg.maxInitMs <= TARGETS.initMs)} |`,
+    );
+  } else p('| 4. function package | not measured | | | |');
+  p('');
+  return out;
+}
