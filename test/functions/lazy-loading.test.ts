@@ -17,8 +17,8 @@ import { wrap } from '../../contract';
 import type { Result } from '../../contract';
 import type { CloudSim } from '../../scripts/cloud-sim';
 import { POOL_ENV, functionEnv, startCloud } from '../helpers/cloud';
-import type { Bundle } from '../helpers/lambda';
-import { bundleHandlers } from '../helpers/lambda';
+import type { Bundle } from '../../scripts/lambda/bundle';
+import { bundleHandlers } from '../../scripts/lambda/bundle';
 import type { FakeSsm } from './fake-ssm';
 import { startFakeSsm } from './fake-ssm';
 
