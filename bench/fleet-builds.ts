@@ -12,7 +12,7 @@
  *       [--wt-sizes 10,50] [--wt-runs 3] [--quick]
  *
  * Endpoint. serverless-offline's default runs each concurrent invoke in a Node worker thread
- * of its own that loads the 1.2 MB bundle (and keeps idle ones for reuse): on this 2-core
+ * of its own that loads the whole bundle (and keeps idle ones for reuse): on this 2-core
  * machine 200 at once took minutes and 14 GB, which measures the emulator, not the design
  * (in AWS every execution environment has its own CPU). So the fleet series run
  * serverless-offline with --useInProcess (the same bundle and HTTP Invoke API, the handler
