@@ -255,7 +255,7 @@ export function cloudsYamlPaths(env: Env): string[] {
 }
 
 /** The OS_CLOUD entry of the first clouds.yaml found (cloudsYamlPaths). */
-export async function readCloudsYaml(env: Env): Promise<CloudsYamlEntry> {
+async function readCloudsYaml(env: Env): Promise<CloudsYamlEntry> {
   const cloudName = nonEmpty(env.OS_CLOUD);
   if (cloudName === undefined) throw new ConfigurationError('OS_CLOUD is not set', 'OS_CLOUD');
   let parseYaml: ((text: string) => unknown) | undefined;
