@@ -44,7 +44,8 @@ export default tseslint.config(
     },
   },
   {
-    // Loaded with require() by a tool (functions/build/source-maps.cjs: serverless-esbuild).
+    // CommonJS files a tool loads with require(): serverless.yml's ${file(...)}
+    // (ops/cloudwatch/monitoring.cjs) and serverless-esbuild's plugins (functions/build/source-maps.cjs).
     files: ['**/*.cjs'],
     languageOptions: {
       sourceType: 'commonjs',

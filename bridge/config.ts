@@ -39,6 +39,8 @@ export interface BridgeConfig {
   drainTimeoutMs: number;
   /** undefined: no health/metrics endpoint. */
   health?: { host: string; port: number };
+  /** How often the job servers' queues are read for the metrics (admin `status`); 0: never. */
+  queuePollIntervalMs: number;
   /** undefined: plain TCP to the job servers. */
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
   keepAlive: boolean;
@@ -62,6 +64,7 @@ export const DEFAULTS: BridgeConfig = {
   invokeTimeoutMs: DEFAULT_INVOKE_TIMEOUT_S * 1000,
   drainTimeoutMs: DEFAULT_INVOKE_TIMEOUT_S * 1000,
   health: { host: '127.0.0.1', port: 9464 },
+  queuePollIntervalMs: 15_000,
   keepAlive: true,
   keepAliveIdleMs: 60_000,
   reconnectMaxDelayMs: 30_000,
@@ -270,6 +273,17 @@ export const SETTINGS: Setting[] = [
     defaultText: '127.0.0.1:9464',
     schema: listen,
     apply: (c, v: { host: string; port: number } | undefined) => (c.health = v),
+  },
+  {
+    flag: 'queue-poll-interval',
+    type: 'string',
+    arg: 'seconds',
+    help: 'How often to read each job server\'s queue (gearmand\'s admin "status", on a short connection of its own) for the pool_bridge_gearman_* metrics; 0 turns it off.',
+    defaultText: String(DEFAULTS.queuePollIntervalMs / 1000),
+    schema: seconds(0, 3600).refine((ms) => ms === 0 || ms >= 100, {
+      message: 'must be 0 (off) or from 0.1 to 3600 seconds',
+    }),
+    apply: (c, v: number) => (c.queuePollIntervalMs = v),
   },
   {
     flag: 'gearman-ssl',

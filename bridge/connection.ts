@@ -11,6 +11,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { LogSink } from '../contract';
+import { describeUnique } from '../contract';
 import { backoffDelay } from './invoker';
 import type { ServerAddress } from './address';
 import { formatServer } from './address';
@@ -43,8 +44,8 @@ export interface ConnectionOptions {
 
 export interface AssignedJob {
   handle: string;
-  /** The client's unique id; empty when it sent none. */
-  unique: string;
+  /** The client's unique id, its bytes as gearmand keeps them; empty when it sent none. */
+  unique: Buffer;
   functionName: string;
   data: Buffer;
   server: string;
@@ -311,7 +312,7 @@ export class ServerConnection {
         this.grabbing = false;
         const job: AssignedJob = {
           handle: packet.handle,
-          unique: packet.kind === 'JOB_ASSIGN_UNIQ' ? packet.unique : '',
+          unique: packet.kind === 'JOB_ASSIGN_UNIQ' ? packet.unique : Buffer.alloc(0),
           functionName: packet.functionName,
           data: packet.data,
           server: this.name,
@@ -337,7 +338,7 @@ export class ServerConnection {
       this.grabbing = false;
       this.hooks.onGrabReleased(this);
     }
-    const orphaned = [...this.jobs.values()].map((j) => ({ unique: j.unique, handle: j.handle }));
+    const orphaned = [...this.jobs.values()].map((j) => ({ unique: describeUnique(j.unique), handle: j.handle }));
     this.jobs.clear();
     const waiters = this.closedWaiters;
     this.closedWaiters = [];

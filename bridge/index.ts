@@ -12,6 +12,7 @@ import type { HealthReport, HealthServer } from './health';
 import { healthReport, startHealthServer } from './health';
 import type { Invoker } from './invoker';
 import { BridgeMetrics } from './metrics';
+import { QueuePoller } from './queue-status';
 import { bridgeVersion } from './version';
 import { Worker } from './worker';
 
@@ -38,6 +39,8 @@ export interface BridgeHandle {
   readonly metrics: BridgeMetrics;
   /** The health endpoint, when one was configured. */
   readonly health: HealthServer | undefined;
+  /** The job servers' queue poller (pool_bridge_gearman_*), unless queue-poll-interval is 0. */
+  readonly queue: QueuePoller | undefined;
   /** Per-server connection state, in-flight count: what /healthz shows. */
   state(): HealthReport;
   /** Stop taking jobs, wait (up to timeoutMs, default config.drainTimeoutMs) for jobs in flight, then stop. */
@@ -49,6 +52,10 @@ export interface BridgeHandle {
 export async function startBridge(config: BridgeConfig, deps: BridgeDeps): Promise<BridgeHandle> {
   const logger = deps.logger ?? createLogger('pool-bridge');
   const metrics = deps.metrics ?? new BridgeMetrics();
+  // The limits, next to the figures they bound, so alert rules compare them (ops/prometheus/alerts.yml).
+  metrics.concurrency.set(config.concurrency);
+  metrics.invokeTimeout.set(config.invokeTimeoutMs / 1000);
+  const tlsFiles = config.tls ? readTlsFiles(config.tls) : undefined;
   const worker = new Worker(
     {
       servers: config.servers,
@@ -61,11 +68,23 @@ export async function startBridge(config: BridgeConfig, deps: BridgeDeps): Promi
         keepAlive: config.keepAlive,
         keepAliveIdleMs: config.keepAliveIdleMs,
         reconnectMaxMs: config.reconnectMaxDelayMs,
-        ...(config.tls ? { tls: readTlsFiles(config.tls) } : {}),
+        ...(tlsFiles ? { tls: tlsFiles } : {}),
       },
     },
     { invoker: deps.invoker, logger, metrics },
   );
+  // Its own short connections to the job servers, TLS as the worker's, never the worker's own.
+  const queue =
+    config.queuePollIntervalMs > 0
+      ? new QueuePoller(
+          {
+            servers: config.servers,
+            intervalMs: config.queuePollIntervalMs,
+            ...(tlsFiles ? { tls: { ...tlsFiles } } : {}),
+          },
+          { metrics, logger },
+        )
+      : undefined;
   const state = (): HealthReport =>
     healthReport({
       servers: worker.servers(),
@@ -88,17 +107,20 @@ export async function startBridge(config: BridgeConfig, deps: BridgeDeps): Promi
     logger.info('health endpoint listening', { url: health.url });
   }
   worker.start();
+  queue?.start();
   logger.info('bridge started', {
     servers: config.servers.map((s) => `${s.host}:${s.port}`),
     function: config.functionName,
     concurrency: config.concurrency,
     functionPrefix: config.functionPrefix,
     tls: Boolean(config.tls),
+    queuePollSeconds: config.queuePollIntervalMs / 1000,
   });
 
   let stopping: Promise<void> | undefined;
   const shutdown = (graceful: boolean): Promise<void> => {
     stopping ??= (async () => {
+      await queue?.stop();
       await worker.stop(graceful);
       await health?.close();
     })();
@@ -124,7 +146,7 @@ export async function startBridge(config: BridgeConfig, deps: BridgeDeps): Promi
     logger.info('bridge stopped', { unfinished });
     return { unfinished, timedOut: timedOut && unfinished > 0 };
   };
-  return { worker, metrics, health, state, drain, stop };
+  return { worker, metrics, health, queue, state, drain, stop };
 }
 
 function readTlsFiles(files: NonNullable<BridgeConfig['tls']>): TlsFiles {

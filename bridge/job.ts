@@ -54,7 +54,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function prepareJob(
   payload: Uint8Array,
-  unique: string | undefined,
+  unique: string | Uint8Array | undefined,
   handle: string | undefined,
   options: JobOptions,
 ): PreparedJob {

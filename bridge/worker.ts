@@ -7,6 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { LogSink } from '../contract';
+import { describeUnique } from '../contract';
 import type { AssignedJob, ConnectionOptions, ServerAddress, ServerStatus } from './connection';
 import { ServerConnection } from './connection';
 import type { Invoker, InvokeOutcome } from './invoker';
@@ -55,7 +56,7 @@ export class Worker {
       },
       onReady: () => this.schedule(),
       onStateChange: (c: ServerConnection) => {
-        deps.metrics.connected.set({ server: c.name }, c.state === 'connected' ? 1 : 0);
+        deps.metrics.serverState(c.name, c.state);
       },
       onReconnectScheduled: (c: ServerConnection) => deps.metrics.reconnects.inc({ server: c.name }),
     };
@@ -65,6 +66,7 @@ export class Worker {
     for (const c of this.connections) {
       deps.metrics.connected.set({ server: c.name }, 0);
       deps.metrics.reconnects.inc({ server: c.name }, 0);
+      deps.metrics.disconnects.inc({ server: c.name }, 0);
     }
   }
 
@@ -134,7 +136,11 @@ export class Worker {
 
   private onJob(connection: ServerConnection, job: AssignedJob, reserved: boolean): void {
     if (reserved) this.reserved = Math.max(0, this.reserved - 1);
-    const log = jobLog(this.deps.logger, { unique: job.unique, handle: job.handle, server: job.server });
+    const log = jobLog(this.deps.logger, {
+      unique: describeUnique(job.unique),
+      handle: job.handle,
+      server: job.server,
+    });
     if (this.drainingFlag) {
       // Taken by a grab sent before the drain began: not started, so not answered.
       // gearmand gives it to another worker when this connection closes.
@@ -170,11 +176,11 @@ export class Worker {
 
   private async run(connection: ServerConnection, job: AssignedJob, log: LogSink): Promise<void> {
     const started = performance.now();
-    if (!job.unique) log.debug('job has no unique id; its action cannot be made idempotent');
+    if (job.unique.length === 0) log.debug('job has no unique id; its action cannot be made idempotent');
     if (job.functionName !== this.options.connection.functionName) {
       log.warn('job for a function this bridge did not register', { function: job.functionName });
     }
-    const prepared = prepareJob(job.data, job.unique || undefined, job.handle, this.options.job);
+    const prepared = prepareJob(job.data, job.unique.length > 0 ? job.unique : undefined, job.handle, this.options.job);
     let answer: JobAnswer;
     if (prepared.kind === 'answer') {
       answer = prepared.answer;

@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { BUILD_DEADLINE_SECONDS } from '../contract/deadlines';
+import { BUILD_DEADLINE_SECONDS, DEFAULT_REQUEST_POLICY, IDEMPOTENCY_WINDOW_SECONDS } from '../contract/deadlines';
 import { ConfigurationError } from '../contract/errors';
 import type { AuthSettings, CloudSettings, Interface } from './openstack';
 
@@ -42,6 +42,10 @@ export interface PoolSettings {
   tcpCheckPort: number | undefined;
   tcpCheckTimeoutMs: number;
   ignore500OnRemove: boolean;
+  /** Within it a rerun returns the first result; after it a reused unique id is a FAIL. */
+  idempotencyWindowMs: number;
+  /** Accept servers built before the pool manager marked its servers (by name alone). */
+  acceptUntaggedServers: boolean;
 }
 
 export interface Settings {
@@ -74,8 +78,11 @@ export const POOL_SETTINGS_HELP: Record<string, string> = {
   POOL_TCP_CHECK_PORT: 'port to TCP-connect to after ASSIGN_IP (unset: no check)',
   POOL_TCP_CHECK_TIMEOUT_MS: 'how long the TCP check may take (default 30000)',
   POOL_IGNORE_500_ON_REMOVE: 'treat a 500 from the cloud on REMOVE_IP as done (default false)',
-  OS_REQUEST_TIMEOUT_MS: 'timeout of each OpenStack request (default 30000)',
-  OS_REQUEST_RETRIES: 'retries of idempotent OpenStack requests on 429, 5xx, timeouts and resets (default 3)',
+  POOL_IDEMPOTENCY_WINDOW_SECONDS: `how long a rerun of a job returns its first result; later, a reused unique id is refused (default ${IDEMPOTENCY_WINDOW_SECONDS})`,
+  POOL_ACCEPT_UNTAGGED_SERVERS:
+    'DELETE_DEVICE, ASSIGN_IP and REMOVE_IP also act on servers without the pool manager mark, by name alone (default false)',
+  OS_REQUEST_TIMEOUT_MS: `timeout of each OpenStack request (default ${DEFAULT_REQUEST_POLICY.timeoutMs})`,
+  OS_REQUEST_RETRIES: `retries of idempotent OpenStack requests on 429, 5xx, timeouts and resets (default ${DEFAULT_REQUEST_POLICY.retries})`,
 };
 
 /** Every setting; when OS_CLOUD is set, its clouds.yaml entry is read first (readCloudsYaml). */
@@ -110,6 +117,9 @@ export function loadPoolSettings(env: Env): PoolSettings {
     tcpCheckPort: read.optionalNumber('POOL_TCP_CHECK_PORT', { min: 1, max: 65535 }),
     tcpCheckTimeoutMs: read.number('POOL_TCP_CHECK_TIMEOUT_MS', 30_000, { min: 100, max: 600_000 }),
     ignore500OnRemove: read.boolean('POOL_IGNORE_500_ON_REMOVE', false),
+    idempotencyWindowMs:
+      read.number('POOL_IDEMPOTENCY_WINDOW_SECONDS', IDEMPOTENCY_WINDOW_SECONDS, { min: 60, max: 31_536_000 }) * 1000,
+    acceptUntaggedServers: read.boolean('POOL_ACCEPT_UNTAGGED_SERVERS', false),
   };
 }
 
@@ -234,8 +244,11 @@ export function loadCloudSettings(env: Env, cloudsYaml?: CloudsYamlEntry): Cloud
     endpointOverrides,
     caCertPem: caCertPath ? readCaBundle(caCertPath) : undefined,
     insecure,
-    requestTimeoutMs: read.number('OS_REQUEST_TIMEOUT_MS', 30_000, { min: 100, max: 900_000 }),
-    retries: read.number('OS_REQUEST_RETRIES', 3, { min: 0, max: 10 }),
+    requestTimeoutMs: read.number('OS_REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_POLICY.timeoutMs, {
+      min: 100,
+      max: 900_000,
+    }),
+    retries: read.number('OS_REQUEST_RETRIES', DEFAULT_REQUEST_POLICY.retries, { min: 0, max: 10 }),
   };
 }
 

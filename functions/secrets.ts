@@ -6,6 +6,9 @@
  *   {"OS_AUTH_URL": "https://keystone.example.net:5000/v3", "OS_APPLICATION_CREDENTIAL_ID": "...",
  *    "OS_APPLICATION_CREDENTIAL_SECRET": "...", "OS_REGION_NAME": "RegionOne"}
  *
+ * plus, when the devices get user data, POOL_USER_DATA: cloud-init user data may carry
+ * secrets, so a deployed stage keeps it in the same parameter, never in the environment.
+ *
  * It is read with Powertools Parameters (decrypted, cached in the warm container for
  * OS_CREDENTIALS_MAX_AGE_SECONDS, 300 by default) and merged under the function's plain
  * environment, which still sets the non-secret settings. loadSettings(env) stays pure:
@@ -29,8 +32,11 @@ import { ConfigurationError } from '../contract/errors';
 /** Reads one parameter's (decrypted) string value; undefined if it has none. */
 export type ParameterFetcher = (name: string, options: { maxAgeSeconds: number }) => Promise<string | undefined>;
 
+/** Pool settings that are secret: a deployed stage reads them from the parameter only. */
+export const SECRET_POOL_SETTINGS = ['POOL_USER_DATA'] as const;
+
 /** Variables that may never come from the plain environment of a deployed stage. */
-export const SECRET_VARIABLES = ['OS_PASSWORD', 'OS_APPLICATION_CREDENTIAL_SECRET'] as const;
+export const SECRET_VARIABLES = ['OS_PASSWORD', 'OS_APPLICATION_CREDENTIAL_SECRET', ...SECRET_POOL_SETTINGS] as const;
 
 export const DEFAULT_MAX_AGE_SECONDS = 300;
 
@@ -77,8 +83,9 @@ export async function resolveEnv(env: Env, fetch: ParameterFetcher = ssmFetcher)
   const { name } = source;
   for (const variable of SECRET_VARIABLES) {
     if (nonEmpty(env[variable]) !== undefined) {
+      const what = variable.startsWith('OS_') ? 'its OpenStack credentials' : variable;
       throw new ConfigurationError(
-        `${variable} is set in the function's environment, but this stage reads its OpenStack credentials from the SSM parameter ${name}: ` +
+        `${variable} is set in the function's environment, but this stage reads ${what} from the SSM parameter ${name}: ` +
           `remove ${variable} from the environment and keep it only in the parameter`,
         variable,
       );
@@ -111,7 +118,7 @@ export async function resolveEnv(env: Env, fetch: ParameterFetcher = ssmFetcher)
   return merged;
 }
 
-/** The parameter's JSON object, checked: OS_* keys only, scalar values. Errors name keys, never values. */
+/** The parameter's JSON object, checked: OS_* keys and POOL_USER_DATA only, scalar values. Errors name keys, never values. */
 export function parseCredentials(name: string, raw: string): Record<string, string> {
   let document: unknown;
   try {
@@ -127,9 +134,9 @@ export function parseCredentials(name: string, raw: string): Record<string, stri
   }
   const variables: Record<string, string> = {};
   for (const [key, value] of Object.entries(document)) {
-    if (!/^OS_[A-Z0-9_]+$/.test(key)) {
+    if (!/^OS_[A-Z0-9_]+$/.test(key) && !(SECRET_POOL_SETTINGS as readonly string[]).includes(key)) {
       throw new ConfigurationError(
-        `SSM parameter ${name} has the key '${key}': only OS_* variables of an openrc file belong there`,
+        `SSM parameter ${name} has the key '${key}': only OS_* variables of an openrc file and ${SECRET_POOL_SETTINGS.join(', ')} belong there`,
         PARAMETER_SETTING,
       );
     }

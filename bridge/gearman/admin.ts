@@ -3,13 +3,14 @@
  * spoken on the job port: a command line in, text lines out. Two parts, kept apart:
  *
  * - pure parsers of the replies (parseStatus, parseWorkers), no sockets;
- * - adminCommand(), one command on a connection of its own, bounded by an explicit timeout,
- *   and the shorthands gearmanStatus(), gearmanWorkers(), gearmanVersion().
+ * - adminCommand(), one command on a connection of its own (TCP, or TLS when asked), bounded
+ *   by an explicit timeout, and the shorthands gearmanStatus(), gearmanWorkers(), gearmanVersion().
  *
  *   const functions = await gearmanStatus('127.0.0.1:4730');
  *   functions.find((f) => f.function === 'libra_pool_mgm')?.availableWorkers;
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { PoolManagerError } from '../../contract/errors';
 import type { ServerAddress } from '../address';
 import { formatServer, parseHostPort } from '../address';
@@ -109,6 +110,8 @@ export function parseWorkers(lines: readonly string[]): WorkerConnection[] {
 export interface AdminOptions {
   /** The whole exchange, connecting included (default 2 s). */
   timeoutMs?: number;
+  /** Over TLS with these options (a TLS terminator in front of gearmand, as the worker reaches it). */
+  tls?: tls.ConnectionOptions;
 }
 
 /**
@@ -126,7 +129,10 @@ export function adminCommand(
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const list = LIST_COMMANDS.has(command.trim().split(/\s+/)[0] ?? '');
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port }, () => socket.write(`${command}\n`));
+    const send = (): void => void socket.write(`${command}\n`);
+    const socket = options.tls
+      ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...options.tls }, send)
+      : net.connect({ host, port }, send);
     let text = '';
     let settled = false;
     const finish = (error: GearmanAdminError | undefined, lines?: string[]): void => {

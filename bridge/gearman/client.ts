@@ -180,7 +180,7 @@ export class GearmanClient {
   /** Submits a job (SUBMIT_JOB, normal priority) and resolves with its outcome. */
   submit(
     functionName: string,
-    unique: string,
+    unique: string | Uint8Array,
     payload: string | Uint8Array,
     options: JobOptions = {},
   ): Promise<JobResult> {
@@ -311,7 +311,8 @@ export interface SubmitJobRequest extends JobOptions, ConnectOptions {
   /** "host:port" or { host, port }. */
   server: string | ServerAddress;
   functionName: string;
-  unique: string;
+  /** Text is sent as its UTF-8 bytes; bytes as they are (a unique id need not be UTF-8). */
+  unique: string | Uint8Array;
   payload: string | Uint8Array;
 }
 

@@ -37,3 +37,18 @@ export function isPrivateIpv4(ip: string): boolean {
 export function hasIpv4(server: Pick<Server, 'addresses'>): boolean {
   return Object.values(server.addresses).some((addresses) => addresses.some((address) => address.version === 4));
 }
+
+/**
+ * The fixed IPv4 of the server a floating IP goes to: the one on POOL_ADDR_NETWORK, else the
+ * one BUILD_DEVICE reported as the device's `addr` (the same choice, floating addresses
+ * left out). A device with several ports gets the address on the port its clients use.
+ */
+export function associationFixedIp(server: Pick<Server, 'addresses'>, addrNetwork?: string): string | undefined {
+  const fixed = Object.fromEntries(
+    Object.entries(server.addresses).map(([network, addresses]) => [
+      network,
+      addresses.filter((address) => address.type !== 'floating'),
+    ]),
+  );
+  return selectAddress({ addresses: fixed }, addrNetwork);
+}

@@ -17,9 +17,9 @@ export interface ActionContext {
   openstack: OpenStack;
   pool: PoolSettings;
   logger: LogSink;
-  /** The Gearman unique id of the job, the key that makes a rerun idempotent. */
-  unique: string | undefined;
-  /** Epoch ms by which the action must be done, cleanup included. */
+  /** The Gearman unique id of the job (its bytes), the key that makes a rerun idempotent. */
+  unique: Uint8Array | undefined;
+  /** Epoch ms after which the action waits no more (for ACTIVE, for an address): it cleans up and answers. */
   deadlineAt: number;
   clock: Clock;
   /** Called with how long a build waited for ACTIVE (ms), for metrics. */

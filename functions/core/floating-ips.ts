@@ -1,82 +1,165 @@
 import { connect } from 'node:net';
-import type { FloatingIp, FloatingIps, Server } from '../openstack';
+import { PreconditionFailedError } from '../openstack';
+import type { FloatingIp, FloatingIps } from '../openstack';
+import { associationFixedIp } from './addresses';
 import type { ActionContext } from './context';
 import { describeError } from './errors';
+import { outsideWindow, reuseRefused } from './idempotency';
 import { floatingIpDescription } from './naming';
 import { answerLost, pollUntilDeadline } from './poll';
+import { findPoolServer } from './servers';
 import type { Message, Result, IpInput, IpOnDeviceInput } from '../../contract';
 import { fail, pass } from '../../contract';
 
 /**
+ * Neutron stamps created_at to the second. A run that allocated an address looks for twins
+ * only once the cloud's clock has moved past that second: a twin it does not see then is
+ * stamped later, so it sorts as newer and its own run gives it up.
+ */
+const CLOUD_TIMESTAMP_RESOLUTION_MS = 1000;
+
+/** How often a conditional write refused with 412 is decided again before the job gives up. */
+const CONDITIONAL_WRITE_ATTEMPTS = 5;
+
+/**
  * BUILD_IP: allocate one floating IP. The job's unique id is stored as its description,
  * so a rerun returns the address the first run allocated instead of a second one.
- * (Nova's legacy proxy has no description: there a rerun cannot be recognised.)
+ * Runs of one job that overlap (gearmand re-queued it while the first run was still
+ * allocating) may each allocate one: every run converges on the oldest (created_at, then
+ * id), releases the address it allocated itself if that is not the oldest, and answers with
+ * the oldest. (Nova's legacy proxy has no description: there a rerun cannot be recognised.)
  */
 export async function buildIp(ctx: ActionContext, message: Message): Promise<Result> {
   const floatingIps = await ctx.openstack.floatingIps();
   const description = ctx.unique ? floatingIpDescription(ctx.unique) : undefined;
-  if (description && floatingIps.backend === 'neutron') {
-    const earlier = await floatingIps.findByDescription(description);
-    if (earlier[0]) {
-      ctx.logger.info('returning the floating IP an earlier run of this job allocated', {
-        ip: earlier[0].ip,
-        id: earlier[0].id,
-      });
-      return pass(message, { id: String(earlier[0].id), ip: earlier[0].ip });
-    }
-  } else if (!description) {
-    ctx.logger.debug('job has no unique id: a rerun of it would allocate another floating IP');
+  if (!description || floatingIps.backend !== 'neutron') {
+    if (!description) ctx.logger.debug('job has no unique id: a rerun of it would allocate another floating IP');
+    const allocated = await floatingIps.allocate({ pool: ctx.pool.floatingIpPool, description });
+    ctx.logger.info('floating IP allocated', { ip: allocated.ip, id: allocated.id });
+    return pass(message, { id: String(allocated.id), ip: allocated.ip });
   }
-  let allocated: FloatingIp;
+
+  const earlier = await floatingIps.findByDescription(description);
+  if (earlier.length > 0) {
+    const kept = oldest(earlier);
+    if (outsideWindow(ctx, kept.createdAt))
+      return fail(message, reuseRefused(ctx, `floating IP ${kept.ip} (id ${kept.id})`, kept.createdAt));
+    ctx.logger.info('returning the floating IP an earlier run of this job allocated', { ip: kept.ip, id: kept.id });
+    return pass(message, { id: String(kept.id), ip: kept.ip });
+  }
+
+  /** The address this run allocated, when it knows which one that is. */
+  let own: FloatingIp | undefined;
   try {
-    allocated = await floatingIps.allocate({ pool: ctx.pool.floatingIpPool, description });
+    own = await floatingIps.allocate({ pool: ctx.pool.floatingIpPool, description });
+    ctx.logger.info('floating IP allocated', { ip: own.ip, id: own.id });
   } catch (error) {
     // As with a server create: a lost answer may still have allocated the address. Only the
-    // description can find it again (Nova's legacy proxy has none).
-    if (!description || floatingIps.backend !== 'neutron' || !answerLost(error)) throw error;
+    // description can find it again, and this run cannot tell its own from a twin's.
+    if (!answerLost(error)) throw error;
     ctx.logger.warn('the allocation got no answer; looking for the address by its description', {
       error: describeError(error),
     });
-    const found = await pollUntilDeadline(
-      ctx,
-      { description },
-      async () => (await floatingIps.findByDescription(description))[0],
-    );
+    const found = await pollUntilDeadline(ctx, { description }, async () => {
+      const addresses = await floatingIps.findByDescription(description);
+      return addresses.length > 0 ? addresses : undefined;
+    });
     if (!found) throw new Error(`${describeError(error)}; no floating IP for this job appeared before the deadline`);
-    allocated = found;
   }
-  ctx.logger.info('floating IP allocated', { ip: allocated.ip, id: allocated.id });
-  return pass(message, { id: String(allocated.id), ip: allocated.ip });
+  const settled = ctx.clock.now() + CLOUD_TIMESTAMP_RESOLUTION_MS;
+  while (ctx.clock.now() < settled) await ctx.clock.sleep(settled - ctx.clock.now());
+  const twins = await floatingIps.findByDescription(description);
+  const candidates = own && !twins.some((twin) => twin.id === own.id) ? [...twins, own] : twins;
+  if (candidates.length === 0) throw new Error(`the floating IPs of this job (${description}) disappeared`);
+  const kept = oldest(candidates);
+  if (own && kept.id !== own.id) {
+    try {
+      await floatingIps.release(own);
+    } catch (error) {
+      return fail(
+        message,
+        `another run of this job allocated ${kept.ip} first, and releasing this run's twin ${own.ip} failed (${describeError(error)}): release floating IP ${own.id} by hand`,
+      );
+    }
+    ctx.logger.warn('another run of this job allocated its address first: released the twin this run allocated', {
+      ip: own.ip,
+      id: own.id,
+      keptIp: kept.ip,
+      keptId: kept.id,
+    });
+  }
+  return pass(message, { id: String(kept.id), ip: kept.ip });
+}
+
+/** The oldest address: created_at (to the second), then id; every run of a job picks the same one. */
+function oldest(addresses: readonly FloatingIp[]): FloatingIp {
+  const time = (fip: FloatingIp): number => {
+    const t = fip.createdAt === undefined ? Number.NaN : Date.parse(fip.createdAt);
+    return Number.isFinite(t) ? t : Number.POSITIVE_INFINITY;
+  };
+  return [...addresses].sort((a, b) => time(a) - time(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))[0] as FloatingIp;
 }
 
 /**
- * ASSIGN_IP: associate the floating IP with the server of exactly that name, then read it
- * back until the association shows, then optionally TCP-connect to it.
+ * ASSIGN_IP: associate the floating IP with the pool's server of exactly that name, on the
+ * port that holds the device's address (POOL_ADDR_NETWORK, else its `addr`), then read it
+ * back until the association shows, then optionally TCP-connect to it. The write is
+ * conditional on the revision read (Neutron): if the address changed meanwhile it is read
+ * again and the move decided again, and if someone else moved it meanwhile the job FAILs
+ * instead of moving it back.
  */
 export async function assignIp(ctx: ActionContext, message: Message & IpOnDeviceInput): Promise<Result> {
   const { ip, name } = message;
-  const server = await findOneServer(ctx, name);
+  const server = await findPoolServer(ctx, name);
   if (typeof server === 'string') return fail(message, server);
+  const fixedIp = associationFixedIp(server, ctx.pool.addrNetwork);
   const floatingIps = await ctx.openstack.floatingIps();
-  const floatingIp = await floatingIps.findByAddress(ip);
-  if (!floatingIp) return fail(message, `no floating IP ${ip} in this project`);
+  const first = await floatingIps.findByAddress(ip);
+  if (!first) return fail(message, `no floating IP ${ip} in this project`);
+  const onTarget = (fip: FloatingIp): boolean =>
+    fip.serverId === server.id && (fixedIp === undefined || fip.fixedIp === undefined || fip.fixedIp === fixedIp);
 
-  if (floatingIp.serverId === server.id) {
-    ctx.logger.info('floating IP already associated with this device', { ip, name });
-  } else {
-    if (floatingIp.serverId) {
-      ctx.logger.warn('moving a floating IP from another server', { ip, name, fromServerId: floatingIp.serverId });
+  let current = first;
+  for (let attempt = 1; !onTarget(current); attempt += 1) {
+    if (current.serverId) {
+      ctx.logger.warn('moving a floating IP from its port', { ip, name, fromServerId: current.serverId });
     }
-    await floatingIps.associate(floatingIp, server.id);
-    const confirmed = await confirmAssociation(ctx, floatingIps, floatingIp, server.id);
-    if (!confirmed) {
+    try {
+      await floatingIps.associate(current, server.id, fixedIp);
+    } catch (error) {
+      if (!(error instanceof PreconditionFailedError)) throw error;
+      const reread = await floatingIps.get(current.id);
+      if (!reread) return fail(message, `${ip} was released while this job was assigning it to ${name}`);
+      if (!onTarget(reread) && !sameAssociation(reread, first)) {
+        return fail(
+          message,
+          `${ip} was moved to ${reread.serverId ? `server ${reread.serverId}` : 'no server'} by another job while this one ` +
+            `was assigning it to ${name}: not moving it again (resubmit to move it)`,
+        );
+      }
+      if (attempt >= CONDITIONAL_WRITE_ATTEMPTS) throw error;
+      ctx.logger.info('the floating IP changed since it was read; deciding again', { ip, name, attempt });
+      current = reread;
+      continue;
+    }
+    const confirmed = await confirmAssociation(ctx, floatingIps, current, onTarget);
+    if (confirmed !== true) {
+      if (confirmed) {
+        return fail(
+          message,
+          `${ip} was moved to ${confirmed.serverId ? `server ${confirmed.serverId}` : 'no server'} by another job right after this one assigned it to ${name}`,
+        );
+      }
       const { assignConfirmAttempts: attempts } = ctx.pool;
       return fail(
         message,
         `the cloud accepted the association of ${ip} with ${name} but it did not show after ${attempts} reads`,
       );
     }
+    break;
   }
+  if (current === first && onTarget(first))
+    ctx.logger.info('floating IP already associated with this device', { ip, name });
   const port = ctx.pool.tcpCheckPort;
   if (port !== undefined) {
     const reachable = await tcpCheck(ctx, ip, port);
@@ -90,36 +173,54 @@ export async function assignIp(ctx: ActionContext, message: Message & IpOnDevice
 }
 
 /**
- * REMOVE_IP: disassociate the floating IP from the named server, keeping it allocated.
- * Never takes an address away from a server other than the one named.
+ * REMOVE_IP: disassociate the floating IP from the named pool server, keeping it allocated.
+ * Never takes an address away from a server other than the one named; the write is
+ * conditional on the revision read (Neutron), so an address moved meanwhile stays where it is.
  */
 export async function removeIp(ctx: ActionContext, message: Message & IpOnDeviceInput): Promise<Result> {
   const { ip, name } = message;
   const floatingIps = await ctx.openstack.floatingIps();
-  const floatingIp = await floatingIps.findByAddress(ip);
-  if (!floatingIp) return fail(message, `no floating IP ${ip} in this project`);
-  if (!floatingIp.serverId) {
+  let current = await floatingIps.findByAddress(ip);
+  if (!current) return fail(message, `no floating IP ${ip} in this project`);
+  if (!current.serverId) {
     ctx.logger.info('floating IP is not associated: nothing to remove', { ip, name });
     return pass(message);
   }
-  const server = await findOneServer(ctx, name);
+  const server = await findPoolServer(ctx, name);
   if (typeof server === 'string') {
-    return fail(message, `${ip} is associated with server ${floatingIp.serverId}, and ${server}: not removing it`);
+    return fail(message, `${ip} is associated with server ${current.serverId}, and ${server}: not removing it`);
   }
-  if (floatingIp.serverId !== server.id) {
-    return fail(
-      message,
-      `${ip} is associated with another server (${floatingIp.serverId}), not ${name}: not removing it`,
-    );
-  }
-  try {
-    await floatingIps.disassociate(floatingIp, server.id);
-  } catch (error) {
-    if (ctx.pool.ignore500OnRemove && (error as { status?: unknown }).status === 500) {
-      ctx.logger.warn('the cloud answered 500 to the removal; ignored as POOL_IGNORE_500_ON_REMOVE says', { ip, name });
-      return pass(message);
+  for (let attempt = 1; ; attempt += 1) {
+    if (current.serverId !== server.id) {
+      return fail(
+        message,
+        `${ip} is associated with another server (${current.serverId}), not ${name}: not removing it`,
+      );
     }
-    throw error;
+    try {
+      await floatingIps.disassociate(current, server.id);
+      break;
+    } catch (error) {
+      if (error instanceof PreconditionFailedError) {
+        const reread = await floatingIps.get(current.id);
+        if (!reread?.serverId) {
+          ctx.logger.info('the floating IP came off the device meanwhile: nothing left to remove', { ip, name });
+          return pass(message);
+        }
+        if (attempt >= CONDITIONAL_WRITE_ATTEMPTS) throw error;
+        ctx.logger.info('the floating IP changed since it was read; deciding again', { ip, name, attempt });
+        current = reread;
+        continue;
+      }
+      if (ctx.pool.ignore500OnRemove && (error as { status?: unknown }).status === 500) {
+        ctx.logger.warn('the cloud answered 500 to the removal; ignored as POOL_IGNORE_500_ON_REMOVE says', {
+          ip,
+          name,
+        });
+        return pass(message);
+      }
+      throw error;
+    }
   }
   ctx.logger.info('floating IP removed from device', { ip, name });
   return pass(message);
@@ -141,23 +242,25 @@ export async function deleteIp(ctx: ActionContext, message: Message & IpInput): 
   return pass(message);
 }
 
-/** The one server with exactly this name, or the reason there is not exactly one. */
-async function findOneServer(ctx: ActionContext, name: string): Promise<Server | string> {
-  const servers = await ctx.openstack.compute.findServersByName(name);
-  if (servers.length === 0) return `no server is named ${name}`;
-  if (servers.length > 1) return `${servers.length} servers are named ${name}; refusing to guess`;
-  return servers[0] as Server;
+function sameAssociation(a: FloatingIp, b: FloatingIp): boolean {
+  return a.serverId === b.serverId && a.portId === b.portId;
 }
 
+/**
+ * Reads the address until it is on the target: true; the address as read when it went to
+ * another server meanwhile; false when the association did not show in time.
+ */
 async function confirmAssociation(
   ctx: ActionContext,
   floatingIps: FloatingIps,
   floatingIp: FloatingIp,
-  serverId: string,
-): Promise<boolean> {
+  onTarget: (fip: FloatingIp) => boolean,
+): Promise<true | false | FloatingIp> {
   for (let attempt = 1; attempt <= ctx.pool.assignConfirmAttempts; attempt += 1) {
     const current = await floatingIps.get(floatingIp.id);
-    if (current?.serverId === serverId) return true;
+    if (current && onTarget(current)) return true;
+    // Still where it was is "not visible yet"; anywhere else, someone moved it.
+    if (current?.serverId && !sameAssociation(current, floatingIp)) return current;
     if (attempt < ctx.pool.assignConfirmAttempts) await ctx.clock.sleep(ctx.pool.assignConfirmIntervalMs);
   }
   return false;

@@ -13,7 +13,7 @@ import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { Env, Settings } from '../config';
 import { loadSettings } from '../config';
-import type { Action, Result } from '../../contract';
+import type { Action, JobContext, Result } from '../../contract';
 import {
   functionNameFor,
   normaliseAction,
@@ -22,8 +22,12 @@ import {
   isMessage,
   reserveMs,
   createLogger,
+  describeUnique,
+  unwrapFailure,
+  DEFAULT_REQUEST_POLICY,
   SERVICE_NAME,
 } from '../../contract';
+import { recordOutcome, recordSecondsToActive } from './business-metrics';
 import { systemClock } from '../core/context';
 import { describeError } from '../core/errors';
 import { runAction } from '../core/run';
@@ -44,7 +48,6 @@ export interface HandlerOptions {
 export function makeHandler(action: Action, options: HandlerOptions = {}): PoolManagerHandler {
   const readEnv = options.env ?? (() => process.env);
   const fetchParameter = options.fetchParameter ?? ssmFetcher;
-  const reserve = reserveMs(functionNameFor(action));
   const logger = createLogger(SERVICE_NAME);
   const metrics = new Metrics({ namespace: 'LibraPoolManager', serviceName: SERVICE_NAME });
   // The settings of the last environment seen, and one client (one connection pool, one
@@ -73,10 +76,11 @@ export function makeHandler(action: Action, options: HandlerOptions = {}): PoolM
     const job = unwrap(event);
     logger.resetKeys();
     if (context?.awsRequestId) logger.addContext(context as Context);
-    logger.appendKeys({ action, unique: job?.unique, handle: job?.handle });
-    if (job?.unique) logger.setCorrelationId(job.unique);
+    const unique = job?.unique && describeUnique(job.unique);
+    logger.appendKeys({ action, unique, handle: job?.handle });
+    if (unique) logger.setCorrelationId(unique);
 
-    const result = await run(action, job, logger, context);
+    const result = job ? await run(action, job, logger, context) : fail(undefined, unwrapFailure(event));
     const failed = result.response === 'FAIL';
     if (failed) logger.warn('job failed', { error: result.error });
     else logger.info('job passed');
@@ -86,16 +90,16 @@ export function makeHandler(action: Action, options: HandlerOptions = {}): PoolM
     metrics.addMetric('Failures', MetricUnit.Count, failed ? 1 : 0);
     metrics.addMetric('Duration', MetricUnit.Milliseconds, Date.now() - started);
     metrics.publishStoredMetrics();
+    recordOutcome(metrics, action, result);
     return result;
   };
 
   async function run(
     action: Action,
-    job: ReturnType<typeof unwrap>,
+    job: JobContext,
     logger: ReturnType<typeof createLogger>,
     context: Partial<Context> | undefined,
   ): Promise<Result> {
-    if (!job) return fail(undefined, 'the job payload is not a JSON object');
     const { message } = job;
     const asked = normaliseAction(message.action);
     if (asked !== action) {
@@ -106,7 +110,13 @@ export function makeHandler(action: Action, options: HandlerOptions = {}): PoolM
       // The secret fetch is cached (OS_CREDENTIALS_MAX_AGE_SECONDS); settings stay pure.
       const settings = await settingsFor(await resolveEnv(readEnv(), fetchParameter));
       const remaining = context?.getRemainingTimeInMillis?.();
-      // Keep the cleanup reserve from Lambda's own timeout, whatever the build deadline says.
+      // Keep the cleanup reserve (sized from the request policy in use) from Lambda's own
+      // timeout, whatever the build deadline says.
+      const reserve = reserveMs(functionNameFor(action), {
+        ...DEFAULT_REQUEST_POLICY,
+        timeoutMs: settings.cloud.requestTimeoutMs,
+        retries: settings.cloud.retries,
+      });
       const lambdaBudget =
         remaining !== undefined && Number.isFinite(remaining) ? remaining - reserve : Number.POSITIVE_INFINITY;
       const deadlineAt = Date.now() + Math.min(settings.pool.buildDeadlineMs, lambdaBudget);
@@ -119,7 +129,7 @@ export function makeHandler(action: Action, options: HandlerOptions = {}): PoolM
           unique: job.unique,
           deadlineAt,
           clock: systemClock,
-          onBuildWait: (ms) => metrics.addMetric('BuildWaitTime', MetricUnit.Milliseconds, ms),
+          onBuildWait: (ms) => recordSecondsToActive(metrics, ms),
         },
         message,
       );

@@ -62,6 +62,14 @@ export class ConflictError extends OpenStackError {
   override readonly code: string = 'POOL_ERR_OPENSTACK_CONFLICT';
 }
 
+/**
+ * 412: a conditional write (Neutron's `If-Match: revision_number=N`) found the resource
+ * changed since it was read. Nothing was written; never repeated as it is: read again.
+ */
+export class PreconditionFailedError extends OpenStackError {
+  override readonly code: string = 'POOL_ERR_OPENSTACK_PRECONDITION_FAILED';
+}
+
 /** No headers, or no body progress, within the request timeout. */
 export class TimeoutError extends OpenStackError {
   override readonly code: string = 'POOL_ERR_OPENSTACK_TIMEOUT';

@@ -7,6 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
+import { DEFAULT_REQUEST_POLICY, RETRY_BASE_DELAY_MS } from '../../contract/deadlines';
 import type { LogSink } from '../../contract/logger';
 import {
   AuthenticationError,
@@ -14,6 +15,7 @@ import {
   ConnectionError,
   NotFoundError,
   OpenStackError,
+  PreconditionFailedError,
   QuotaError,
   TimeoutError,
 } from './errors';
@@ -22,8 +24,9 @@ import { asObject, asString } from './json';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
-export const DEFAULT_RETRY_BASE_DELAY_MS = 200;
-export const DEFAULT_RETRY_MAX_DELAY_MS = 5_000;
+/** contract/deadlines.json's request policy: the cleanup reserve is sized from the same numbers. */
+export const DEFAULT_RETRY_BASE_DELAY_MS = RETRY_BASE_DELAY_MS;
+export const DEFAULT_RETRY_MAX_DELAY_MS = DEFAULT_REQUEST_POLICY.retryMaxDelayMs;
 
 const IDEMPOTENT: ReadonlySet<HttpMethod> = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
 /**
@@ -251,6 +254,8 @@ export class HttpClient {
         return new NotFoundError(message, details);
       case 409:
         return quotaText ? new QuotaError(message, details) : new ConflictError(message, details);
+      case 412:
+        return new PreconditionFailedError(message, details);
       case 403:
       case 413:
         return quotaText ? new QuotaError(message, details) : new OpenStackError(message, details);

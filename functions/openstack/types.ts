@@ -62,6 +62,10 @@ export interface Server {
   /** Present when status is ERROR. */
   fault?: { message: string; code?: number; details?: string };
   availabilityZone?: string;
+  /** When Nova created it (ISO 8601, to the second), if Nova said. */
+  created?: string;
+  /** The server's metadata (key/value strings); the pool manager marks the servers it builds here. */
+  metadata: Record<string, string>;
 }
 
 export interface CreateServerRequest {
@@ -87,6 +91,13 @@ export interface FloatingIp {
   portId: string | undefined;
   fixedIp: string | undefined;
   description: string | undefined;
+  /**
+   * Neutron's revision_number when this was read: a write made with it (If-Match) is refused
+   * with PreconditionFailedError if the address changed since. Nova's legacy proxy has none.
+   */
+  revision: number | undefined;
+  /** When it was allocated (ISO 8601, to the second); Neutron only. */
+  createdAt: string | undefined;
 }
 
 export interface Compute {
@@ -117,8 +128,13 @@ export interface FloatingIps {
   findByDescription(description: string): Promise<FloatingIp[]>;
   findByAddress(ip: string): Promise<FloatingIp | undefined>;
   get(id: string): Promise<FloatingIp | undefined>;
-  /** Associates with the server (Neutron: with its first port, or the port holding `fixedIp`). */
-  associate(floatingIp: FloatingIp, serverId: string): Promise<void>;
+  /**
+   * Associates with the server's port that holds `fixedIp` (without one: its first port with
+   * a fixed IPv4). Neutron: only if the address is still at `floatingIp.revision`, else
+   * PreconditionFailedError (nothing changed); re-read it and decide again.
+   */
+  associate(floatingIp: FloatingIp, serverId: string, fixedIp?: string): Promise<void>;
+  /** Takes it off its port; Neutron: only if still at `floatingIp.revision`, as `associate`. */
   disassociate(floatingIp: FloatingIp, serverId: string): Promise<void>;
   /** 'absent' when it was already gone. */
   release(floatingIp: FloatingIp): Promise<'released' | 'absent'>;

@@ -1,4 +1,5 @@
 /** The fixed resources every simulated cloud starts with. Ids are stable so tests can name them. */
+import { stableHexId } from './ids';
 
 export interface ImageFixture {
   id: string;
@@ -135,6 +136,40 @@ export const PUBLIC_NETWORK: NetworkFixture = {
 };
 
 export const NETWORKS: readonly NetworkFixture[] = [PRIVATE_NETWORK, PUBLIC_NETWORK];
+
+/**
+ * The cloud's networks: private and public, plus a tenant network per extra name (the
+ * `networks` option), each with its subnet 10.<n>.0.0/24, n counting from 1. Their ids are
+ * derived from the name, so they are the same on every run.
+ */
+export function networkFixtures(extraNames: readonly string[]): NetworkFixture[] {
+  const extra = extraNames.map((name, index): NetworkFixture => {
+    const id = uuidFrom(`network:${name}`);
+    const prefix = `10.${index + 1}.0`;
+    return {
+      id,
+      name,
+      external: false,
+      shared: false,
+      subnet: {
+        id: uuidFrom(`subnet:${name}`),
+        name: `${name}-subnet`,
+        networkId: id,
+        cidr: `${prefix}.0/24`,
+        gatewayIp: `${prefix}.1`,
+        allocationStart: `${prefix}.3`,
+        allocationEnd: `${prefix}.254`,
+      },
+    };
+  });
+  return [...NETWORKS, ...extra];
+}
+
+/** A version-4-shaped uuid that is the same for the same text. */
+function uuidFrom(text: string): string {
+  const hex = stableHexId(text);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
 
 /** The router joining 'private' to 'public'; floating IPs report it as router_id once associated. */
 export const ROUTER_ID = 'd1a2b3c4-d5e6-4f70-8a91-b2c3d4e5f6b1';

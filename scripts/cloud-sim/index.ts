@@ -7,6 +7,7 @@ import { ControlService } from './control';
 import type { CloudContext } from './context';
 import { Directory } from './directory';
 import { Faults } from './faults';
+import { networkFixtures } from './fixtures';
 import { IdentityService } from './identity';
 import { ImageService } from './image';
 import { NetworkService } from './network';
@@ -21,7 +22,7 @@ import { TokenStore } from './tokens';
 import type { CloudSim, CloudSimOptions } from './types';
 
 export type * from './types';
-export { FLAVORS, IMAGE_IDS, IMAGES, KEYPAIR, PRIVATE_NETWORK, PUBLIC_NETWORK } from './fixtures';
+export { FLAVORS, IMAGE_IDS, IMAGES, KEYPAIR, PRIVATE_NETWORK, PUBLIC_NETWORK, networkFixtures } from './fixtures';
 
 export async function startCloudSim(options: CloudSimOptions = {}): Promise<CloudSim> {
   const config = resolveOptions(options);
@@ -32,6 +33,7 @@ export async function startCloudSim(options: CloudSimOptions = {}): Promise<Clou
     securityGroups: new SecurityGroupStore(config.securityGroups),
     projectIds: directory.projects.map((p) => p.id),
     deleteDelayMs: config.deleteDelayMs,
+    networks: networkFixtures(config.networks),
     now: now(),
   });
   const tokens = new TokenStore(config.tokenTtlSeconds);

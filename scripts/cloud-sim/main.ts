@@ -24,6 +24,8 @@ Options:
   --password SECRET        password of user 'admin' (default sim-password)
   --availability-zones A,B Nova availability zones, three hosts each; servers boot in
                            the first unless the request names one (default nova)
+  --networks A,B           tenant networks besides private: the n-th has the subnet
+                           10.<n>.0.0/24 (servers on two networks have two ports)
   --no-network-service     leave Neutron out of the catalog; floating IPs only through
                            Nova's os-floating-ips proxy
   --quiet                  do not log each request to stderr
@@ -63,6 +65,7 @@ function parseOptions(argv: string[]): { options: CloudSimOptions; quiet: boolea
       region: { type: 'string' },
       password: { type: 'string' },
       'availability-zones': { type: 'string' },
+      networks: { type: 'string' },
       'no-network-service': { type: 'boolean' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -86,6 +89,11 @@ function parseOptions(argv: string[]): { options: CloudSimOptions; quiet: boolea
     const zones = values['availability-zones'].split(',').map((zone) => zone.trim());
     if (zones.some((zone) => zone === '')) throw new Error(`--availability-zones needs names separated by commas`);
     options.availabilityZones = zones;
+  }
+  if (values.networks !== undefined) {
+    const networks = values.networks.split(',').map((network) => network.trim());
+    if (networks.some((network) => network === '')) throw new Error(`--networks needs names separated by commas`);
+    options.networks = networks;
   }
   return { options, quiet: values.quiet ?? false };
 }

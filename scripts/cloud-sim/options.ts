@@ -14,6 +14,8 @@ export interface SimConfig {
   applicationCredentials: SimApplicationCredential[];
   securityGroups: string[];
   availabilityZones: string[];
+  /** Tenant networks besides private and public. */
+  networks: string[];
   seed: number;
   onRequest: ((record: RequestRecord) => void) | undefined;
 }
@@ -44,6 +46,18 @@ function nonEmpty(values: string[], name: string): string[] {
   return values;
 }
 
+/** Extra tenant network names: distinct, not private or public, at most 200 (10.1-10.200). */
+function tenantNetworks(names: string[]): string[] {
+  for (const name of names) {
+    if (name.trim() === '' || name !== name.trim())
+      throw new TypeError('networks must be names without surrounding spaces');
+    if (name === 'private' || name === 'public') throw new TypeError(`networks: '${name}' always exists`);
+  }
+  if (new Set(names).size !== names.length) throw new TypeError('networks must not repeat a name');
+  if (names.length > 200) throw new TypeError('networks: at most 200');
+  return names;
+}
+
 export function resolveOptions(options: CloudSimOptions = {}): SimConfig {
   const port = nonNegative(options.port, 0, 'port');
   if (!Number.isInteger(port) || port > 65535) throw new TypeError('port must be an integer from 0 to 65535');
@@ -67,6 +81,7 @@ export function resolveOptions(options: CloudSimOptions = {}): SimConfig {
     ],
     securityGroups: options.securityGroups ?? [],
     availabilityZones: nonEmpty(options.availabilityZones ?? ['nova'], 'availabilityZones'),
+    networks: tenantNetworks(options.networks ?? []),
     seed: options.seed ?? 1,
     onRequest: options.onRequest,
   };

@@ -1,5 +1,5 @@
 /** Plain snapshots of the cloud for test assertions and GET /_sim/state. */
-import { networkById, securityGroupNames, serverStatus } from './state';
+import { securityGroupNames, serverStatus } from './state';
 import type { CloudState } from './state';
 import { isoSeconds } from './time-format';
 import type { SimFloatingIp, SimServer } from './types';
@@ -26,7 +26,7 @@ export function serverSnapshots(state: CloudState): SimServer[] {
       serverGroup: server.serverGroup,
       networks: ports.map((port) => ({
         networkId: port.networkId,
-        networkName: networkById(port.networkId)?.name ?? port.networkId,
+        networkName: state.networkById(port.networkId)?.name ?? port.networkId,
         portId: port.id,
         fixedIp: port.fixedIp,
         macAddress: port.macAddress,

@@ -142,15 +142,13 @@ export function securityGroupNames(state: CloudState, server: ServerRecord): str
   return server.securityGroupIds.map((id) => state.securityGroups.groups.get(id)?.name ?? id);
 }
 
-export function networkById(id: string): NetworkFixture | undefined {
-  return NETWORKS.find((n) => n.id === id);
-}
-
 export interface CloudStateDeps {
   quotas: QuotaStore;
   securityGroups: SecurityGroupStore;
   /** Projects whose 'default' security group exists from the start. */
   projectIds: readonly string[];
+  /** The cloud's networks (fixtures.ts networkFixtures); default private and public. */
+  networks?: readonly NetworkFixture[];
   deleteDelayMs: number;
   now: number;
 }
@@ -162,6 +160,7 @@ export class CloudState {
   readonly serverGroups = new ServerGroupStore();
   readonly quotas: QuotaStore;
   readonly securityGroups: SecurityGroupStore;
+  readonly networks: readonly NetworkFixture[];
   associationBehaviour: FloatingIpAssociationBehaviour = 'immediate';
   private readonly usedAddresses = new Map<string, Set<number>>();
   private readonly projectIds: readonly string[];
@@ -173,7 +172,12 @@ export class CloudState {
     this.securityGroups = deps.securityGroups;
     this.projectIds = deps.projectIds;
     this.deleteDelayMs = deps.deleteDelayMs;
+    this.networks = deps.networks ?? NETWORKS;
     this.securityGroups.seed(this.projectIds, deps.now);
+  }
+
+  networkById(id: string): NetworkFixture | undefined {
+    return this.networks.find((n) => n.id === id);
   }
 
   /** The creation number the next server gets (round-robin placement uses it). */
@@ -192,6 +196,8 @@ export class CloudState {
         fip.portId = fip.pending.portId;
         fip.fixedIp = fip.pending.fixedIp;
         fip.pending = null;
+        // The L3 agent reports the address ACTIVE: a status update, which bumps the revision.
+        fip.revision += 1;
       }
     }
   }
@@ -231,7 +237,7 @@ export class CloudState {
       sequence: this.sequence,
     };
     for (const networkId of spec.networkIds) {
-      const network = networkById(networkId) ?? PRIVATE_NETWORK;
+      const network = this.networkById(networkId) ?? PRIVATE_NETWORK;
       const owner = { deviceId: id, deviceOwner: `compute:${spec.availabilityZone}`, projectId: spec.projectId };
       server.portIds.push(this.createPort(network, owner, spec.securityGroupIds, now).id);
     }

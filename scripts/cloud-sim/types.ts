@@ -43,6 +43,8 @@ export interface CloudSimOptions {
   securityGroups?: string[];
   /** Nova availability zones, each with three compute hosts; the first is where servers boot by default. Default ['nova']. */
   availabilityZones?: string[];
+  /** Tenant networks besides private (10.0.0.0/24) and public: the n-th gets 10.<n>.0.0/24. Default none. */
+  networks?: string[];
   /** Seed for fault rules' `rate` draws when a rule has no seed of its own. Default 1. */
   seed?: number;
   /** Called once per answered request (the CLI logs these to stderr). */

@@ -12,6 +12,9 @@
  * - cloud: the OpenStack simulator, in this process, unless OS_CLOUD or OS_AUTH_URL is set
  *   (then the functions get the user's OS_* and POOL_* settings and talk to that cloud).
  * - bridge: bridge/bin/pool-bridge.mjs, pointed at gearmand and the functions.
+ * - prometheus: Debian's prometheus, when it is installed, scraping the bridge with the alert
+ *   rules of ops/prometheus/alerts.yml (./prometheus.ts); without it the fleet says how to get
+ *   it and runs the rest.
  *
  * Child processes are started directly with process.execPath (no shell, no npx), each in a
  * process group of its own, and stopped by group id (../harness/). startFleet() is what
@@ -25,10 +28,13 @@ import type { CloudSim, CloudSimOptions } from '../cloud-sim';
 import { startCloudSim } from '../cloud-sim';
 import type { Gearmand, Service } from '../harness';
 import { GEARMAND, StartError, accepts, freePort, startGearmand, startService } from '../harness';
+import type { Prometheus } from './prometheus';
+import { findPrometheus, startPrometheus } from './prometheus';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const SERVERLESS_BIN = path.join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
 export const BRIDGE_BIN = path.join(ROOT, 'bridge', 'bin', 'pool-bridge.mjs');
+export const ALERT_RULES = path.join(ROOT, 'ops', 'prometheus', 'alerts.yml');
 const HOST = '127.0.0.1';
 
 /** Pool settings the functions get for the simulator, unless the environment sets them. */
@@ -120,6 +126,8 @@ export interface FleetOptions {
   cloud?: CloudSimOptions;
   /** How long serverless offline may take to bundle and listen (default 120 s). */
   functionsReadyTimeoutMs?: number;
+  /** Run Prometheus with the alert rules when it is installed (default true). */
+  prometheus?: boolean;
   /** Each line a service logs, as it comes (e.g. to echo it). */
   onLog?: (service: string, line: string) => void;
   /** Progress while starting ("starting gearmand"). */
@@ -144,6 +152,11 @@ export interface Fleet {
   /** serverless offline, unless FLEET_LAMBDA=aws. */
   functions: (FleetService & { url: string }) | undefined;
   bridge: FleetService & { healthUrl: string };
+  /**
+   * Prometheus scraping the bridge with the alert rules; 'not installed' when there is no
+   * prometheus binary, 'failed' when it would not start (its log says why), 'off' when not asked for.
+   */
+  prometheus: Prometheus | 'not installed' | 'failed' | 'off';
   logDir: string;
   /** Every child process (the PID is also its process-group id). */
   processes(): FleetProcess[];
@@ -240,6 +253,9 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     );
     cleanups.push(() => bridge.stop());
 
+    const prometheus = await startFleetPrometheus(bridge.healthUrl, env, logDir, options);
+    if (typeof prometheus !== 'string') cleanups.push(() => prometheus.stop());
+
     let stopping: Promise<void> | undefined;
     const fleet: Fleet = {
       plan,
@@ -248,11 +264,13 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       cloud,
       functions,
       bridge,
+      prometheus,
       logDir,
       processes: () => [
         { name: 'gearmand', pid: gearmand.pid ?? 0 },
         ...(functions ? [{ name: 'functions', pid: functions.pid }] : []),
         { name: 'bridge', pid: bridge.pid },
+        ...(typeof prometheus !== 'string' ? [{ name: 'prometheus', pid: prometheus.pid }] : []),
       ],
       banner: '',
       stop: () => (stopping ??= cleanup()),
@@ -273,7 +291,7 @@ export function stageService(prefix = 'pool-fleet-service-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   // osls does not accept a symlinked serverless.yml; a copy is the same file.
   fs.copyFileSync(path.join(ROOT, 'serverless.yml'), path.join(dir, 'serverless.yml'));
-  for (const name of ['contract', 'functions', 'node_modules', 'package.json', 'tsconfig.json']) {
+  for (const name of ['contract', 'functions', 'ops', 'node_modules', 'package.json', 'tsconfig.json']) {
     fs.symlinkSync(path.join(ROOT, name), path.join(dir, name));
   }
   // The functions read ./clouds.yaml relative to their working directory: keep the user's.
@@ -379,6 +397,44 @@ async function startPoolBridge(
   return Object.assign(service, { healthUrl, logFile });
 }
 
+/**
+ * Prometheus for the fleet, when the binary is there: the bridge as its one target, the
+ * project's alert rules. It is an extra: missing or failing, the fleet runs without it.
+ */
+async function startFleetPrometheus(
+  bridgeHealthUrl: string,
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+  options: FleetOptions,
+): Promise<Fleet['prometheus']> {
+  if (options.prometheus === false) return 'off';
+  const progress = options.onProgress ?? (() => undefined);
+  const binary = findPrometheus(env);
+  if (!binary) {
+    progress(
+      'Prometheus is not installed: `sudo apt-get install prometheus` (or bash scripts/setup.sh) to watch the fleet with the alert rules; starting without it',
+    );
+    return 'not installed';
+  }
+  progress('starting Prometheus with the alert rules');
+  const logFile = path.join(logDir, 'prometheus.log');
+  try {
+    return await startPrometheus({
+      binary,
+      host: HOST,
+      targets: [new URL(bridgeHealthUrl).host],
+      ruleFiles: [ALERT_RULES],
+      scrapeInterval: '5s',
+      evaluationInterval: '5s',
+      logFile,
+      ...(options.onLog ? { onLine: (line: string) => options.onLog?.('prometheus', line) } : {}),
+    });
+  } catch (error) {
+    progress(`Prometheus failed to start (${(error as Error).message.split('\n')[0]}); starting without it`);
+    return 'failed';
+  }
+}
+
 /** The short text `npm start` prints once everything is up. */
 function fleetBanner(fleet: Fleet, env: NodeJS.ProcessEnv = process.env): string {
   const { gearmand, functions, cloud, bridge, plan } = fleet;
@@ -399,7 +455,18 @@ function fleetBanner(fleet: Fleet, env: NodeJS.ProcessEnv = process.env): string
   else lines.push(`${pad('cloud')}as configured on the deployed functions`);
   lines.push(`${pad('bridge')}pid ${bridge.pid}, health ${bridge.healthUrl}`);
   const shown = path.relative(process.cwd(), fleet.logDir);
-  lines.push(`${pad('logs')}${shown && !shown.startsWith('..') && !path.isAbsolute(shown) ? shown : fleet.logDir}`);
+  const logs = shown && !shown.startsWith('..') && !path.isAbsolute(shown) ? shown : fleet.logDir;
+  const { prometheus } = fleet;
+  if (prometheus === 'not installed') {
+    lines.push(
+      `${pad('prometheus')}not installed: sudo apt-get install prometheus (alert rules: ops/prometheus/alerts.yml)`,
+    );
+  } else if (prometheus === 'failed') {
+    lines.push(`${pad('prometheus')}failed to start: see ${path.join(logs, 'prometheus.log')}`);
+  } else if (prometheus !== 'off') {
+    lines.push(`${pad('prometheus')}${prometheus.url} (pid ${prometheus.pid}, alerts at ${prometheus.url}/alerts)`);
+  }
+  lines.push(`${pad('logs')}${logs}`);
   const [host, port] = [gearmand.host, gearmand.port];
   lines.push(
     'try:',

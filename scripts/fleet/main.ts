@@ -16,11 +16,14 @@ const HELP = `Usage: npm start [-- options]
 
 Starts the whole pool manager on loopback, on free ports: gearmand, the six functions
 behind serverless offline (bundled as \`serverless deploy\` ships them), the OpenStack
-simulator and pool-bridge. Prints where each runs and a command to try; Ctrl-C stops it all.
+simulator and pool-bridge, and Prometheus with the alert rules (ops/prometheus/alerts.yml)
+when it is installed (apt-get install prometheus). Prints where each runs and a command to
+try; Ctrl-C stops it all.
 
 Options:
   --gearman-port N    gearmand's port (default: a free one)
   --boot-delay-ms N   simulator: time a new server spends in BUILD (default 3000)
+  --no-prometheus     do not run Prometheus even when it is installed
   --verbose           echo every service's log lines to stderr
   --help              show this help
 
@@ -31,6 +34,7 @@ Environment:
   FLEET_LAMBDA=aws    do not run serverless offline: the bridge invokes the functions
                       deployed with \`serverless deploy\` (AWS_REGION / AWS_PROFILE or
                       AWS_ACCESS_KEY_ID..., POOL_BRIDGE_FUNCTION_PREFIX for another stage)
+  PROMETHEUS=path     the prometheus binary (default: prometheus on the PATH)
   POOL_*              function settings; for the simulator they default to
                       POOL_IMAGE=haproxy-lb POOL_FLAVOR=m1.small
                       POOL_NODE_BASENAME=libra-stg-haproxy POOL_AZ_LABEL=3
@@ -48,8 +52,10 @@ function parseOptions(argv: string[]): { options: FleetOptions; verbose: boolean
     args: argv,
     strict: true,
     allowPositionals: true,
+    allowNegative: true,
     options: {
       'gearman-port': { type: 'string' },
+      prometheus: { type: 'boolean' },
       'boot-delay-ms': { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -58,6 +64,7 @@ function parseOptions(argv: string[]): { options: FleetOptions; verbose: boolean
   if (values.help) return 'help';
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
   const options: FleetOptions = {};
+  if (values.prometheus === false) options.prometheus = false;
   const port = values['gearman-port'];
   if (port !== undefined) {
     if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)
@@ -118,7 +125,7 @@ async function main(): Promise<void> {
       process.stderr.write(`fleet: ${signal} while starting: stopping what was started\n`);
       process.exit(130); // the exit handler SIGKILLs every process group started so far
     }
-    process.stderr.write(`fleet: ${signal}: stopping (bridge, functions, gearmand, simulator)\n`);
+    process.stderr.write(`fleet: ${signal}: stopping (prometheus, bridge, functions, gearmand, simulator)\n`);
     const started = fleet;
     void started.stop().then(
       () => {

@@ -42,7 +42,11 @@ export const echoPass: LambdaHandler = (req) => {
   return { kind: 'result', body: JSON.stringify({ ...(envelope.message ?? {}), response: 'PASS' }) };
 };
 
-export async function startFakeLambda(handler: LambdaHandler = echoPass): Promise<FakeLambda> {
+/** `port`: where to listen (default: a free one); to bring an endpoint back where it was. */
+export async function startFakeLambda(
+  handler: LambdaHandler = echoPass,
+  options: { port?: number } = {},
+): Promise<FakeLambda> {
   const requests: LambdaRequest[] = [];
   const hanging = new Set<http.ServerResponse>();
   const state: { handler: LambdaHandler } = { handler };
@@ -101,7 +105,13 @@ export async function startFakeLambda(handler: LambdaHandler = echoPass): Promis
       });
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

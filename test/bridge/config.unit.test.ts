@@ -240,3 +240,17 @@ test('the example YAML file is valid and matches the documented defaults where i
   assert.ok(c.servers.length >= 1);
   assert.equal(c.functionName, DEFAULTS.functionName);
 });
+
+test('queue-poll-interval: 15 s by default, 0 turns it off, anything under 0.1 s or not a number is refused', () => {
+  assert.equal(config([]).queuePollIntervalMs, 15_000);
+  assert.equal(config(['--queue-poll-interval', '0']).queuePollIntervalMs, 0);
+  assert.equal(config([], { POOL_BRIDGE_QUEUE_POLL_INTERVAL: '2.5' }).queuePollIntervalMs, 2500);
+  assert.equal(config(['--config', yamlFile('poll.yaml', 'queue-poll-interval: 60\n')]).queuePollIntervalMs, 60_000);
+  rejects(
+    ['--queue-poll-interval', '0.05'],
+    {},
+    'queue-poll-interval',
+    /^invalid queue-poll-interval \(--queue-poll-interval on the command line\): must be 0 \(off\) or from 0\.1 to 3600 seconds; got "0\.05"$/,
+  );
+  rejects([], { POOL_BRIDGE_QUEUE_POLL_INTERVAL: 'often' }, 'queue-poll-interval', /must be a number of seconds/);
+});

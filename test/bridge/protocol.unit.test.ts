@@ -135,11 +135,30 @@ describe('parser: framing', () => {
       kind: 'JOB_ASSIGN_UNIQ',
       handle: 'H:vm:7',
       functionName: 'libra_pool_mgm',
-      unique: 'uuid-7',
+      unique: Buffer.from('uuid-7'),
       data: Buffer.from('{"action":"BUILD_IP"}'),
     });
     assert.deepEqual(decodeResponse(packets[3] as RawPacket), { kind: 'ERROR', code: 'ERR', text: 'text' });
     assert.equal(parser.buffered, 0);
+  });
+
+  test('a unique id is kept as its bytes: 6a ff and 6a fe stay two ids', () => {
+    const decode = (unique: Uint8Array) => {
+      const { packets } = new PacketParser().parse(server.jobAssignUniq('H:vm:8', 'libra_pool_mgm', unique, '{}'));
+      const packet = decodeResponse(packets[0] as RawPacket);
+      assert.equal(packet.kind, 'JOB_ASSIGN_UNIQ');
+      return packet.kind === 'JOB_ASSIGN_UNIQ' ? packet.unique : Buffer.alloc(0);
+    };
+    const ff = decode(Uint8Array.of(0x6a, 0xff));
+    const fe = decode(Uint8Array.of(0x6a, 0xfe));
+    assert.deepEqual([...ff], [0x6a, 0xff]);
+    assert.deepEqual([...fe], [0x6a, 0xfe]);
+    assert.notDeepEqual(ff, fe, 'decoded as UTF-8 both were "j\uFFFD"');
+    // The client sends bytes as they are.
+    assert.deepEqual(
+      client.submitJob('f', Uint8Array.of(0x6a, 0xff), 'x').subarray(12),
+      Buffer.from([0x66, 0, 0x6a, 0xff, 0, 0x78]),
+    );
   });
 
   test('split at every possible byte: the same packets come out', () => {

@@ -213,6 +213,55 @@ test('association behaviour: delayed and never', async () => {
   assert.equal(sim.floatingIps()[0]?.portId, null);
 });
 
+test('If-Match: revision_number=N: a stale PUT or DELETE is refused with 412, as Neutron does', async () => {
+  const serverId = await activeServer('if-match');
+  const port = await portOf(serverId);
+  const fip = (
+    await api.neutron('/floatingips', {
+      method: 'POST',
+      body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id } },
+    })
+  ).body.floatingip;
+  const extensions = (await api.neutron('/extensions')).body.extensions.map((e: { alias: string }) => e.alias);
+  assert.ok(extensions.includes('revision-if-match'));
+  const put = (revision: string, portId: string | null) =>
+    api.neutron(`/floatingips/${fip.id}`, {
+      method: 'PUT',
+      headers: { 'If-Match': revision },
+      body: { floatingip: { port_id: portId } },
+    });
+  const first = fip.revision_number as number;
+  const moved = await put(`revision_number=${first}`, port.id);
+  assert.equal(moved.status, 200);
+  assert.equal(moved.body.floatingip.revision_number, first + 1);
+  // Another writer read the same revision: its write is refused and changes nothing.
+  const stale = await put(`revision_number=${first}`, null);
+  assert.equal(stale.status, 412);
+  assert.deepEqual(stale.body, {
+    NeutronError: {
+      type: 'RevisionNumberConstraintFailed',
+      message: `Constrained to ${first}, but current revision is ${first + 1}`,
+      detail: '',
+    },
+  });
+  assert.equal((await api.neutron(`/floatingips/${fip.id}`)).body.floatingip.port_id, port.id);
+  // Quoted tags and other tags are read as webob reads them; a bad number is a 400.
+  assert.equal((await put(`"other", "revision_number=${first + 1}"`, null)).status, 200);
+  const bad = await put('revision_number=x', null);
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.NeutronError.message, /revision_number=<int>/);
+  const twice = await put('revision_number=1, revision_number=2', null);
+  assert.equal(twice.status, 400);
+  const staleDelete = await api.neutron(`/floatingips/${fip.id}`, {
+    method: 'DELETE',
+    headers: { 'If-Match': `revision_number=${first}` },
+  });
+  assert.equal(staleDelete.status, 412);
+  assert.equal(sim.counts().floatingIps, 1);
+  // Without the header a write is unconditional, as before.
+  assert.equal((await put('', port.id)).status, 200);
+});
+
 test('legacy Nova os-floating-ips + addFloatingIp/removeFloatingIp share the store, and vanish at 2.36/2.44', async () => {
   const serverId = await activeServer('legacy-host');
   const pools = await api.nova('/os-floating-ip-pools');
@@ -321,4 +370,31 @@ test('Glance images: list, name filter, duplicate names, 404', async () => {
   const missing = await api.glance('/images/00000000-0000-4000-8000-000000000000');
   assert.equal(missing.status, 404);
   assert.match(missing.body.message, /No image found with ID/);
+});
+
+test('the networks option adds tenant networks: a server on two networks has a port and an address on each', async () => {
+  const cloud = await startCloudSim({ bootDelayMs: 0, networks: ['lb-mgmt'] });
+  try {
+    const own = clients(cloud, await issueToken(cloud));
+    const networks = (await own.neutron('/networks')).body.networks as { id: string; name: string }[];
+    assert.deepEqual(networks.map((n) => n.name).sort(), ['lb-mgmt', 'private', 'public']);
+    const mgmt = networks.find((n) => n.name === 'lb-mgmt');
+    assert.ok(mgmt);
+    const subnet = (await own.neutron(`/subnets?network_id=${mgmt.id}`)).body.subnets[0];
+    assert.equal(subnet.cidr, '10.1.0.0/24');
+    const created = await own.nova('/servers', {
+      method: 'POST',
+      body: serverBody('two-ports', { networks: [{ uuid: PRIVATE_NETWORK.id }, { uuid: mgmt.id }] }),
+    });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    const id = created.body.server.id as string;
+    const ports = (await own.neutron(`/ports?device_id=${id}`)).body.ports as { network_id: string }[];
+    assert.deepEqual(ports.map((p) => p.network_id).sort(), [PRIVATE_NETWORK.id, mgmt.id].sort());
+    const addresses = (await own.nova(`/servers/${id}`)).body.server.addresses;
+    assert.deepEqual(Object.keys(addresses).sort(), ['lb-mgmt', 'private']);
+    assert.match(addresses['lb-mgmt'][0].addr, /^10\.1\.0\.\d+$/);
+  } finally {
+    await cloud.close();
+  }
+  await assert.rejects(startCloudSim({ networks: ['private'] }), /always exists/);
 });

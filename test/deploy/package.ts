@@ -12,8 +12,8 @@ import { inflateRawSync } from 'node:zlib';
 
 export const root = join(import.meta.dirname, '..', '..');
 
-/** What serverless needs from the project: its config, the function sources, the deps. */
-const COPIED = ['serverless.yml', 'package.json', 'tsconfig.json', 'contract', 'functions'];
+/** What serverless needs from the project: its config, the function sources, the alarms' helper, the deps. */
+const COPIED = ['serverless.yml', 'package.json', 'tsconfig.json', 'contract', 'functions', 'ops/cloudwatch'];
 
 export interface CfnResource {
   Type: string;

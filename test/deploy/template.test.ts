@@ -9,7 +9,10 @@
  *   kms:Decrypt (through SSM only) on a customer key only when one is configured;
  * - no action or resource is "*" anywhere; no cloudwatch:PutMetricData (EMF goes through logs);
  * - the bridge's managed policy allows lambda:InvokeFunction on exactly the six functions
- *   and is a stack output.
+ *   and is a stack output;
+ * - each function has its Errors, Throttles and Duration alarms, the Duration threshold 90% of
+ *   its timeout in contract/deadlines.json, notifying the ALARM_TOPIC_ARN topic or nobody; the
+ *   stage's CloudWatch dashboard shows the six functions and the business metrics.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -103,6 +106,29 @@ interface Expected {
   buildDeadline: string;
   image: string;
   kmsKey: string;
+  /** '' when no ALARM_TOPIC_ARN is given. */
+  alarmTopic: string;
+}
+
+/** The share of a function's timeout its Duration alarm fires at (docs/operations.md 5.5). */
+const DURATION_ALARM_SHARE = 0.9;
+const ALARM_TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:pool-manager-oncall`;
+
+interface Alarm {
+  AlarmName: string;
+  Namespace: string;
+  MetricName: string;
+  Statistic: string;
+  Dimensions: { Name: string; Value: Json }[];
+  Threshold: number;
+  ComparisonOperator: string;
+  Period: number;
+  EvaluationPeriods: number;
+  DatapointsToAlarm?: number;
+  TreatMissingData: string;
+  AlarmActions: Json;
+  OKActions: Json;
+  AlarmDescription: string;
 }
 
 /** Registers the checks of one packaged stage; `load` packages it once, on first use. */
@@ -146,7 +172,7 @@ function checkStack(stage: string, load: () => Promise<Packaged>, expect: Expect
       for (const name of Object.keys(variables)) {
         assert.doesNotMatch(
           name,
-          /PASSWORD|SECRET|TOKEN|^OS_(AUTH_URL|USERNAME|APPLICATION_CREDENTIAL)/,
+          /PASSWORD|SECRET|TOKEN|^OS_(AUTH_URL|USERNAME|APPLICATION_CREDENTIAL)|^POOL_USER_DATA$/,
           `${fn}: ${name} must come from the parameter`,
         );
       }
@@ -313,6 +339,78 @@ function checkStack(stage: string, load: () => Promise<Packaged>, expect: Expect
     }
   });
 
+  test('alarms: Errors, Throttles and Duration of each function, Duration at 90% of its timeout; actions only with a topic', async () => {
+    const { template } = await load();
+    const alarms = byType(template, 'AWS::CloudWatch::Alarm');
+    assert.equal(alarms.length, FUNCTIONS.length * 3);
+    const actions = expect.alarmTopic ? [expect.alarmTopic] : [];
+    for (const fn of FUNCTIONS) {
+      const id = logicalId(fn);
+      const timeoutMs = FUNCTION_LIMITS[fn].timeout * 1000;
+      for (const metric of ['Errors', 'Throttles', 'Duration']) {
+        const alarm = template.Resources[`${id}${metric}Alarm`]?.Properties as unknown as Alarm | undefined;
+        assert.ok(alarm, `${fn} has a ${metric} alarm`);
+        assert.equal(alarm.AlarmName, `${functionPrefix(stage)}${fn}-${metric.toLowerCase()}`);
+        assert.equal(alarm.Namespace, 'AWS/Lambda');
+        assert.equal(alarm.MetricName, metric);
+        assert.deepEqual(alarm.Dimensions, [{ Name: 'FunctionName', Value: { Ref: `${id}LambdaFunction` } }]);
+        assert.equal(alarm.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+        assert.equal(alarm.TreatMissingData, 'notBreaching', 'an idle function is not alarming');
+        assert.deepEqual(alarm.AlarmActions, actions);
+        assert.deepEqual(alarm.OKActions, actions);
+        assert.match(alarm.AlarmDescription, /docs\/operations\.md/, 'says where to read on');
+        assert.ok(alarm.Period * alarm.EvaluationPeriods <= 600, `${fn} ${metric} alarms within 10 minutes`);
+      }
+      const errors = template.Resources[`${id}ErrorsAlarm`]?.Properties as unknown as Alarm;
+      assert.deepEqual([errors.Statistic, errors.Threshold], ['Sum', 1], 'one error alarms');
+      const throttles = template.Resources[`${id}ThrottlesAlarm`]?.Properties as unknown as Alarm;
+      assert.deepEqual([throttles.Statistic, throttles.Threshold], ['Sum', 1]);
+      const duration = template.Resources[`${id}DurationAlarm`]?.Properties as unknown as Alarm;
+      assert.equal(duration.Statistic, 'Maximum');
+      assert.equal(duration.Threshold, Math.round(timeoutMs * DURATION_ALARM_SHARE), `${fn}: 90% of its timeout`);
+      assert.ok(duration.Threshold < timeoutMs, `${fn}: alarms before Lambda stops it`);
+    }
+    // A build may wait its whole deadline for ACTIVE and still finish in time: no alarm for that.
+    const build = template.Resources.BuildDeviceDurationAlarm?.Properties as unknown as Alarm;
+    assert.ok(build.Threshold > BUILD_DEADLINE_SECONDS * 1000, `${build.Threshold} ms is past the build deadline`);
+  });
+
+  test('the CloudWatch dashboard shows the six functions and the business metrics', async () => {
+    const { template } = await load();
+    const [dashboards, outputs] = [byType(template, 'AWS::CloudWatch::Dashboard'), template.Outputs ?? {}];
+    assert.deepEqual(
+      dashboards.map(([id]) => id),
+      ['MonitoringDashboard'],
+    );
+    const properties = template.Resources.MonitoringDashboard?.Properties as {
+      DashboardName: string;
+      DashboardBody: string;
+    };
+    assert.equal(properties.DashboardName, `pool-manager-${stage}-${REGION}`);
+    assert.deepEqual(outputs.MonitoringDashboardName?.Value, { Ref: 'MonitoringDashboard' });
+    const body = JSON.parse(properties.DashboardBody) as {
+      widgets: { type: string; properties: { title?: string; region?: string; metrics?: (string | object)[][] } }[];
+    };
+    const metrics = body.widgets.flatMap((w) => w.properties.metrics ?? []);
+    assert.ok(body.widgets.every((w) => w.type !== 'metric' || w.properties.region === REGION));
+    const lambda = (name: string) => metrics.filter((m) => m[0] === 'AWS/Lambda' && m[1] === name).map((m) => m[3]);
+    for (const name of ['Invocations', 'Errors', 'Throttles', 'Duration'])
+      assert.deepEqual(
+        lambda(name),
+        FUNCTIONS.map((fn) => `${functionPrefix(stage)}${fn}`),
+        name,
+      );
+    // The functions publish in the namespace serverless.yml gives them.
+    const environment = (
+      template.Resources.BuildDeviceLambdaFunction?.Properties as { Environment: { Variables: Record<string, string> } }
+    ).Environment.Variables;
+    const namespace = environment.POWERTOOLS_METRICS_NAMESPACE;
+    const business = new Set(metrics.filter((m) => m[0] === namespace).map((m) => m[1]));
+    assert.deepEqual([...business].sort(), ['DeviceBuilds', 'Failures', 'FloatingIpOperations', 'SecondsToActive']);
+    const failures = metrics.filter((m) => m[1] === 'Failures').map((m) => m[5]);
+    assert.deepEqual(failures.sort(), Object.keys(ACTIONS).sort(), 'FAILs of every action');
+  });
+
   test('the packaged zips are reported and small', async (t) => {
     const packaged = await load();
     assert.deepEqual(Object.keys(packaged.zips).sort(), FUNCTIONS.map((fn) => `${fn}.zip`).sort());
@@ -347,7 +445,12 @@ const prod = once(() =>
   packageStack({
     stage: 'prod',
     region: REGION,
-    params: { POOL_IMAGE: 'haproxy-lb', POOL_BUILD_DEADLINE_SECONDS: '600', OS_CREDENTIALS_KMS_KEY_ARN: KMS_KEY },
+    params: {
+      POOL_IMAGE: 'haproxy-lb',
+      POOL_BUILD_DEADLINE_SECONDS: '600',
+      OS_CREDENTIALS_KMS_KEY_ARN: KMS_KEY,
+      ALARM_TOPIC_ARN: ALARM_TOPIC,
+    },
   }),
 );
 // Both stages package in parallel; each test awaits its own.
@@ -356,9 +459,42 @@ before(() => {
 });
 
 describe('stage ci, all defaults', { timeout: 240_000 }, () => {
-  checkStack('ci', ci, { retention: 30, buildDeadline: String(BUILD_DEADLINE_SECONDS), image: '', kmsKey: '' });
+  checkStack('ci', ci, {
+    retention: 30,
+    buildDeadline: String(BUILD_DEADLINE_SECONDS),
+    image: '',
+    kmsKey: '',
+    alarmTopic: '',
+  });
 });
 
-describe('stage prod: its retention, --param overrides, a customer-managed key', { timeout: 240_000 }, () => {
-  checkStack('prod', prod, { retention: 90, buildDeadline: '600', image: 'haproxy-lb', kmsKey: KMS_KEY });
-});
+describe(
+  'stage prod: its retention, --param overrides, a customer-managed key, an alarm topic',
+  { timeout: 240_000 },
+  () => {
+    checkStack('prod', prod, {
+      retention: 90,
+      buildDeadline: '600',
+      image: 'haproxy-lb',
+      kmsKey: KMS_KEY,
+      alarmTopic: ALARM_TOPIC,
+    });
+  },
+);
+
+test(
+  'an ALARM_TOPIC_ARN that is not an SNS topic ARN stops the packaging and says what it must be',
+  { timeout: 240_000 },
+  async () => {
+    await assert.rejects(
+      packageStack({ stage: 'ci', region: REGION, params: { ALARM_TOPIC_ARN: 'oncall-topic' } }),
+      (error: Error & { stdout?: string; stderr?: string }) => {
+        assert.match(
+          `${error.message}${error.stdout ?? ''}${error.stderr ?? ''}`,
+          /ALARM_TOPIC_ARN must be the ARN of an SNS topic \(arn:aws:sns:REGION:ACCOUNT:NAME\), or empty for no alarm actions; got "oncall-topic"/,
+        );
+        return true;
+      },
+    );
+  },
+);

@@ -164,6 +164,8 @@ test(
           AWS_SECRET_ACCESS_KEY: 'example',
           POOL_BRIDGE_LAMBDA_ENDPOINT: aws.url,
           POOL_BRIDGE_FUNCTION_PREFIX: 'pool-manager-prod-',
+          // A machine without Prometheus: the fleet says how to get it and runs the rest.
+          PROMETHEUS: path.join(os.tmpdir(), 'no-such-dir', 'prometheus'),
         }),
       });
       try {
@@ -178,6 +180,11 @@ test(
           /\n {2}functions +AWS Lambda pool-manager-prod-\* in eu-west-1 \(FLEET_LAMBDA=aws\)\n/,
         );
         assert.match(fleet.banner, /\n {2}cloud +as configured on the deployed functions\n/);
+        assert.equal(fleet.prometheus, 'not installed');
+        assert.match(
+          fleet.banner,
+          /\n {2}prometheus +not installed: sudo apt-get install prometheus \(alert rules: ops\/prometheus\/alerts\.yml\)\n/,
+        );
         const r = await gearman(fleet, '{"action":"BUILD_IP"}');
         assert.deepEqual(r.json, { action: 'BUILD_IP', id: 'fip-1', ip: '203.0.113.9', response: 'PASS' });
         assert.deepEqual(

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ROOT } from '../../scripts/fleet';
+import { findPrometheus } from '../../scripts/fleet/prometheus';
 import { groupAlive, pidAlive, run, signalGroup, until } from '../../scripts/harness';
 
 const README = process.env.README_FILE ?? path.join(ROOT, 'README.md');
@@ -89,8 +90,49 @@ test(
     const logs = /^ {2}logs +(\S+)$/m.exec(banner);
     assert.ok(gearmand && functions && cloud && bridge && logs, `every part is in the banner:\n${banner}`);
     pids.push(Number(gearmand[2]), Number(functions[1]), Number(bridge[1]));
-    for (const pid of pids) assert.ok(pidAlive(pid), `pid ${pid} runs`);
     assert.equal((await fetch(bridge[2] ?? '')).status, 200, 'the bridge is connected');
+
+    // With Debian's prometheus installed, the fleet runs it: it scrapes the bridge with the
+    // project's alert rules, and on a healthy idle fleet no alert is pending or firing.
+    if (findPrometheus(env)) {
+      const prometheus = /^ {2}prometheus +(http:\/\/127\.0\.0\.1:\d+) \(pid (\d+), alerts at (\S+)\)$/m.exec(banner);
+      assert.ok(prometheus, `the banner has Prometheus' URL:\n${banner}`);
+      const url = prometheus[1] ?? '';
+      assert.equal(prometheus[3], `${url}/alerts`);
+      pids.push(Number(prometheus[2]));
+      const api = async <T>(query: string): Promise<T> =>
+        ((await (await fetch(`${url}/api/v1/${query}`)).json()) as { data: T }).data;
+      const metricsUrl = (bridge[2] ?? '').replace(/\/healthz$/, '/metrics');
+      type Target = { scrapeUrl: string; health: string; lastScrape: string };
+      type Rules = { groups: { file: string; lastEvaluation: string; rules: { name: string }[] }[] };
+      let scrapedAt = 0;
+      await until(
+        async () => {
+          const { activeTargets } = await api<{ activeTargets: Target[] }>('targets');
+          const target = activeTargets.find((t) => t.scrapeUrl === metricsUrl && t.health === 'up');
+          scrapedAt = target ? Date.parse(target.lastScrape) : 0;
+          return target !== undefined;
+        },
+        `Prometheus scraping ${metricsUrl}`,
+        30_000,
+      );
+      // Once the rules have been evaluated on what was scraped, nothing is pending or firing.
+      await until(
+        async () => Date.parse((await api<Rules>('rules')).groups[0]?.lastEvaluation ?? '') > scrapedAt,
+        'an evaluation of the rules after the first scrape',
+        30_000,
+      );
+      const rules = await api<Rules>('rules');
+      assert.deepEqual(
+        rules.groups.map((g) => path.relative(ROOT, g.file)),
+        ['ops/prometheus/alerts.yml'],
+      );
+      assert.ok((rules.groups[0]?.rules.length ?? 0) >= 8, 'the alert rules are loaded');
+      assert.deepEqual((await api<{ alerts: unknown[] }>('alerts')).alerts, [], 'no alert on a healthy idle fleet');
+    } else {
+      assert.match(banner, /^ {2}prometheus +not installed: sudo apt-get install prometheus/m);
+    }
+    for (const pid of pids) assert.ok(pidAlive(pid), `pid ${pid} runs`);
 
     // Paste the banner's commands into a shell.
     const gearmanLine = /^ {2}(gearman -h .*)$/m.exec(banner)?.[1];

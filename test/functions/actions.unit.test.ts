@@ -11,6 +11,7 @@ import { loadSettings } from '../../functions/config';
 import type { CloudSim } from '../../scripts/cloud-sim';
 import { actionContext, functionEnv, startCloud } from '../helpers/cloud';
 import { captureLogger } from '../openstack/helpers';
+import { POOL_MARK } from '../../functions/core/servers';
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -186,7 +187,13 @@ describe('with Neutron', () => {
     const image = await ctx.openstack.image.resolveImage(settings.pool.image);
     const flavor = await ctx.openstack.compute.resolveFlavor(settings.pool.flavor);
     for (const name of ['libra-1', 'libra-10', 'libra-100', 'twin', 'twin']) {
-      await ctx.openstack.compute.createServer({ name, imageRef: image, flavorRef: flavor });
+      // Marked as BUILD_DEVICE marks its servers: this test is about names.
+      await ctx.openstack.compute.createServer({
+        name,
+        imageRef: image,
+        flavorRef: flavor,
+        metadata: { [POOL_MARK]: name },
+      });
     }
     for (const name of ['.*', 'libra-', 'libra', '^libra-1', 'libra-1$', 'libra-10|libra-100', 'libra-1.', '']) {
       const result = await runAction('DELETE_DEVICE', ctx, { action: 'DELETE_DEVICE', name });

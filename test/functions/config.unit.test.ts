@@ -114,8 +114,20 @@ test('pool settings: basename underscores become dashes, lists split, defaults a
   assert.equal(settings.tcpCheckPort, 443);
   assert.deepEqual(settings.metadata, { role: 'lb' });
   // The default is buildDevice's timeout minus the cleanup reserve (contract/deadlines.json).
-  assert.equal(settings.buildDeadlineMs, 780_000);
+  assert.equal(settings.buildDeadlineMs, 625_000);
   assert.equal(settings.ignore500OnRemove, false);
+  assert.equal(settings.idempotencyWindowMs, 24 * 3600 * 1000, 'a rerun is recognised for 24 h');
+  assert.equal(settings.acceptUntaggedServers, false);
+  const other = loadPoolSettings({
+    ...pool,
+    POOL_IDEMPOTENCY_WINDOW_SECONDS: '3600',
+    POOL_ACCEPT_UNTAGGED_SERVERS: 'true',
+  });
+  assert.deepEqual([other.idempotencyWindowMs, other.acceptUntaggedServers], [3_600_000, true]);
+  assert.throws(
+    () => loadPoolSettings({ ...pool, POOL_IDEMPOTENCY_WINDOW_SECONDS: '10' }),
+    /POOL_IDEMPOTENCY_WINDOW_SECONDS must be a whole number from 60 to 31536000/,
+  );
 });
 
 test('clouds.yaml with OS_CLOUD, overridden by OS_* variables', async () => {

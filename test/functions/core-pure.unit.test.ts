@@ -1,17 +1,54 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { normaliseAction, unwrap, wrap, fail } from '../../contract';
-import { isPrivateIpv4, selectAddress } from '../../functions/core/addresses';
-import { deviceName, deviceUuid } from '../../functions/core/naming';
+import { v5 as uuidv5 } from 'uuid';
+import { normaliseAction, unwrap, wrap, fail, uniqueBytes, describeUnique } from '../../contract';
+import { associationFixedIp, isPrivateIpv4, selectAddress } from '../../functions/core/addresses';
+import { deviceName, deviceUuid, floatingIpDescription } from '../../functions/core/naming';
 import { validate } from '../../contract';
 
 test('device uuid: the same unique id always gives the same uuid, none gives a fresh one', () => {
-  assert.equal(deviceUuid('job-1'), deviceUuid('job-1'));
-  assert.notEqual(deviceUuid('job-1'), deviceUuid('job-2'));
+  const job = (text: string) => uniqueBytes(text);
+  assert.equal(deviceUuid(job('job-1')), deviceUuid(job('job-1')));
+  assert.notEqual(deviceUuid(job('job-1')), deviceUuid(job('job-2')));
   assert.notEqual(deviceUuid(undefined), deviceUuid(undefined));
-  assert.match(deviceUuid('job-1'), /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.match(deviceUuid(job('job-1')), /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   assert.equal(deviceName('libra-stg-haproxy', 'u'), 'libra-stg-haproxy-u');
   assert.equal(deviceName('', 'u'), 'u');
+});
+
+test('device uuid over the bytes: the same as over the text for UTF-8 ids, distinct for ids that differ in one byte', () => {
+  const namespace = '3a4f1a3c-6a1e-5b8e-9a43-6c1d0b7f5e21';
+  // The names of devices built before unique ids were bytes: a UUIDv5 of the text.
+  for (const text of ['job-1', 'retry-42', 'Überprüfung ✓', '0cdc0c9a-df1a-5d03-a28f-1f08aa094faa']) {
+    assert.equal(deviceUuid(uniqueBytes(text)), uuidv5(text, namespace), text);
+  }
+  assert.equal(deviceUuid(uniqueBytes('job-ops-1')), '0cdc0c9a-df1a-5d03-a28f-1f08aa094faa', 'docs/operations.md');
+  const ff = Uint8Array.of(0x6a, 0xff);
+  const fe = Uint8Array.of(0x6a, 0xfe);
+  // Decoded as UTF-8 both were "j\uFFFD", one device name for two jobs.
+  assert.equal(Buffer.from(ff).toString('utf8'), Buffer.from(fe).toString('utf8'));
+  assert.notEqual(deviceUuid(ff), deviceUuid(fe));
+  assert.notEqual(floatingIpDescription(ff), floatingIpDescription(fe));
+  assert.equal(floatingIpDescription(uniqueBytes('job-1')), 'libra-pool-manager job job-1');
+  assert.equal(floatingIpDescription(ff), 'libra-pool-manager job-bytes av8=');
+  assert.equal(describeUnique(ff), 'base64:av8=');
+});
+
+test('the fixed address a floating IP goes to: on POOL_ADDR_NETWORK, else the device addr, never a floating one', () => {
+  const server = {
+    addresses: {
+      'lb-mgmt': [{ addr: '10.1.0.7', version: 4 as const, type: 'fixed' as const }],
+      private: [
+        { addr: '10.0.0.5', version: 4 as const, type: 'fixed' as const },
+        { addr: '127.0.100.9', version: 4 as const, type: 'floating' as const },
+      ],
+    },
+  };
+  assert.equal(associationFixedIp(server, 'private'), '10.0.0.5');
+  assert.equal(associationFixedIp(server, 'lb-mgmt'), '10.1.0.7');
+  // No setting: the device's addr, which BUILD_DEVICE chose the same way (the floating address left out).
+  assert.equal(associationFixedIp(server), selectAddress({ addresses: { 'lb-mgmt': server.addresses['lb-mgmt'] } }));
+  assert.equal(associationFixedIp({ addresses: {} }), undefined);
 });
 
 test('action is matched case-insensitively', () => {
@@ -24,7 +61,14 @@ test('action is matched case-insensitively', () => {
 test('envelope: a plain message and a wrapped one unwrap to the same message', () => {
   const message = { action: 'BUILD_IP', extra: [1] };
   assert.deepEqual(unwrap(message), { message, unique: undefined, handle: undefined });
-  assert.deepEqual(unwrap(wrap(message, 'u-1', 'H:x:1')), { message, unique: 'u-1', handle: 'H:x:1' });
+  assert.deepEqual(unwrap(wrap(message, 'u-1', 'H:x:1')), { message, unique: uniqueBytes('u-1'), handle: 'H:x:1' });
+  // UTF-8 ids travel as the string, as before; other bytes as base64, losslessly.
+  assert.deepEqual(wrap(message, uniqueBytes('u-1')), { envelope: 'libra-pool-manager/v1', message, unique: 'u-1' });
+  const bytes = Uint8Array.of(0x6a, 0xff, 0x00, 0x80);
+  const envelope = wrap(message, bytes);
+  assert.deepEqual(envelope, { envelope: 'libra-pool-manager/v1', message, uniqueBase64: 'av8AgA==' });
+  assert.deepEqual(unwrap(JSON.parse(JSON.stringify(envelope)))?.unique, bytes);
+  assert.equal(unwrap({ envelope: 'libra-pool-manager/v1', message, uniqueBase64: 'not base64!' }), undefined);
   assert.equal(unwrap([1, 2]), undefined);
   assert.equal(unwrap('BUILD_IP'), undefined);
   assert.equal(unwrap(null), undefined);

@@ -62,6 +62,30 @@ test('a warm function reads its credentials from SSM once and never prints them'
   assert.equal(sim.counts().floatingIps, 0);
 });
 
+test('a deployed function boots devices with the POOL_USER_DATA of the parameter and never prints it', async () => {
+  const userData = '#cloud-config\nwrite_files: [{path: /etc/lb.key, content: "lb-pr1vate-key"}]';
+  const withUserData = '/pool-manager/test/with-user-data';
+  ssm.parameters.set(withUserData, { value: JSON.stringify({ ...sim.env, POOL_USER_DATA: userData }) });
+  const env = { ...deployedEnv, OS_CREDENTIALS_PARAMETER: withUserData };
+  const run = await invokeBundled(bundle, 'buildDevice', [wrap({ action: 'BUILD_DEVICE' }, 'ssm-user-data')], env);
+  assert.equal(run.results[0]?.response, 'PASS', JSON.stringify(run.results));
+  const server = sim.servers()[0];
+  assert.equal(Buffer.from(server?.userData ?? '', 'base64').toString('utf8'), userData);
+  assert.ok(!run.output.includes('lb-pr1vate-key'), 'the user data leaked');
+  // The same setting as a plain variable is refused, as OS_PASSWORD is.
+  const plain = await invokeBundled(bundle, 'buildDevice', [wrap({ action: 'BUILD_DEVICE' }, 'ssm-user-data-2')], {
+    ...env,
+    POOL_USER_DATA: userData,
+  });
+  assert.match(
+    String(plain.results[0]?.error),
+    /^POOL_USER_DATA is set in the function's environment, but this stage reads POOL_USER_DATA from the SSM parameter/,
+  );
+  assert.ok(!plain.output.includes('lb-pr1vate-key'), 'the user data leaked');
+  await invokeBundled(bundle, 'deleteDevice', [{ action: 'DELETE_DEVICE', name: run.results[0]?.name }], env);
+  assert.equal(sim.counts().servers, 0);
+});
+
 test('a missing or unreadable parameter, or a plain secret, fails the job with what to fix', async () => {
   const cases: [Record<string, string>, RegExp][] = [
     [

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ConfigurationError } from '../../contract/errors';
-import { loadCloudSettings } from '../../functions/config';
+import { loadCloudSettings, loadPoolSettings } from '../../functions/config';
 import type { ParameterFetcher } from '../../functions/secrets';
 import {
   credentialSource,
@@ -119,6 +119,46 @@ test('a plain OS_PASSWORD or application credential secret is refused in a deplo
   assert.equal(fetch.calls.length, 0, 'refused before any fetch');
 });
 
+test('POOL_USER_DATA comes from the parameter in a deployed stage, never the plain environment; locally the variable works', async () => {
+  const userData = '#cloud-config\nchpasswd: {list: "root:c1oud-init-s3cret"}';
+  const fetch = fetcherOf({ [NAME]: JSON.stringify({ ...CREDENTIALS, POOL_USER_DATA: userData }) });
+  const env = await resolveEnv({ OS_CREDENTIALS_PARAMETER: NAME, POOL_IMAGE: 'i', POOL_FLAVOR: 'f' }, fetch);
+  assert.equal(loadPoolSettings(env).userData, userData);
+
+  await assert.rejects(
+    resolveEnv({ OS_CREDENTIALS_PARAMETER: NAME, POOL_USER_DATA: userData }, fetch),
+    (error: Error) => {
+      assert.ok(error instanceof ConfigurationError);
+      assert.equal(error.setting, 'POOL_USER_DATA');
+      assert.equal(
+        error.message,
+        `POOL_USER_DATA is set in the function's environment, but this stage reads POOL_USER_DATA from the SSM parameter ${NAME}: remove POOL_USER_DATA from the environment and keep it only in the parameter`,
+      );
+      assert.ok(!error.message.includes('s3cret'));
+      return true;
+    },
+  );
+  // Locally (no parameter, or serverless invoke local with OS_* exported) the variable is used.
+  assert.equal(
+    loadPoolSettings(await resolveEnv({ POOL_IMAGE: 'i', POOL_FLAVOR: 'f', POOL_USER_DATA: userData })).userData,
+    userData,
+  );
+  const local = {
+    ...CREDENTIALS,
+    OS_CREDENTIALS_PARAMETER: NAME,
+    IS_LOCAL: 'true',
+    POOL_IMAGE: 'i',
+    POOL_FLAVOR: 'f',
+    POOL_USER_DATA: userData,
+  };
+  assert.equal(loadPoolSettings(await resolveEnv(local, fetcherOf({}))).userData, userData);
+  // Other POOL_* settings stay out of the parameter.
+  assert.throws(
+    () => parseCredentials(NAME, JSON.stringify({ POOL_IMAGE: 'x' })),
+    /the key 'POOL_IMAGE': only OS_\* variables of an openrc file and POOL_USER_DATA belong there/,
+  );
+});
+
 test('read failures name the parameter and the missing permission, never a value', async () => {
   const env = { OS_CREDENTIALS_PARAMETER: NAME, AWS_REGION: 'eu-west-1' };
   const cases: [Error | string, RegExp][] = [
@@ -149,7 +189,7 @@ test('read failures name the parameter and the missing permission, never a value
     [`"${SECRET}"`, /must hold a JSON object of OS_\* variables/],
     [
       `{"OS_PASSWORD": "${SECRET}", "password": "${SECRET}"}`,
-      /has the key 'password': only OS_\* variables of an openrc file belong there/,
+      /has the key 'password': only OS_\* variables of an openrc file and POOL_USER_DATA belong there/,
     ],
     [`{"OS_PASSWORD": {"value": "${SECRET}"}}`, /the value of OS_PASSWORD must be a string/],
   ];

@@ -1,4 +1,5 @@
 /** Test fixtures around the cloud simulator: a running cloud and pool settings for it. */
+import { uniqueBytes } from '../../contract';
 import type { PoolSettings } from '../../functions/config';
 import { loadCloudSettings, loadPoolSettings } from '../../functions/config';
 import type { LogSink } from '../../contract/logger';
@@ -33,7 +34,12 @@ export function functionEnv(sim: CloudSim, extra: Record<string, string> = {}): 
 /** An action context wired to the simulator through the real OpenStack client. */
 export function actionContext(
   sim: CloudSim,
-  options: { unique?: string; pool?: Partial<PoolSettings>; env?: Record<string, string>; logger?: LogSink } = {},
+  options: {
+    unique?: string | Uint8Array;
+    pool?: Partial<PoolSettings>;
+    env?: Record<string, string>;
+    logger?: LogSink;
+  } = {},
 ): ActionContext {
   const env = functionEnv(sim, options.env);
   const pool = { ...loadPoolSettings(env), ...options.pool };
@@ -42,7 +48,7 @@ export function actionContext(
     openstack: createOpenStack(loadCloudSettings(env), { logger, retryBaseDelayMs: 1 }),
     pool,
     logger,
-    unique: options.unique,
+    unique: options.unique === undefined ? undefined : uniqueBytes(options.unique),
     deadlineAt: Date.now() + pool.buildDeadlineMs,
     clock: systemClock,
   };

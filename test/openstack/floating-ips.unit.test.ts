@@ -24,6 +24,8 @@ function neutronFip(id: string, extra: Record<string, unknown> = {}) {
     fixed_ip_address: null,
     description: '',
     status: 'DOWN',
+    revision_number: 3,
+    created_at: '2024-05-01T10:00:00Z',
     ...extra,
   };
 }
@@ -112,6 +114,8 @@ describe('floating IPs', () => {
         portId: undefined,
         fixedIp: undefined,
         description: 'job-42',
+        revision: 3,
+        createdAt: '2024-05-01T10:00:00Z',
       });
       await fips.allocate({ pool: 'public' }); // the name is resolved once
       await fips.allocate({ pool: EXT_ID });
@@ -188,7 +192,16 @@ describe('floating IPs', () => {
       );
       const found = await fips.findByDescription('job-1');
       assert.deepEqual(found, [
-        { id: 'f1', ip: '203.0.113.10', serverId: 'srv-1', portId: 'p1', fixedIp: '10.0.0.5', description: 'job-1' },
+        {
+          id: 'f1',
+          ip: '203.0.113.10',
+          serverId: 'srv-1',
+          portId: 'p1',
+          fixedIp: '10.0.0.5',
+          description: 'job-1',
+          revision: 3,
+          createdAt: '2024-05-01T10:00:00Z',
+        },
       ]);
       assert.equal((await fips.findByAddress('203.0.113.11'))?.id, 'f2');
       assert.equal(await fips.findByAddress('203.0.113.99'), undefined);
@@ -238,9 +251,20 @@ describe('floating IPs', () => {
         portId: undefined,
         fixedIp: undefined,
         description: undefined,
+        revision: undefined,
+        createdAt: undefined,
       };
       await fips.associate(fip, 'srv-1');
       await fips.disassociate(fip, 'srv-1');
+      // Read at revision 7: both writes are conditional on it.
+      await fips.associate({ ...fip, revision: 7 }, 'srv-1', '10.0.0.5');
+      await fips.disassociate({ ...fip, revision: 7 }, 'srv-1');
+      // A fixed IP no port of the server holds is refused before anything is written.
+      await assert.rejects(
+        fips.associate(fip, 'srv-1', '10.9.9.9'),
+        (e: unknown) =>
+          e instanceof OpenStackError && /server srv-1 has no port with the fixed IP 10\.9\.9\.9/.test(e.message),
+      );
       assert.equal(await fips.release(fip), 'released');
       assert.equal(await fips.release({ ...fip, id: 'f2' }), 'absent');
       await assert.rejects(
@@ -251,17 +275,28 @@ describe('floating IPs', () => {
           /server srv-2 has no port with a fixed IPv4/.test(e.message),
       );
       assert.ok(cloud);
-      const puts = cloud
-        .serviceCalls('/network/v2.0/floatingips/f1')
-        .filter((c) => c.method === 'PUT')
-        .map((c) => c.body);
-      assert.deepEqual(puts, [
-        { floatingip: { port_id: 'p-v4', fixed_ip_address: '10.0.0.5' } },
-        { floatingip: { port_id: null } },
-      ]);
+      const puts = cloud.serviceCalls('/network/v2.0/floatingips/f1').filter((c) => c.method === 'PUT');
+      assert.deepEqual(
+        puts.map((c) => c.body),
+        [
+          { floatingip: { port_id: 'p-v4', fixed_ip_address: '10.0.0.5' } },
+          { floatingip: { port_id: null } },
+          { floatingip: { port_id: 'p-v4', fixed_ip_address: '10.0.0.5' } },
+          { floatingip: { port_id: null } },
+        ],
+      );
+      assert.deepEqual(
+        puts.map((c) => c.headers['if-match']),
+        [undefined, undefined, 'revision_number=7', 'revision_number=7'],
+      );
       assert.deepEqual(
         calls('/network').filter((c) => c.includes('ports')),
-        ['GET /network/v2.0/ports?device_id=srv-1', 'GET /network/v2.0/ports?device_id=srv-2'],
+        [
+          'GET /network/v2.0/ports?device_id=srv-1',
+          'GET /network/v2.0/ports?device_id=srv-1',
+          'GET /network/v2.0/ports?device_id=srv-1',
+          'GET /network/v2.0/ports?device_id=srv-2',
+        ],
       );
     });
   });
@@ -297,6 +332,8 @@ describe('floating IPs', () => {
         portId: undefined,
         fixedIp: undefined,
         description: undefined,
+        revision: undefined,
+        createdAt: undefined,
       });
       await fips.allocate({});
       assert.deepEqual(await fips.findByDescription('job-1'), []);
@@ -309,6 +346,8 @@ describe('floating IPs', () => {
         portId: undefined,
         fixedIp: '10.0.0.5',
         description: undefined,
+        revision: undefined,
+        createdAt: undefined,
       });
       assert.equal(await fips.get('9'), undefined);
       await fips.associate(allocated, 'srv-1');

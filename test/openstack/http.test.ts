@@ -11,6 +11,7 @@ import { Agent } from 'undici';
 import { PoolManagerError } from '../../contract/errors';
 import {
   ConflictError,
+  PreconditionFailedError,
   ConnectionError,
   NotFoundError,
   OpenStackError,
@@ -444,7 +445,16 @@ describe('http', () => {
       const fips = await open(settings).floatingIps();
       await assert.rejects(
         fips.disassociate(
-          { id: 'f1', ip: '1.2.3.4', serverId: 's', portId: 'p', fixedIp: undefined, description: undefined },
+          {
+            id: 'f1',
+            ip: '1.2.3.4',
+            serverId: 's',
+            portId: 'p',
+            fixedIp: undefined,
+            description: undefined,
+            revision: undefined,
+            createdAt: undefined,
+          },
           's',
         ),
         (e: unknown) =>
@@ -452,6 +462,44 @@ describe('http', () => {
           e.code === 'POOL_ERR_OPENSTACK_NOT_FOUND' &&
           e.message.startsWith('Neutron PUT /v2.0/floatingips/f1 failed: 404 '),
       );
+    });
+
+    it('a 412 to a conditional write is a PreconditionFailedError, and the write is not repeated', async () => {
+      let puts = 0;
+      const settings = await withRoutes({
+        'PUT /network/v2.0/floatingips/f1': (_r, res) => {
+          puts += 1;
+          json(res, 412, {
+            NeutronError: {
+              type: 'RevisionNumberConstraintFailed',
+              message: 'Constrained to 4, but current revision is 5',
+              detail: '',
+            },
+          });
+        },
+      });
+      const fips = await open(settings).floatingIps();
+      await assert.rejects(
+        fips.disassociate(
+          {
+            id: 'f1',
+            ip: '1.2.3.4',
+            serverId: 's',
+            portId: 'p',
+            fixedIp: undefined,
+            description: undefined,
+            revision: 4,
+            createdAt: undefined,
+          },
+          's',
+        ),
+        (e: unknown) =>
+          e instanceof PreconditionFailedError &&
+          e.code === 'POOL_ERR_OPENSTACK_PRECONDITION_FAILED' &&
+          e.retryable === false &&
+          e.message === 'Neutron PUT /v2.0/floatingips/f1 failed: 412 Constrained to 4, but current revision is 5',
+      );
+      assert.equal(puts, 1, 'a refused conditional write is read again by the caller, never repeated blindly');
     });
 
     it('paths in messages have no query string', async () => {

@@ -128,6 +128,8 @@ describe('nova', () => {
           server: serverBody('s1', 'libra-1', {
             status: 'ERROR',
             'OS-EXT-AZ:availability_zone': 'nova',
+            created: '2024-01-01T00:00:00Z',
+            metadata: { 'libra-pool-manager': 'u', 'not-a-string': 7 },
             fault: {
               code: 500,
               message: 'No valid host was found.',
@@ -155,6 +157,8 @@ describe('nova', () => {
       name: 'libra-1',
       status: 'ERROR',
       availabilityZone: 'nova',
+      created: '2024-01-01T00:00:00Z',
+      metadata: { 'libra-pool-manager': 'u' },
       fault: { code: 500, message: 'No valid host was found.', details: 'trace' },
       addresses: {
         private: [

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { deviceName, deviceUuid } from '../../functions/core/naming';
 import type { Result } from '../../contract';
+import { uniqueBytes } from '../../contract';
 import { runAction } from '../../functions/core/run';
 import { clearTokenCache } from '../../functions/openstack';
 import type { CloudSim } from '../../scripts/cloud-sim';
@@ -137,7 +138,7 @@ async function settle(
   report(`${scenario}: after cleanup`, { serversLeft: 0, floatingIpsLeft: 0 });
 }
 
-const nameOf = (unique: string): string => deviceName(BASENAME, deviceUuid(unique));
+const nameOf = (unique: string): string => deviceName(BASENAME, deviceUuid(uniqueBytes(unique)));
 const exactly = (names: string[]): string => `^(${names.join('|')})$`;
 
 describe('the cloud misbehaves', { timeout: 120_000 }, () => {

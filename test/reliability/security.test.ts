@@ -14,6 +14,7 @@ import type { Result } from '../../contract';
 import type { CloudSim } from '../../scripts/cloud-sim';
 import { startFakeLambda } from '../../scripts/lambda/fake-lambda';
 import { GearmanClient } from '../../bridge/gearman';
+import { POOL_MARK } from '../../functions/core/servers';
 import { actionContext, functionEnv, startCloud } from '../helpers/cloud';
 import type { Chain } from './helpers/chain';
 import { FN, removeGuardFiles, report, startChain } from './helpers/chain';
@@ -70,8 +71,12 @@ describe('names that are regular expressions or prefixes', { timeout: 60_000 }, 
     const { compute } = ctx.openstack;
     const image = await ctx.openstack.image.resolveImage('haproxy-lb');
     const flavor = await compute.resolveFlavor('m1.small');
+    // Marked as BUILD_DEVICE marks its servers: this test is about names.
     for (const name of EXISTING)
-      ids.set(name, (await compute.createServer({ name, imageRef: image, flavorRef: flavor })).id);
+      ids.set(
+        name,
+        (await compute.createServer({ name, imageRef: image, flavorRef: flavor, metadata: { [POOL_MARK]: name } })).id,
+      );
     await until(() => chain.sim.servers().every((s) => s.status === 'ACTIVE'), 'the servers to be active');
     const fip = await chain.job({ action: 'BUILD_IP' }, 'names-ip');
     ip = String(fip.ip);

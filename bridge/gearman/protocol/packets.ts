@@ -117,7 +117,8 @@ export interface JobAssignUniqPacket {
   kind: 'JOB_ASSIGN_UNIQ';
   handle: string;
   functionName: string;
-  unique: string;
+  /** The client's unique id as gearmand keeps it: bytes, not necessarily UTF-8 (`6a ff` and `6a fe` are two jobs). */
+  unique: Buffer;
   data: Buffer;
 }
 export interface EchoResPacket {

@@ -168,7 +168,7 @@ export function decodeResponse(packet: RawPacket): ResponsePacket {
         kind: 'JOB_ASSIGN_UNIQ',
         handle: text(a[0]),
         functionName: text(a[1]),
-        unique: text(a[2]),
+        unique: Buffer.from(a[2] ?? []),
         data: Buffer.from(a[3] ?? []),
       };
     }

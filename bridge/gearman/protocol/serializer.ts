@@ -56,6 +56,6 @@ export const worker = {
 
 /** Requests a client sends to a job server (../client.ts). */
 export const client = {
-  submitJob: (functionName: string, unique: string, data: Argument): Buffer =>
+  submitJob: (functionName: string, unique: Argument, data: Argument): Buffer =>
     req(PacketType.SUBMIT_JOB, [functionName, unique, data]),
 };

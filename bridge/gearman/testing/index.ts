@@ -16,7 +16,7 @@ export const server = {
   jobCreated: (handle: string): Buffer => res(PacketType.JOB_CREATED, [handle]),
   jobAssign: (handle: string, functionName: string, data: Argument): Buffer =>
     res(PacketType.JOB_ASSIGN, [handle, functionName, data]),
-  jobAssignUniq: (handle: string, functionName: string, unique: string, data: Argument): Buffer =>
+  jobAssignUniq: (handle: string, functionName: string, unique: Argument, data: Argument): Buffer =>
     res(PacketType.JOB_ASSIGN_UNIQ, [handle, functionName, unique, data]),
   workStatus: (handle: string, numerator: string, denominator: string): Buffer =>
     res(PacketType.WORK_STATUS, [handle, numerator, denominator]),

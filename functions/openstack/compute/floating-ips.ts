@@ -28,6 +28,8 @@ function mapFloatingIp(value: unknown, method: string, path: string): FloatingIp
     portId: undefined,
     fixedIp: asString(field(value, 'fixed_ip')) || undefined,
     description: undefined,
+    revision: undefined,
+    createdAt: undefined,
   };
 }
 
@@ -62,9 +64,10 @@ export class NovaLegacyFloatingIps implements FloatingIps {
     return res && mapFloatingIp(field(res.body, 'floating_ip'), 'GET', path);
   }
 
-  async associate(floatingIp: FloatingIp, serverId: string): Promise<void> {
+  /** Unconditional: the proxy has no revision to make the write depend on. */
+  async associate(floatingIp: FloatingIp, serverId: string, fixedIp?: string): Promise<void> {
     await this.call('POST', `/servers/${requireId('server', serverId)}/action`, {
-      addFloatingIp: { address: floatingIp.ip },
+      addFloatingIp: { address: floatingIp.ip, ...(fixedIp ? { fixed_address: fixedIp } : {}) },
     });
   }
 

@@ -27,6 +27,14 @@ function mapAddresses(value: unknown): Record<string, Address[]> {
   return out;
 }
 
+function mapMetadata(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, item] of Object.entries(asObject(value) ?? {})) {
+    if (typeof item === 'string') out[key] = item;
+  }
+  return out;
+}
+
 /** Nova's server body as the core sees it; undefined when it has no id. */
 export function mapServer(value: unknown): Server | undefined {
   const id = asId(field(value, 'id'));
@@ -36,6 +44,7 @@ export function mapServer(value: unknown): Server | undefined {
     name: asString(field(value, 'name')) ?? '',
     status: asString(field(value, 'status')) ?? 'UNKNOWN',
     addresses: mapAddresses(field(value, 'addresses')),
+    metadata: mapMetadata(field(value, 'metadata')),
   };
   const fault = asObject(field(value, 'fault'));
   const faultMessage = asString(fault?.message);
@@ -48,6 +57,8 @@ export function mapServer(value: unknown): Server | undefined {
   }
   const az = asString(field(value, 'OS-EXT-AZ:availability_zone'));
   if (az) server.availabilityZone = az;
+  const created = asString(field(value, 'created'));
+  if (created) server.created = created;
   return server;
 }
 

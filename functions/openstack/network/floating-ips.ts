@@ -2,7 +2,7 @@
  * Floating IPs from Neutron (`/v2.0/floatingips`), the modern path.
  */
 import { OpenStackError, unlessNotFound } from '../errors';
-import { asId, asString, field, requireId } from '../json';
+import { asId, asNumber, asString, field, requireId } from '../json';
 import type { Session } from '../identity/session';
 import type { FloatingIp, FloatingIps } from '../types';
 import { FloatingNetworks } from './networks';
@@ -53,23 +53,35 @@ export class NeutronFloatingIps implements FloatingIps {
     return res && this.toFloatingIp(field(res.body, 'floatingip'), 'GET', path);
   }
 
-  async associate(floatingIp: FloatingIp, serverId: string): Promise<void> {
-    const target = associationTarget(await portsOfServer(this.session, serverId), floatingIp.fixedIp);
+  async associate(floatingIp: FloatingIp, serverId: string, fixedIp?: string): Promise<void> {
+    const target = associationTarget(await portsOfServer(this.session, serverId), fixedIp);
     if (!target) {
-      throw new OpenStackError(`Neutron: server ${serverId} has no port with a fixed IPv4 address`, {
+      const which = fixedIp ? `port with the fixed IP ${fixedIp}` : 'port with a fixed IPv4 address';
+      throw new OpenStackError(`Neutron: server ${serverId} has no ${which}`, {
         service: 'Neutron',
         method: 'GET',
         path: '/v2.0/ports',
       });
     }
-    await this.session.call('network', 'PUT', `${FIPS}/${requireId('floating IP', floatingIp.id)}`, {
-      body: { floatingip: { port_id: target.port.id, fixed_ip_address: target.fixedIp } },
-    });
+    await this.update(floatingIp, { port_id: target.port.id, fixed_ip_address: target.fixedIp });
   }
 
   async disassociate(floatingIp: FloatingIp, _serverId: string): Promise<void> {
+    await this.update(floatingIp, { port_id: null });
+  }
+
+  /**
+   * PUT, conditional on the revision the address was read at (If-Match: revision_number=N):
+   * a write decided on a stale read is refused with 412 instead of undoing someone else's.
+   * A timed-out attempt repeated by the HTTP layer carries the same condition, so it can
+   * only take effect if the first attempt did not.
+   */
+  private async update(floatingIp: FloatingIp, fields: Record<string, unknown>): Promise<void> {
+    const headers: Record<string, string> =
+      floatingIp.revision === undefined ? {} : { 'If-Match': `revision_number=${floatingIp.revision}` };
     await this.session.call('network', 'PUT', `${FIPS}/${requireId('floating IP', floatingIp.id)}`, {
-      body: { floatingip: { port_id: null } },
+      headers,
+      body: { floatingip: fields },
     });
   }
 
@@ -99,6 +111,8 @@ export class NeutronFloatingIps implements FloatingIps {
       portId,
       fixedIp: asString(field(value, 'fixed_ip_address')),
       description: asString(field(value, 'description')),
+      revision: asNumber(field(value, 'revision_number')),
+      createdAt: asString(field(value, 'created_at')),
     };
   }
 }

@@ -35,16 +35,16 @@ export async function portsOfServer(session: Session, serverId: string): Promise
 }
 
 /**
- * The port and fixed IPv4 to associate a floating IP with: the port already holding
- * `currentFixedIp`, else the first port with a fixed IPv4. undefined when there is none.
+ * The port and fixed IPv4 to associate a floating IP with: the port holding `fixedIp` when
+ * one is asked for (undefined if no port holds it), else the first port with a fixed IPv4.
  */
 export function associationTarget(
   ports: readonly Port[],
-  currentFixedIp: string | undefined,
+  fixedIp: string | undefined,
 ): { port: Port; fixedIp: string } | undefined {
-  if (currentFixedIp) {
-    const holding = ports.find((p) => p.fixedIps.includes(currentFixedIp));
-    if (holding) return { port: holding, fixedIp: currentFixedIp };
+  if (fixedIp) {
+    const holding = ports.find((p) => p.fixedIps.includes(fixedIp));
+    return holding ? { port: holding, fixedIp } : undefined;
   }
   for (const port of ports) {
     const fixedIp = port.fixedIps.find(isIpv4);

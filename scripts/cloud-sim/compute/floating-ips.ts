@@ -6,7 +6,6 @@ import { ApiError } from '../errors';
 import { PUBLIC_NETWORK } from '../fixtures';
 import { isObject, json, noContent } from '../http';
 import type { SimReply } from '../http';
-import { networkById } from '../state';
 import type { FloatingIpRecord, ServerRecord } from '../state';
 import { schemaError } from './request';
 import type { ComputeRequest } from './request';
@@ -18,7 +17,7 @@ function legacyView(cr: ComputeRequest, fip: FloatingIpRecord): Record<string, u
   return {
     id: fip.id,
     ip: fip.address,
-    pool: networkById(fip.networkId)?.name ?? PUBLIC_NETWORK.name,
+    pool: cr.cloud.state.networkById(fip.networkId)?.name ?? PUBLIC_NETWORK.name,
     fixed_ip: fip.fixedIp,
     instance_id: server?.id ?? null,
   };

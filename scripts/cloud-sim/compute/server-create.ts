@@ -5,7 +5,6 @@ import { isObject } from '../http';
 import { newAdminPass } from '../ids';
 import { withinLimit } from '../quotas';
 import type { ServerGroupRecord } from '../server-groups';
-import { networkById } from '../state';
 import type { NewServer } from '../state';
 import { placeServer, zoneHosts } from './placement';
 import { novaUsage } from './quota-sets';
@@ -94,7 +93,7 @@ function parseNetworks(cr: ComputeRequest, server: Record<string, unknown>): str
     if (typeof entry.uuid !== 'string') throw new ApiError(400, "Bad network format: missing 'uuid'");
     if (!UUID.test(entry.uuid))
       throw new ApiError(400, `Bad networks format: network uuid is not in proper format (${entry.uuid})`);
-    const network = networkById(entry.uuid);
+    const network = cr.cloud.state.networkById(entry.uuid);
     if (!network) throw new ApiError(400, `Network ${entry.uuid} could not be found.`);
     if (network.external)
       throw new ApiError(403, `It is not allowed to create an interface on external network ${network.id}`);

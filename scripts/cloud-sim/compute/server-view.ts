@@ -1,7 +1,7 @@
 /** Nova's server representations, per microversion. */
 import { FLAVORS } from '../fixtures';
 import { hostIdFor } from '../ids';
-import { networkById, securityGroupNames, serverStatus } from '../state';
+import { securityGroupNames, serverStatus } from '../state';
 import type { CloudState, ServerRecord } from '../state';
 import { isoSeconds, naiveMicros } from '../time-format';
 import type { ComputeRequest } from './request';
@@ -17,7 +17,7 @@ interface AddressEntry {
 export function serverAddresses(state: CloudState, server: ServerRecord): Record<string, AddressEntry[]> {
   const addresses: Record<string, AddressEntry[]> = {};
   for (const port of state.portsOf(server)) {
-    const name = networkById(port.networkId)?.name ?? port.networkId;
+    const name = state.networkById(port.networkId)?.name ?? port.networkId;
     const entries = (addresses[name] ??= []);
     entries.push({
       version: 4,

@@ -2,7 +2,6 @@
 import { ApiError } from '../errors';
 import { isObject, json, noContent } from '../http';
 import type { SimReply } from '../http';
-import { networkById } from '../state';
 import type { FloatingIpRecord, PortRecord } from '../state';
 import { listCollection } from './listing';
 import { floatingIpView } from './views';
@@ -147,7 +146,7 @@ export function createFloatingIp(nr: NetworkRequest): SimReply {
       'HTTPBadRequest',
     );
   }
-  const network = networkById(networkId);
+  const network = nr.cloud.state.networkById(networkId);
   if (!network) throw new ApiError(404, `Network ${networkId} could not be found.`, 'NetworkNotFound');
   if (!network.external)
     throw new ApiError(
@@ -200,6 +199,7 @@ export function createFloatingIp(nr: NetworkRequest): SimReply {
 export function updateFloatingIp(nr: NetworkRequest, id: string): SimReply {
   const fields = resourceBody(nr, UPDATABLE_ATTRIBUTES, false);
   const fip = findFloatingIp(nr, id);
+  nr.enforceRevision(fip.revision);
   const state = nr.cloud.state;
   if ('port_id' in fields) {
     const portId = uuidAttribute(fields, 'port_id');
@@ -220,6 +220,7 @@ export function updateFloatingIp(nr: NetworkRequest, id: string): SimReply {
 
 export function deleteFloatingIp(nr: NetworkRequest, id: string): SimReply {
   const fip = findFloatingIp(nr, id);
+  nr.enforceRevision(fip.revision);
   nr.cloud.state.releaseFloatingIp(fip);
   return noContent(204);
 }

@@ -1,6 +1,5 @@
 /** Neutron /v2.0/quotas: list, show, default, details (the quota_details extension), update, reset. */
 import { ApiError } from '../errors';
-import { NETWORKS } from '../fixtures';
 import { json, noContent } from '../http';
 import type { SimReply } from '../http';
 import { NEUTRON_QUOTAS, UNLIMITED } from '../quotas';
@@ -15,8 +14,8 @@ const MAX_LIMIT = 2147483647;
 export function neutronUsage(state: CloudState, projectId: string): Record<NeutronQuota, number> {
   return {
     floatingip: state.floatingIpsOf(projectId).length,
-    network: NETWORKS.length,
-    subnet: NETWORKS.length,
+    network: state.networks.length,
+    subnet: state.networks.length,
     port: [...state.ports.values()].filter((p) => p.projectId === projectId).length,
     router: 1,
     security_group: state.securityGroups.ofProject(projectId).length,

@@ -1,6 +1,6 @@
 /** The per-request view the Neutron handlers work with. */
 import { ApiError } from '../errors';
-import { isObject, parseJson } from '../http';
+import { headerValue, isObject, parseJson } from '../http';
 import type { SimRequest } from '../http';
 import type { CloudContext } from '../context';
 import type { Token } from '../tokens';
@@ -21,6 +21,52 @@ export class NetworkRequest {
 
   now(): number {
     return this.cloud.now();
+  }
+
+  /**
+   * The `If-Match: revision_number=N` constraint of the request (Neutron's revision-if-match
+   * extension), or undefined without one. Parsed as webob and Neutron do: a comma-separated
+   * list of entity tags, quoted or not; other tags are ignored, two revision tags or one that
+   * is not an integer are 400 BadRequest.
+   */
+  revisionConstraint(): number | undefined {
+    const header = headerValue(this.request, 'if-match');
+    if (header === undefined) return undefined;
+    let revision: number | undefined;
+    for (const raw of header.split(',')) {
+      const tag = raw
+        .trim()
+        .replace(/^W\//, '')
+        .replace(/^"(.*)"$/, '$1');
+      if (!tag.startsWith('revision_number=')) continue;
+      if (revision !== undefined)
+        throw new ApiError(
+          400,
+          'Bad if-match request: Multiple revision_number etags are not supported.',
+          'BadRequest',
+        );
+      const text = tag.slice('revision_number='.length);
+      if (!/^[+-]?\d+$/.test(text.trim()))
+        throw new ApiError(
+          400,
+          'Bad if-match request: Revision number etag must be in the format of revision_number=<int>.',
+          'BadRequest',
+        );
+      revision = Number(text);
+    }
+    return revision;
+  }
+
+  /** 412 as Neutron's revision plugin answers when the resource moved on since the client read it. */
+  enforceRevision(current: number): void {
+    const expected = this.revisionConstraint();
+    if (expected !== undefined && expected !== current) {
+      throw new ApiError(
+        412,
+        `Constrained to ${expected}, but current revision is ${current}`,
+        'RevisionNumberConstraintFailed',
+      );
+    }
   }
 }
 

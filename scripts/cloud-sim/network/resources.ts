@@ -1,6 +1,5 @@
 /** Neutron networks, subnets, ports and the extension list. */
 import { ApiError } from '../errors';
-import { NETWORKS } from '../fixtures';
 import { json } from '../http';
 import type { SimReply } from '../http';
 import { listCollection } from './listing';
@@ -64,6 +63,7 @@ const EXTENSIONS: readonly [string, string][] = [
   ['fip-port-details', 'Floating IP Port Details Extension'],
   ['standard-attr-description', 'standard-attr-description'],
   ['standard-attr-revisions', 'Resource revision numbers'],
+  ['revision-if-match', 'If-Match constraints based on revision_number'],
   ['standard-attr-timestamp', 'Resource timestamps'],
   ['filter-validation', 'Filter parameters validation'],
   ['quotas', 'Quota management support'],
@@ -96,23 +96,23 @@ function matchesFixedIps(item: Record<string, unknown>, values: string[]): boole
 }
 
 export function listNetworks(nr: NetworkRequest): SimReply {
-  const items = NETWORKS.map((n) => networkView(n, nr.token.projectId));
+  const items = nr.cloud.state.networks.map((n) => networkView(n, nr.token.projectId));
   return listCollection(nr.request, items, { collection: 'networks', filters: NETWORK_FILTERS });
 }
 
 export function showNetwork(nr: NetworkRequest, id: string): SimReply {
-  const network = NETWORKS.find((n) => n.id === id);
+  const network = nr.cloud.state.networks.find((n) => n.id === id);
   if (!network) throw new ApiError(404, `Network ${id} could not be found.`, 'NetworkNotFound');
   return json(200, { network: networkView(network, nr.token.projectId) });
 }
 
 export function listSubnets(nr: NetworkRequest): SimReply {
-  const items = NETWORKS.map((n) => subnetView(n, nr.token.projectId));
+  const items = nr.cloud.state.networks.map((n) => subnetView(n, nr.token.projectId));
   return listCollection(nr.request, items, { collection: 'subnets', filters: SUBNET_FILTERS });
 }
 
 export function showSubnet(nr: NetworkRequest, id: string): SimReply {
-  const network = NETWORKS.find((n) => n.subnet.id === id);
+  const network = nr.cloud.state.networks.find((n) => n.subnet.id === id);
   if (!network) throw new ApiError(404, `Subnet ${id} could not be found.`, 'SubnetNotFound');
   return json(200, { subnet: subnetView(network, nr.token.projectId) });
 }

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import type { Result } from '../../../contract';
-import { GEARMAN_FUNCTION } from '../../../contract';
+import { GEARMAN_FUNCTION, describeUnique, uniqueBytes } from '../../../contract';
 import type { CloudSim, CloudSimOptions } from '../../../scripts/cloud-sim';
 import { GearmanClient } from '../../../bridge/gearman';
 import { functionEnv, startCloud } from '../../helpers/cloud';
@@ -46,8 +46,8 @@ export interface Chain {
   guardFiles: string[];
   /** Starts (another) bridge process on this chain's gearmand and Lambda. */
   startBridge(clientId: string, args?: string[], env?: Record<string, string>): Promise<BridgeProc>;
-  /** Submits one job and resolves with its result object (throws if it is not one). */
-  job(message: Record<string, unknown>, unique: string): Promise<Result>;
+  /** Submits one job and resolves with its result object (throws if it is not one). A unique id may be bytes. */
+  job(message: Record<string, unknown>, unique: string | Uint8Array): Promise<Result>;
   stop(): Promise<void>;
 }
 
@@ -93,7 +93,9 @@ export async function startChain(options: ChainOptions): Promise<Chain> {
       client ??= await GearmanClient.connect(gd.address);
       const r = await client.submit(FN, unique, JSON.stringify(message));
       if (r.packet !== 'WORK_COMPLETE' || typeof r.json !== 'object' || r.json === null) {
-        throw new Error(`job ${unique}: ${r.packet} ${r.data.toString('utf8').slice(0, 300)}`);
+        throw new Error(
+          `job ${describeUnique(uniqueBytes(unique))}: ${r.packet} ${r.data.toString('utf8').slice(0, 300)}`,
+        );
       }
       return r.json as Result;
     },

@@ -84,7 +84,13 @@ const server = http.createServer((req, res) => {
     const record = {
       id: requestId,
       function: fn,
-      unique: event && typeof event.unique === 'string' ? event.unique : null,
+      // As the handlers log it: the text, or base64:<bytes> for a unique id that is not UTF-8.
+      unique:
+        event && typeof event.unique === 'string'
+          ? event.unique
+          : event && typeof event.uniqueBase64 === 'string'
+            ? `base64:${event.uniqueBase64}`
+            : null,
       action: event && event.message && typeof event.message.action === 'string' ? event.message.action : null,
       startedAt: Date.now(),
       endedAt: null,
