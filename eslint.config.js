@@ -44,9 +44,13 @@ export default tseslint.config(
     },
   },
   {
-    // CommonJS files serverless.yml loads with ${file(...)} (ops/cloudwatch/monitoring.cjs).
+    // CommonJS files a tool loads with require(): serverless.yml's ${file(...)}
+    // (ops/cloudwatch/monitoring.cjs) and serverless-esbuild's plugins (functions/build/source-maps.cjs).
     files: ['**/*.cjs'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', process: 'readonly' },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   boundary({ files: 'bridge', refused: ['functions'], why: SHARED }),

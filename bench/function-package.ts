@@ -1,21 +1,25 @@
 /**
  * Question 4, the function packages:
  *  - the zipped size of each function from `serverless package` (dummy AWS credentials, run
- *    in a private copy of the service so its .esbuild folder collides with nothing), and what
- *    is inside each zip;
+ *    in a private copy of the service so its .esbuild folder collides with nothing), what is
+ *    inside each zip, and the source map built beside it (sourcemaps/, functions/build/source-maps.cjs);
  *  - the top contributors to each bundle: esbuild with serverless.yml's options (as
- *    serverless-esbuild passes them) plus `metafile: true`, bytes in the output per package;
- *  - cold-start init time of each packaged handler in a fresh Node process: the .cjs taken
- *    from the zip, `require`d under a high-resolution timer, several runs per function, with
- *    NODE_OPTIONS=--enable-source-maps as serverless.yml sets it, and without it. The AWS SDK
- *    packages are left out of the bundles (the Lambda runtime provides them): here they load
- *    from the project's node_modules (NODE_PATH), as the runtime loads its copy from disk.
+ *    serverless-esbuild passes them) plus `metafile: true`, bytes in the output per package,
+ *    and undici's share by part of the package, against what its Agent and request alone take;
+ *  - cold-start init of each packaged handler in a fresh Node process: the .cjs taken from the
+ *    zip, `require`d under a high-resolution timer, with the NODE_OPTIONS serverless.yml sets
+ *    (none now: no map ships). Side by side in the same rounds, the reference: a minimal
+ *    handler (the Powertools Logger only) bundled with the same esbuild options; and, to say
+ *    where the rest goes, undici's public entry alone bundled the same way. The AWS SDK and
+ *    yaml are left out of the bundles: here they load from the project's node_modules
+ *    (NODE_PATH), as the runtime loads its SDK from disk.
  *
- *   npx tsx bench/function-package.ts [--init-runs 7] [--quick]
+ *   npx tsx bench/function-package.ts [--init-runs 9] [--quick]
  *
  * Sizes: KB = 1,000 bytes (KiB = 1,024 bytes where stated). Writes bench/out/function-package.json.
  */
 import { build } from 'esbuild';
+import type { BuildOptions, Metafile } from 'esbuild';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,20 +30,21 @@ import { SERVICE_NAME } from '../contract';
 import type { Stat } from './lib/common';
 import { envWithoutServices, run } from '../scripts/harness';
 import { ROOT, log, round, stat } from './lib/common';
-import type { BundleContributors, FunctionPackage, InitTimes, Packaged } from './lib/fragments';
+import type { BundleContributors, ColdInit, FunctionPackage, InitTimes, Packaged, UndiciShare } from './lib/fragments';
 import { writeFragment } from './lib/fragments';
 import { stageService } from './lib/fleet';
 
 const NAME = 'function-package' as const;
 const { values } = parseArgs({
   options: {
-    'init-runs': { type: 'string', default: '7' },
+    'init-runs': { type: 'string', default: '9' },
     quick: { type: 'boolean', default: false },
   },
 });
 const INIT_RUNS = values.quick ? 3 : Number(values['init-runs']);
 const TARGET_ZIP_KB = 250;
-const TARGET_INIT_MS = 200;
+/** The slowest function's median cold init ÷ the minimal handler's, measured in the same rounds. */
+const TARGET_INIT_OVER_MINIMAL = 1.5;
 
 interface EsbuildYaml {
   [key: string]: unknown;
@@ -47,6 +52,7 @@ interface EsbuildYaml {
   outputFileExtension?: string;
 }
 interface ServerlessYaml {
+  provider: { environment?: Record<string, string> };
   custom: { esbuild: EsbuildYaml };
   functions: Record<string, { handler: string }>;
 }
@@ -55,6 +61,60 @@ const slsYaml = parse(fs.readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8')
   logLevel: 'silent',
 }) as ServerlessYaml;
 const FUNCTIONS = Object.keys(slsYaml.functions);
+/** What serverless.yml gives every function in NODE_OPTIONS (undefined: nothing). */
+const NODE_OPTIONS = slsYaml.provider.environment?.NODE_OPTIONS;
+
+/**
+ * The reference handler: what any function of this service loads at the least, Powertools'
+ * Logger, and nothing else.
+ */
+const MINIMAL_HANDLER = `import { Logger } from '@aws-lambda-powertools/logger';
+const logger = new Logger({ serviceName: ${JSON.stringify(SERVICE_NAME)} });
+export const handler = async (event: unknown) => {
+  logger.info('event', { event });
+  return event;
+};
+`;
+/** undici's public entry, the only one its package offers (no exports map), alone. */
+const UNDICI_ONLY = `export { Agent, request } from 'undici';
+`;
+/**
+ * What the OpenStack client uses of undici, an Agent and request, from undici's internal
+ * modules: a probe of how much smaller the bundle could be, never shipped (lib/ is not
+ * undici's API and moves between releases).
+ */
+const UNDICI_AGENT_AND_REQUEST_PROBE = `module.exports = {
+  Agent: require('undici/lib/dispatcher/agent.js'),
+  api: require('undici/lib/api/index.js'),
+};
+`;
+
+/** The esbuild options serverless-esbuild passes for serverless.yml's custom.esbuild. */
+function esbuildOptions(): BuildOptions {
+  const e = slsYaml.custom.esbuild;
+  // serverless-esbuild's own keys, which it does not pass to esbuild (plugins is a file it loads).
+  const own = new Set([
+    'exclude',
+    'outputFileExtension',
+    'keepOutputDirectory',
+    'packager',
+    'concurrency',
+    'zipConcurrency',
+    'nativeZip',
+    'external',
+    'plugins',
+  ]);
+  return {
+    ...(Object.fromEntries(Object.entries(e).filter(([k]) => !own.has(k))) as BuildOptions),
+    external: [...((e.external as string[] | undefined) ?? []), ...(e.exclude ?? [])],
+    outExtension: { '.js': e.outputFileExtension ?? '.js' },
+    absWorkingDir: ROOT,
+    logLevel: 'silent',
+  };
+}
+
+/** Deflated as serverless-esbuild zips (archiver: zlib level 1), for sizes of bundles not zipped. */
+const zippedBytes = (data: Buffer): number => zlib.deflateRawSync(data, { level: 1 }).length;
 
 // ------------------------------------------------------------------ zip reading
 
@@ -143,15 +203,17 @@ async function packageAll(
       fs.writeFileSync(target, zipRead(zip, e));
       if (e.name.endsWith('.cjs') || e.name.endsWith('.js') || e.name.endsWith('.mjs')) extracted.set(fn, target);
     }
-    const mapBytes = entries
-      .filter((e) => e.name.endsWith('.map'))
-      .reduce((n, e) => n + e.compressed + 30 + 46 + 2 * e.name.length, 0);
+    // The source map serverless package builds beside the zip, at the bundle's path in it.
+    const bundleName = entries.find((e) => /\.[cm]?js$/.test(e.name))?.name;
+    const mapFile = bundleName ? path.join(outDir, 'sourcemaps', `${bundleName}.map`) : undefined;
     packaged.push({
       fn,
       zipBytes: zip.length,
       zipKB: round(zip.length / 1000, 1),
       files: entries.map((e) => ({ name: e.name, bytes: e.size, compressedBytes: e.compressed })),
-      zipKBWithoutMap: round((zip.length - mapBytes) / 1000, 1),
+      ...(mapFile && fs.existsSync(mapFile)
+        ? { sourceMapBeside: { path: `sourcemaps/${bundleName}.map`, bytes: fs.statSync(mapFile).size } }
+        : {}),
     });
     log(
       NAME,
@@ -169,20 +231,12 @@ function owner(input: string): string {
   return parts.length > 2 ? `${parts.slice(0, 2).join('/')}/` : input;
 }
 
-async function contributors(workDir: string): Promise<BundleContributors[]> {
-  const e = slsYaml.custom.esbuild;
-  const drop = new Set([
-    'exclude',
-    'outputFileExtension',
-    'keepOutputDirectory',
-    'packager',
-    'concurrency',
-    'zipConcurrency',
-    'nativeZip',
-    'external',
-  ]);
-  const options = Object.fromEntries(Object.entries(e).filter(([k]) => !drop.has(k)));
+async function contributors(
+  workDir: string,
+): Promise<{ bundles: BundleContributors[]; undici: UndiciShare; references: Map<string, string> }> {
+  const options = esbuildOptions();
   const out: BundleContributors[] = [];
+  let firstMeta: Metafile | undefined;
   for (const fn of FUNCTIONS) {
     const entry = path.join(
       ROOT,
@@ -192,13 +246,10 @@ async function contributors(workDir: string): Promise<BundleContributors[]> {
       ...options,
       entryPoints: [entry],
       outdir: path.join(workDir, 'meta', fn),
-      external: [...((e.external as string[] | undefined) ?? []), ...(e.exclude ?? [])],
-      outExtension: { '.js': e.outputFileExtension ?? '.js' },
-      absWorkingDir: ROOT,
       metafile: true,
       write: true,
-      logLevel: 'silent',
     });
+    firstMeta ??= result.metafile;
     const [outFile, output] = Object.entries(result.metafile.outputs).find(([k]) => !k.endsWith('.map')) ?? [];
     if (!outFile || !output) throw new Error(`no output for ${fn}`);
     const byOwner = new Map<string, number>();
@@ -224,7 +275,64 @@ async function contributors(workDir: string): Promise<BundleContributors[]> {
         .map((t) => `${t.input} ${round(t.bytes / 1000, 0)} KB`)
         .join(', ')}`,
     );
-  return out;
+
+  // The references, bundled with the same options: the minimal handler, undici alone, and the
+  // probe of undici's Agent and request from its internal modules (sizes only).
+  const references = new Map<string, string>();
+  const reference = async (name: string, contents: string, loader: 'ts' | 'js') => {
+    const result = await build({
+      ...options,
+      stdin: { contents, resolveDir: ROOT, sourcefile: `${name}.${loader}`, loader },
+      outfile: path.join(workDir, 'reference', `${name}${slsYaml.custom.esbuild.outputFileExtension ?? '.js'}`),
+      metafile: true,
+      write: true,
+    });
+    const [file, output] = Object.entries(result.metafile.outputs).find(([k]) => !k.endsWith('.map')) ?? [];
+    if (!file || !output) throw new Error(`no output for ${name}`);
+    const absolute = path.resolve(ROOT, file);
+    references.set(name, absolute);
+    return { bytes: output.bytes, zippedBytes: zippedBytes(fs.readFileSync(absolute)) };
+  };
+  await reference('minimal-handler', MINIMAL_HANDLER, 'ts');
+  const undiciOnly = await reference('undici-only', UNDICI_ONLY, 'ts');
+  const probe = await reference('undici-agent-and-request-probe', UNDICI_AGENT_AND_REQUEST_PROBE, 'js');
+  references.delete('undici-agent-and-request-probe');
+
+  // undici in the first function's bundle, by part of the package.
+  const parts = new Map<string, number>();
+  const [, firstOutput] = Object.entries(firstMeta?.outputs ?? {}).find(([k]) => !k.endsWith('.map')) ?? [];
+  for (const [input, { bytesInOutput }] of Object.entries(firstOutput?.inputs ?? {})) {
+    const m = /node_modules\/undici\/(.+)$/.exec(input);
+    if (!m?.[1]) continue;
+    const part = m[1].startsWith('lib/')
+      ? m[1]
+          .split('/')
+          .slice(0, m[1].startsWith('lib/web/') ? 3 : 2)
+          .join('/')
+      : m[1];
+    const name = /llhttp\/llhttp(_simd)?-wasm\.js$/.test(m[1]) ? m[1] : part;
+    parts.set(name, (parts.get(name) ?? 0) + bytesInOutput);
+  }
+  const undiciPackage = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/undici/package.json'), 'utf8')) as {
+    version: string;
+    exports?: unknown;
+  };
+  const undici: UndiciShare = {
+    version: undiciPackage.version,
+    exportsMap: undiciPackage.exports !== undefined,
+    bytesInBundle: [...parts.values()].reduce((a, b) => a + b, 0),
+    parts: [...parts].sort((a, b) => b[1] - a[1]).map(([part, bytes]) => ({ part, bytes })),
+    aloneBytes: undiciOnly.bytes,
+    aloneZippedBytes: undiciOnly.zippedBytes,
+    agentAndRequestBytes: probe.bytes,
+    agentAndRequestZippedBytes: probe.zippedBytes,
+  };
+  log(
+    NAME,
+    `undici ${undici.version}: ${round(undici.bytesInBundle / 1000, 0)} KB of the bundle (exports map: ${undici.exportsMap ? 'yes' : 'no'}); ` +
+      `its Agent and request alone, from internal modules: ${round(probe.bytes / 1000, 0)} KB`,
+  );
+  return { bundles: out, undici, references };
 }
 
 const INIT_SCRIPT = `
@@ -234,11 +342,11 @@ const ms = Number(process.hrtime.bigint() - t) / 1e6;
 process.stdout.write('INIT ' + ms + '\\n');
 `;
 
-async function initOnce(file: string, sourceMaps: boolean): Promise<number> {
+async function initOnce(file: string): Promise<number> {
   const env = {
     PATH: process.env.PATH ?? '',
     NODE_PATH: path.join(ROOT, 'node_modules'),
-    ...(sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+    ...(NODE_OPTIONS ? { NODE_OPTIONS } : {}),
     POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
     AWS_REGION: 'us-east-1',
   };
@@ -248,32 +356,30 @@ async function initOnce(file: string, sourceMaps: boolean): Promise<number> {
   return Number(m[1]);
 }
 
-async function coldInit(extracted: Map<string, string>): Promise<{ functions: InitTimes[]; sdkOnly: Stat }> {
-  const results: InitTimes[] = [];
-  const samples = new Map<string, { on: number[]; off: number[] }>(FUNCTIONS.map((fn) => [fn, { on: [], off: [] }]));
-  // Round-robin over the functions so background load hits them alike.
+async function coldInit(extracted: Map<string, string>, references: Map<string, string>): Promise<ColdInit> {
+  const files = new Map<string, string>([
+    ...FUNCTIONS.map((fn): [string, string] => [fn, extracted.get(fn) as string]),
+    ['minimal-handler', references.get('minimal-handler') as string],
+    ['undici-only', references.get('undici-only') as string],
+    // The SDK client the bundles leave to the runtime, alone (functions load it only to read a parameter).
+    ['@aws-sdk/client-ssm', path.join(ROOT, 'node_modules/@aws-sdk/client-ssm')],
+  ]);
+  const samples = new Map<string, number[]>([...files.keys()].map((name) => [name, []]));
+  // Round-robin over all of them, so background load hits each alike.
   for (let i = 0; i < INIT_RUNS; i += 1) {
-    for (const fn of FUNCTIONS) {
-      const file = extracted.get(fn) as string;
-      const s = samples.get(fn) as { on: number[]; off: number[] };
-      s.on.push(round(await initOnce(file, true), 1));
-      s.off.push(round(await initOnce(file, false), 1));
-    }
+    for (const [name, file] of files) samples.get(name)?.push(round(await initOnce(file), 1));
   }
-  for (const fn of FUNCTIONS) {
-    const s = samples.get(fn) as { on: number[]; off: number[] };
-    results.push({ fn, withSourceMaps: stat(s.on), withoutSourceMaps: stat(s.off) });
-    log(
-      NAME,
-      `${fn} init ${stat(s.on).median} ms (${stat(s.on).min}–${stat(s.on).max}) with source maps, ${stat(s.off).median} ms without`,
-    );
-  }
-  // The AWS SDK client the bundles leave to the runtime, alone.
-  const sdk: number[] = [];
-  const sdkFile = path.join(ROOT, 'node_modules/@aws-sdk/client-ssm');
-  for (let i = 0; i < INIT_RUNS; i += 1) sdk.push(round(await initOnce(sdkFile, false), 1));
-  log(NAME, `require('@aws-sdk/client-ssm') alone: ${stat(sdk).median} ms`);
-  return { functions: results, sdkOnly: stat(sdk) };
+  const of = (name: string): Stat => stat(samples.get(name) ?? []);
+  const functions: InitTimes[] = FUNCTIONS.map((fn) => ({ fn, asDeployed: of(fn) }));
+  for (const name of files.keys()) log(NAME, `${name} init ${of(name).median} ms (${of(name).min}–${of(name).max})`);
+  return {
+    runs: INIT_RUNS,
+    nodeOptions: NODE_OPTIONS ?? null,
+    functions,
+    minimal: of('minimal-handler'),
+    undiciOnly: of('undici-only'),
+    sdkOnly: of('@aws-sdk/client-ssm'),
+  };
 }
 
 async function main(): Promise<void> {
@@ -281,25 +387,28 @@ async function main(): Promise<void> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-bench-package-'));
   try {
     const { packaged, seconds, extracted } = await packageAll(workDir);
-    const bundles = await contributors(workDir);
-    const init = await coldInit(extracted);
+    const { bundles, undici, references } = await contributors(workDir);
+    const init = await coldInit(extracted, references);
     const maxZip = Math.max(...packaged.map((p) => p.zipKB));
-    const maxInit = Math.max(...init.functions.map((f) => f.withSourceMaps.median));
+    const maxInit = Math.max(...init.functions.map((f) => f.asDeployed.median));
     const out: FunctionPackage = {
       quick: values.quick,
-      targets: { zipKB: TARGET_ZIP_KB, initMs: TARGET_INIT_MS },
+      targets: { zipKB: TARGET_ZIP_KB, initOverMinimal: TARGET_INIT_OVER_MINIMAL },
       esbuild: slsYaml.custom.esbuild,
       packageSeconds: seconds,
       packaged,
       bundles,
-      init: { runs: INIT_RUNS, ...init },
+      undici,
+      init,
       maxZipKB: maxZip,
       maxInitMs: maxInit,
+      initOverMinimal: round(maxInit / init.minimal.median, 2),
       seconds: round((performance.now() - t0) / 1000, 1),
     };
     log(
       NAME,
-      `largest zip ${maxZip} KB (target ≤ ${TARGET_ZIP_KB}); slowest init ${maxInit} ms median (target ≤ ${TARGET_INIT_MS})`,
+      `largest zip ${maxZip} KB (target ≤ ${TARGET_ZIP_KB}); slowest init ${maxInit} ms median = ` +
+        `${out.initOverMinimal}× the minimal handler's ${init.minimal.median} ms (target ≤ ${TARGET_INIT_OVER_MINIMAL}×)`,
     );
     log(NAME, `wrote ${writeFragment(NAME, out)} in ${out.seconds} s`);
   } finally {

@@ -3,11 +3,15 @@
  * of an openrc file and/or clouds.yaml (OS_CLOUD), and the pool manager's own settings
  * from POOL_* variables. Every problem names the setting to fix; no value of a secret
  * ever appears in an error.
+ *
+ * The yaml package is imported only when OS_CLOUD is set, and serverless.yml leaves it out
+ * of the function bundles (a deployed function takes its OS_* variables from the SSM
+ * parameter, functions/secrets.ts): it would be 115 KB of every 230 KB bundle. Locally
+ * (tests, `serverless invoke local`, serverless-offline) it loads from node_modules.
  */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { BUILD_DEADLINE_SECONDS, DEFAULT_REQUEST_POLICY, IDEMPOTENCY_WINDOW_SECONDS } from '../contract/deadlines';
 import { ConfigurationError } from '../contract/errors';
 import type { AuthSettings, CloudSettings, Interface } from './openstack';
@@ -81,8 +85,10 @@ export const POOL_SETTINGS_HELP: Record<string, string> = {
   OS_REQUEST_RETRIES: `retries of idempotent OpenStack requests on 429, 5xx, timeouts and resets (default ${DEFAULT_REQUEST_POLICY.retries})`,
 };
 
-export function loadSettings(env: Env = process.env): Settings {
-  return { cloud: loadCloudSettings(env), pool: loadPoolSettings(env) };
+/** Every setting; when OS_CLOUD is set, its clouds.yaml entry is read first (readCloudsYaml). */
+export async function loadSettings(env: Env = process.env): Promise<Settings> {
+  const cloudsYaml = nonEmpty(env.OS_CLOUD) === undefined ? undefined : await readCloudsYaml(env);
+  return { cloud: loadCloudSettings(env, cloudsYaml), pool: loadPoolSettings(env) };
 }
 
 // ---------------------------------------------------------------------------- pool
@@ -120,7 +126,7 @@ export function loadPoolSettings(env: Env): PoolSettings {
 // --------------------------------------------------------------------------- cloud
 
 /** clouds.yaml keys this loader understands, as openstacksdk spells them. */
-interface CloudsYamlEntry {
+export interface CloudsYamlEntry {
   auth?: Record<string, unknown>;
   auth_type?: string;
   region_name?: string;
@@ -132,9 +138,17 @@ interface CloudsYamlEntry {
   image_endpoint_override?: string;
 }
 
-export function loadCloudSettings(env: Env): CloudSettings {
+/**
+ * The OpenStack settings from the OS_* variables over `cloudsYaml`, the OS_CLOUD entry of
+ * clouds.yaml (readCloudsYaml; loadSettings does both).
+ */
+export function loadCloudSettings(env: Env, cloudsYaml?: CloudsYamlEntry): CloudSettings {
   const cloudName = nonEmpty(env.OS_CLOUD);
-  const entry = cloudName ? readCloudsYaml(cloudName, env) : {};
+  if (cloudName !== undefined && cloudsYaml === undefined) {
+    // A caller's mistake, not the operator's: the entry is read asynchronously, by loadSettings.
+    throw new Error(`OS_CLOUD is '${cloudName}': read its clouds.yaml entry first (loadSettings does)`);
+  }
+  const entry = cloudsYaml ?? {};
   const auth = entry.auth ?? {};
   const fromYaml = (key: string): string | undefined => {
     const value = auth[key];
@@ -253,7 +267,11 @@ export function cloudsYamlPaths(env: Env): string[] {
   ];
 }
 
-function readCloudsYaml(cloudName: string, env: Env): CloudsYamlEntry {
+/** The OS_CLOUD entry of the first clouds.yaml found (cloudsYamlPaths). */
+async function readCloudsYaml(env: Env): Promise<CloudsYamlEntry> {
+  const cloudName = nonEmpty(env.OS_CLOUD);
+  if (cloudName === undefined) throw new ConfigurationError('OS_CLOUD is not set', 'OS_CLOUD');
+  let parseYaml: ((text: string) => unknown) | undefined;
   for (const path of cloudsYamlPaths(env)) {
     let text: string;
     try {
@@ -261,6 +279,7 @@ function readCloudsYaml(cloudName: string, env: Env): CloudsYamlEntry {
     } catch {
       continue;
     }
+    parseYaml ??= await yamlParser();
     let document: unknown;
     try {
       document = parseYaml(text);
@@ -283,6 +302,21 @@ function readCloudsYaml(cloudName: string, env: Env): CloudsYamlEntry {
     `OS_CLOUD is '${cloudName}' but no clouds.yaml was found (looked in ${cloudsYamlPaths(env).join(', ')})`,
     'OS_CLOUD',
   );
+}
+
+/** The yaml package's parser, imported on first use (see the top of this file). */
+async function yamlParser(): Promise<(text: string) => unknown> {
+  try {
+    return (await import('yaml')).parse;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'MODULE_NOT_FOUND' && code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new ConfigurationError(
+      'OS_CLOUD is set, but this function was packaged without a clouds.yaml reader (the yaml package): ' +
+        'a deployed function takes its OS_* variables from the SSM parameter of OS_CREDENTIALS_PARAMETER; unset OS_CLOUD',
+      'OS_CLOUD',
+    );
+  }
 }
 
 /** OS_CACERT is a file path, or (where there is no file to point at, as in Lambda) the PEM itself. */

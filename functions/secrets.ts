@@ -25,7 +25,6 @@
  * Nothing here ever puts a value of the parameter in an error or a log line: errors name
  * the parameter and, on AccessDenied, the IAM permission that is missing.
  */
-import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import type { Env } from './config';
 import { nonEmpty, reader } from './config';
 import { ConfigurationError } from '../contract/errors';
@@ -44,8 +43,13 @@ export const DEFAULT_MAX_AGE_SECONDS = 300;
 /** The setting every parameter problem is reported against (the parameter's content is fixed there). */
 const PARAMETER_SETTING = 'OS_CREDENTIALS_PARAMETER';
 
-/** Powertools' SSM provider: decrypts SecureStrings and caches each value for maxAge. */
+/**
+ * Powertools' SSM provider: decrypts SecureStrings and caches each value for maxAge.
+ * Imported on the first read, not at module load: it loads @aws-sdk/client-ssm, about
+ * 65 ms of a cold start that a function without OS_CREDENTIALS_PARAMETER never needs.
+ */
 export const ssmFetcher: ParameterFetcher = async (name, { maxAgeSeconds }) => {
+  const { getParameter } = await import('@aws-lambda-powertools/parameters/ssm');
   // No `transform: 'json'`: a JSON parse error's text quotes the input, i.e. the secret.
   const value = await getParameter(name, { decrypt: true, maxAge: maxAgeSeconds });
   return typeof value === 'string' ? value : undefined;

@@ -158,6 +158,16 @@ export interface OpenStackCalls {
   quick: boolean;
   actions: ActionCalls[];
   statusPollsPerBuild: Stat;
+  /** Mean requests of a warm BUILD_DEVICE (every one after a process's first), by purpose. */
+  warmBuild: {
+    requests: number;
+    creates: number;
+    statusPolls: number;
+    /** GET /servers/detail?name=: the rerun check before the create, the twin check after ACTIVE. */
+    lookupsByName: number;
+    /** Keystone tokens, image and flavor lookups: repeated set-up, 0 when a warm function keeps it. */
+    setUp: number;
+  };
   buildSeconds: Stat;
   tokens: {
     cheapJobs: number;
@@ -180,8 +190,8 @@ export interface Packaged {
   zipBytes: number;
   zipKB: number;
   files: { name: string; bytes: number; compressedBytes: number }[];
-  /** What the zip would weigh without the source map (its compressed bytes and entry overhead left out). */
-  zipKBWithoutMap: number;
+  /** The source map serverless package built beside the zip (sourcemaps/<bundle path>.map). */
+  sourceMapBeside?: { path: string; bytes: number };
 }
 
 /** The top contributors to one bundle (esbuild metafile). */
@@ -191,23 +201,54 @@ export interface BundleContributors {
   top: { input: string; bytes: number; pct: number }[];
 }
 
+/** undici in the bundles (esbuild metafiles), and what importing less of it could save. */
+export interface UndiciShare {
+  version: string;
+  /** Whether its package.json has an exports map (a public entry smaller than index.js). */
+  exportsMap: boolean;
+  /** Bytes of undici in the first function's bundle, and by part of the package. */
+  bytesInBundle: number;
+  parts: { part: string; bytes: number }[];
+  /** Its public entry alone, bundled with the same options (raw, and deflated as in the zip). */
+  aloneBytes: number;
+  aloneZippedBytes: number;
+  /** Agent and request alone, from undici's internal modules: a probe, never shipped. */
+  agentAndRequestBytes: number;
+  agentAndRequestZippedBytes: number;
+}
+
 export interface InitTimes {
   fn: string;
-  /** As deployed: NODE_OPTIONS=--enable-source-maps (serverless.yml). */
-  withSourceMaps: Stat;
-  withoutSourceMaps: Stat;
+  /** With serverless.yml's NODE_OPTIONS, if it sets any. */
+  asDeployed: Stat;
+}
+
+export interface ColdInit {
+  runs: number;
+  /** serverless.yml's NODE_OPTIONS, null when it sets none. */
+  nodeOptions: string | null;
+  functions: InitTimes[];
+  /** The reference: a handler with the Powertools Logger only, bundled with the same options. */
+  minimal: Stat;
+  /** undici's public entry alone, bundled the same way. */
+  undiciOnly: Stat;
+  /** `require('@aws-sdk/client-ssm')` alone. */
+  sdkOnly: Stat;
 }
 
 export interface FunctionPackage {
   quick: boolean;
-  targets: { zipKB: number; initMs: number };
+  targets: { zipKB: number; initOverMinimal: number };
   esbuild: Record<string, unknown>;
   packageSeconds: number;
   packaged: Packaged[];
   bundles: BundleContributors[];
-  init: { runs: number; functions: InitTimes[]; sdkOnly: Stat };
+  undici: UndiciShare;
+  init: ColdInit;
   maxZipKB: number;
+  /** The slowest function's median cold init, and that ÷ the minimal handler's median. */
   maxInitMs: number;
+  initOverMinimal: number;
   seconds: number;
 }
 

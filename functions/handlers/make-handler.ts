@@ -1,12 +1,17 @@
 /**
- * The Lambda side of every action: unwrap the event, check it, run the core action with
- * a fresh OpenStack client (the Keystone token is cached in module scope, so a warm
- * function does not re-authenticate), log with the Gearman unique id as correlation id,
- * and emit EMF metrics. Returns a result object on every path; never throws.
+ * The Lambda side of every action: unwrap the event, check it, run the core action,
+ * log with the Gearman unique id as correlation id, and emit EMF metrics. Returns a result
+ * object on every path; never throws.
+ *
+ * A warm function repeats none of its set-up: the settings are parsed once and the
+ * OpenStack client (its connection pool, its image and flavor lookups) made once, both
+ * kept for as long as the variables they came from stay the same (settingsVariables); the
+ * Keystone token is cached in module scope by the credentials, the SSM parameter by
+ * Powertools for OS_CREDENTIALS_MAX_AGE_SECONDS.
  */
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import type { Env } from '../config';
+import type { Env, Settings } from '../config';
 import { loadSettings } from '../config';
 import type { Action, JobContext, Result } from '../../contract';
 import {
@@ -45,8 +50,18 @@ export function makeHandler(action: Action, options: HandlerOptions = {}): PoolM
   const fetchParameter = options.fetchParameter ?? ssmFetcher;
   const logger = createLogger(SERVICE_NAME);
   const metrics = new Metrics({ namespace: 'LibraPoolManager', serviceName: SERVICE_NAME });
-  // One client (and so one connection pool) per warm container, replaced if the settings change.
+  // The settings of the last environment seen, and one client (one connection pool, one
+  // set of image and flavor lookups) for their cloud settings: both replaced when they change.
+  let parsed: { key: string; settings: Settings } | undefined;
   let client: { key: string; openstack: ReturnType<typeof createOpenStack> } | undefined;
+  const settingsFor = async (env: Env): Promise<Settings> => {
+    const variables = settingsVariables(env);
+    const key = JSON.stringify(variables);
+    // Parsed from exactly the variables in the key, so nothing else can go stale. A failed
+    // load is not kept: the next invocation reports the problem again.
+    if (parsed?.key !== key) parsed = { key, settings: await loadSettings(Object.fromEntries(variables)) };
+    return parsed.settings;
+  };
   const openstackFor = (cloud: CloudSettings) => {
     const key = JSON.stringify(cloud);
     if (client?.key !== key) {
@@ -93,7 +108,7 @@ export function makeHandler(action: Action, options: HandlerOptions = {}): PoolM
     }
     try {
       // The secret fetch is cached (OS_CREDENTIALS_MAX_AGE_SECONDS); settings stay pure.
-      const settings = loadSettings(await resolveEnv(readEnv(), fetchParameter));
+      const settings = await settingsFor(await resolveEnv(readEnv(), fetchParameter));
       const remaining = context?.getRemainingTimeInMillis?.();
       // Keep the cleanup reserve (sized from the request policy in use) from Lambda's own
       // timeout, whatever the build deadline says.
@@ -124,4 +139,19 @@ export function makeHandler(action: Action, options: HandlerOptions = {}): PoolM
       return fail(isMessage(message) ? message : undefined, describeError(error));
     }
   }
+}
+
+/**
+ * The variables settings are made of: every OS_* and POOL_* one (after an SSM parameter's
+ * were merged in), in a stable order. Not the rest of the environment: Lambda changes
+ * _X_AMZN_TRACE_ID on every invocation. clouds.yaml and the OS_CACERT file are read again
+ * only when a variable changes: in Lambda they are part of the code package, which only a
+ * new execution environment brings.
+ */
+function settingsVariables(env: Env): [string, string][] {
+  const variables: [string, string][] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && (name.startsWith('OS_') || name.startsWith('POOL_'))) variables.push([name, value]);
+  }
+  return variables.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }

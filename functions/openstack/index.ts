@@ -11,12 +11,14 @@ import type { Dispatcher } from 'undici';
 import type { LogSink } from '../../contract/logger';
 import { novaCompute } from './compute';
 import { NovaLegacyFloatingIps } from './compute/floating-ips';
+import { OpenStackError } from './errors';
 import { HttpClient, createAgent } from './http';
 import { Keystone } from './identity/keystone';
 import { Session } from './identity/session';
 import { glanceImage } from './image/images';
+import { LOOKUP_MAX_AGE_MS, Lookups } from './lookups';
 import { NeutronFloatingIps } from './network/floating-ips';
-import type { CloudSettings, FloatingIps, OpenStack } from './types';
+import type { CloudSettings, Compute, CreateServerRequest, FloatingIps, Image, OpenStack } from './types';
 
 export interface OpenStackOptions {
   /** Each request at debug (method, service, path, status, duration), never headers. */
@@ -27,6 +29,8 @@ export interface OpenStackOptions {
   retryMaxDelayMs?: number;
   /** Use this dispatcher instead of a new Agent (the caller then owns and closes it). */
   dispatcher?: Dispatcher;
+  /** How long an image or flavor id looked up by name is used (default 5 minutes; lookups.ts). */
+  lookupMaxAgeMs?: number;
 }
 
 export interface OpenStackClient extends OpenStack {
@@ -49,11 +53,17 @@ export function createOpenStack(settings: CloudSettings, options: OpenStackOptio
   });
   const keystone: Keystone = new Keystone(settings.auth, http);
   const session = new Session(settings, keystone, http);
+  const { compute, image } = rememberingLookups(
+    novaCompute(session),
+    glanceImage(session),
+    new Lookups(options.lookupMaxAgeMs ?? LOOKUP_MAX_AGE_MS),
+    options.logger,
+  );
 
   let floatingIps: Promise<FloatingIps> | undefined;
   return {
-    compute: novaCompute(session),
-    image: glanceImage(session),
+    compute,
+    image,
     floatingIps() {
       if (floatingIps) return floatingIps;
       const pending = session
@@ -70,6 +80,61 @@ export function createOpenStack(settings: CloudSettings, options: OpenStackOptio
     },
     async close() {
       if (ownAgent && !ownAgent.closed && !ownAgent.destroyed) await ownAgent.close();
+    },
+  };
+}
+
+/**
+ * Compute and image with their image and flavor lookups remembered (lookups.ts), and a create
+ * that Nova refuses over an id that is gone retried once with the id looked up again.
+ */
+function rememberingLookups(
+  compute: Compute,
+  image: Image,
+  lookups: Lookups,
+  logger: LogSink | undefined,
+): { compute: Compute; image: Image } {
+  const resolveImage = (name: string) => lookups.get('image', name, () => image.resolveImage(name));
+  const resolveFlavor = (name: string) => lookups.get('flavor', name, () => compute.resolveFlavor(name));
+
+  /** The request with fresh ids, when Nova's refusal names a remembered image or flavor whose id changed. */
+  async function refreshed(request: CreateServerRequest, error: unknown): Promise<CreateServerRequest | undefined> {
+    // Nova answers 400 ("Can not find requested image", "Flavor 2 could not be found.", "Image
+    // ... is not active."), or 404. Nothing was created, so the create may be sent again.
+    if (!(error instanceof OpenStackError) || (error.status !== 400 && error.status !== 404)) return undefined;
+    const fault = error.fault ?? '';
+    const [imageName] = /image/i.test(fault) ? lookups.forget('image', request.imageRef) : [];
+    const [flavorName] = /flavor/i.test(fault) ? lookups.forget('flavor', request.flavorRef) : [];
+    if (imageName === undefined && flavorName === undefined) return undefined;
+    const [imageRef, flavorRef] = await Promise.all([
+      imageName === undefined ? request.imageRef : resolveImage(imageName),
+      flavorName === undefined ? request.flavorRef : resolveFlavor(flavorName),
+    ]);
+    if (imageRef === request.imageRef && flavorRef === request.flavorRef) return undefined;
+    logger?.info('the image or flavor id looked up earlier is gone: creating with the id looked up again', {
+      fault,
+      ...(imageRef === request.imageRef ? {} : { image: imageName, staleImageId: request.imageRef, imageId: imageRef }),
+      ...(flavorRef === request.flavorRef
+        ? {}
+        : { flavor: flavorName, staleFlavorId: request.flavorRef, flavorId: flavorRef }),
+    });
+    return { ...request, imageRef, flavorRef };
+  }
+
+  return {
+    image: { resolveImage },
+    compute: {
+      ...compute,
+      resolveFlavor,
+      async createServer(request) {
+        try {
+          return await compute.createServer(request);
+        } catch (error) {
+          const retry = await refreshed(request, error);
+          if (!retry) throw error;
+          return compute.createServer(retry);
+        }
+      },
     },
   };
 }

@@ -16,7 +16,7 @@ interface ServerlessYaml {
   custom: {
     esbuild: {
       minify: boolean;
-      sourcemap: boolean;
+      sourcemap: boolean | 'external' | 'inline' | 'linked' | 'both';
       sourcesContent?: boolean;
       target: string;
       format: 'cjs' | 'esm';

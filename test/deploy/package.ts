@@ -4,10 +4,11 @@
  * use serverless-esbuild's work folder nor replaces the repository's .serverless/.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { inflateRawSync } from 'node:zlib';
 
 export const root = join(import.meta.dirname, '..', '..');
 
@@ -31,6 +32,10 @@ export interface Packaged {
   template: CfnTemplate;
   /** Artifact file name to its size in bytes. */
   zips: Record<string, number>;
+  /** Artifact file name to its entries: path in the zip to content. */
+  zipContents: Record<string, Record<string, Buffer>>;
+  /** What `sourcemaps/` beside the zips holds: path under it to content. */
+  sourceMaps: Record<string, string>;
   /** serverless's own output, for failure messages. */
   output: string;
 }
@@ -67,9 +72,47 @@ export async function packageStack(options: {
       readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'),
     ) as CfnTemplate;
     const zips: Record<string, number> = {};
-    for (const name of readdirSync(out)) if (name.endsWith('.zip')) zips[name] = statSync(join(out, name)).size;
-    return { template, zips, output: `${stdout}${stderr}` };
+    const zipContents: Record<string, Record<string, Buffer>> = {};
+    for (const name of readdirSync(out)) {
+      if (!name.endsWith('.zip')) continue;
+      zips[name] = statSync(join(out, name)).size;
+      zipContents[name] = unzip(readFileSync(join(out, name)));
+    }
+    const sourceMaps: Record<string, string> = {};
+    const maps = join(out, 'sourcemaps');
+    if (existsSync(maps)) {
+      for (const entry of readdirSync(maps, { recursive: true, encoding: 'utf8' })) {
+        const file = join(maps, entry);
+        if (statSync(file).isFile()) sourceMaps[entry.split('\\').join('/')] = readFileSync(file, 'utf8');
+      }
+    }
+    return { template, zips, zipContents, sourceMaps, output: `${stdout}${stderr}` };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * The entries of a zip as serverless-esbuild writes them (stored or deflated, no zip64),
+ * read from its central directory. Hand-written: a dozen lines of the format against a
+ * dependency for the tests alone.
+ */
+function unzip(zip: Buffer): Record<string, Buffer> {
+  let end = zip.length - 22;
+  while (end >= 0 && zip.readUInt32LE(end) !== 0x06054b50) end -= 1;
+  if (end < 0) throw new Error('not a zip file');
+  const entries: Record<string, Buffer> = {};
+  let p = zip.readUInt32LE(end + 16);
+  for (let i = zip.readUInt16LE(end + 10); i > 0; i -= 1) {
+    const method = zip.readUInt16LE(p + 10);
+    const size = zip.readUInt32LE(p + 20);
+    const nameLength = zip.readUInt16LE(p + 28);
+    const name = zip.toString('utf8', p + 46, p + 46 + nameLength);
+    const local = zip.readUInt32LE(p + 42);
+    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    const data = zip.subarray(start, start + size);
+    if (!name.endsWith('/')) entries[name] = method === 0 ? Buffer.from(data) : inflateRawSync(data);
+    p += 46 + nameLength + zip.readUInt16LE(p + 30) + zip.readUInt16LE(p + 32);
+  }
+  return entries;
 }

@@ -15,8 +15,9 @@
  *   stage's CloudWatch dashboard shows the six functions and the business metrics.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import YAML from 'yaml';
 import {
@@ -29,6 +30,7 @@ import {
   SERVICE_NAME,
   functionPrefix,
 } from '../../contract';
+import { mapStackTrace } from '../../scripts/stack-trace';
 import type { CfnResource, CfnTemplate, Packaged } from './package';
 import { packageStack, root } from './package';
 
@@ -294,6 +296,47 @@ function checkStack(stage: string, load: () => Promise<Packaged>, expect: Expect
       .map((r) => r.Type)
       .filter((type) => type.startsWith('AWS::IAM::'));
     assert.deepEqual(iamTypes.sort(), [...Array(6).fill('AWS::IAM::Role'), 'AWS::IAM::ManagedPolicy'].sort());
+  });
+
+  test('each zip holds its bundle alone; the source map is built beside it and maps a trace to the TypeScript', async () => {
+    const packaged = await load();
+    const resources = packaged.template.Resources;
+    const work = mkdtempSync(join(tmpdir(), 'pool-manager-maps-'));
+    try {
+      for (const fn of FUNCTIONS) {
+        const bundlePath = `functions/handlers/${fn}.cjs`;
+        const zip = packaged.zipContents[`${fn}.zip`] ?? {};
+        assert.deepEqual(Object.keys(zip), [bundlePath], `${fn}.zip: the bundle and nothing else`);
+        const bundle = String(zip[bundlePath]);
+        assert.doesNotMatch(bundle, /sourceMappingURL/, 'no map to look for at run time');
+        const variables = (
+          resources[`${logicalId(fn)}LambdaFunction`]?.Properties as {
+            Environment: { Variables: Record<string, string> };
+          }
+        ).Environment.Variables;
+        assert.equal(variables.NODE_OPTIONS, undefined, 'no --enable-source-maps where no map ships');
+
+        const map = packaged.sourceMaps[`${bundlePath}.map`];
+        assert.ok(map, `sourcemaps/${bundlePath}.map beside the zips`);
+        const file = join(work, 'sourcemaps', `${bundlePath}.map`);
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, map);
+        // A production frame: where the handler logs that it serves another action, as Lambda prints it.
+        const at = bundle.indexOf('this function serves ');
+        const before = bundle.slice(0, at).split('\n');
+        const frame = `/var/task/${bundlePath}:${before.length}:${(before.at(-1) ?? '').length + 1}`;
+        const mapped = mapStackTrace(`Error: boom\n    at run (${frame})\n`, join(work, 'sourcemaps'));
+        const source = /at run \((\S+):(\d+):\d+\)/.exec(mapped);
+        assert.ok(source, mapped);
+        assert.match(String(source[1]), /functions\/handlers\/make-handler\.ts$/, mapped);
+        const line = readFileSync(join(root, 'functions/handlers/make-handler.ts'), 'utf8').split('\n')[
+          Number(source[2]) - 1
+        ];
+        assert.match(String(line), /this function serves /, `line ${source[2]} of make-handler.ts`);
+      }
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 
   test('alarms: Errors, Throttles and Duration of each function, Duration at 90% of its timeout; actions only with a topic', async () => {

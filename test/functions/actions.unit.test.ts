@@ -183,7 +183,7 @@ describe('with Neutron', () => {
 
   test('DELETE_DEVICE never deletes a server whose name is not exactly the one given', async () => {
     const ctx = actionContext(sim);
-    const settings = loadSettings(functionEnv(sim));
+    const settings = await loadSettings(functionEnv(sim));
     const image = await ctx.openstack.image.resolveImage(settings.pool.image);
     const flavor = await ctx.openstack.compute.resolveFlavor(settings.pool.flavor);
     for (const name of ['libra-1', 'libra-10', 'libra-100', 'twin', 'twin']) {
@@ -357,7 +357,7 @@ describe('with the legacy Nova floating-IP proxy (no network service)', () => {
       (sim.requestCounts()['compute:POST /os-floating-ips'] ??
         sim.requests().filter((r) => r.path.includes('os-floating-ips')).length) > 0,
     );
-    const settings = loadSettings(functionEnv(sim));
+    const settings = await loadSettings(functionEnv(sim));
     assert.equal((await createOpenStack(settings.cloud).floatingIps()).backend, 'nova-legacy');
   });
 });

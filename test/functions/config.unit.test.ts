@@ -130,7 +130,7 @@ test('pool settings: basename underscores become dashes, lists split, defaults a
   );
 });
 
-test('clouds.yaml with OS_CLOUD, overridden by OS_* variables', () => {
+test('clouds.yaml with OS_CLOUD, overridden by OS_* variables', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'clouds-'));
   const file = join(dir, 'clouds.yaml');
   writeFileSync(
@@ -150,18 +150,23 @@ test('clouds.yaml with OS_CLOUD, overridden by OS_* variables', () => {
       '    compute_endpoint_override: http://127.0.0.1:8774/v2.1/',
     ].join('\n'),
   );
-  const settings = loadSettings({ OS_CLIENT_CONFIG_FILE: file, OS_CLOUD: 'sim', OS_REGION_NAME: 'RegionOne', ...pool });
+  const settings = await loadSettings({
+    OS_CLIENT_CONFIG_FILE: file,
+    OS_CLOUD: 'sim',
+    OS_REGION_NAME: 'RegionOne',
+    ...pool,
+  });
   assert.equal(settings.cloud.auth.method, 'password');
   assert.equal(settings.cloud.auth.method === 'password' && settings.cloud.auth.username, 'alice');
   assert.equal(settings.cloud.regionName, 'RegionOne');
   assert.equal(settings.cloud.interface, 'internal');
   assert.equal(settings.cloud.endpointOverrides.compute, 'http://127.0.0.1:8774/v2.1');
-  assert.throws(
-    () => loadCloudSettings({ OS_CLIENT_CONFIG_FILE: file, OS_CLOUD: 'other' }),
+  await assert.rejects(
+    loadSettings({ OS_CLIENT_CONFIG_FILE: file, OS_CLOUD: 'other', ...pool }),
     /has no such cloud \(it has: sim\)/,
   );
-  assert.throws(
-    () => loadCloudSettings({ OS_CLIENT_CONFIG_FILE: join(dir, 'missing.yaml'), OS_CLOUD: 'sim' }),
+  await assert.rejects(
+    loadSettings({ OS_CLIENT_CONFIG_FILE: join(dir, 'missing.yaml'), OS_CLOUD: 'sim', ...pool }),
     /no clouds.yaml was found/,
   );
 });

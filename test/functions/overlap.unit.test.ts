@@ -246,7 +246,7 @@ describe('the address goes on the port that holds the device address', () => {
     assert.equal(held?.fixedIp, device.addr, 'on the private port, where addr is');
     assert.equal(held?.portId, server?.networks.find((n) => n.networkName === 'private')?.portId);
     // Without POOL_ADDR_NETWORK the address follows the device's addr the same way.
-    const settings = loadSettings(functionEnv(sim, { POOL_NETWORK_IDS: env.POOL_NETWORK_IDS }));
+    const settings = await loadSettings(functionEnv(sim, { POOL_NETWORK_IDS: env.POOL_NETWORK_IDS }));
     assert.equal(settings.pool.addrNetwork, undefined);
   });
 });
@@ -294,7 +294,7 @@ describe('the pool acts only on servers it built', () => {
 
   test('DELETE_DEVICE, ASSIGN_IP and REMOVE_IP refuse a server without the mark, unless a setting accepts it', async () => {
     const ctx = actionContext(sim);
-    const settings = loadSettings(functionEnv(sim));
+    const settings = await loadSettings(functionEnv(sim));
     const imageRef = await ctx.openstack.image.resolveImage(settings.pool.image);
     const flavorRef = await ctx.openstack.compute.resolveFlavor(settings.pool.flavor);
     const name = 'libra-stg-haproxy-0cdc0c9a-df1a-5d03-a28f-1f08aa094faa';

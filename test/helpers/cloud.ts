@@ -1,7 +1,7 @@
 /** Test fixtures around the cloud simulator: a running cloud and pool settings for it. */
 import { uniqueBytes } from '../../contract';
 import type { PoolSettings } from '../../functions/config';
-import { loadSettings } from '../../functions/config';
+import { loadCloudSettings, loadPoolSettings } from '../../functions/config';
 import type { LogSink } from '../../contract/logger';
 import type { ActionContext } from '../../functions/core/context';
 import { systemClock } from '../../functions/core/context';
@@ -41,11 +41,11 @@ export function actionContext(
     logger?: LogSink;
   } = {},
 ): ActionContext {
-  const settings = loadSettings(functionEnv(sim, options.env));
-  const pool = { ...settings.pool, ...options.pool };
+  const env = functionEnv(sim, options.env);
+  const pool = { ...loadPoolSettings(env), ...options.pool };
   const logger = options.logger ?? captureLogger();
   return {
-    openstack: createOpenStack(settings.cloud, { logger, retryBaseDelayMs: 1 }),
+    openstack: createOpenStack(loadCloudSettings(env), { logger, retryBaseDelayMs: 1 }),
     pool,
     logger,
     unique: options.unique === undefined ? undefined : uniqueBytes(options.unique),

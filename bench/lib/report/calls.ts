@@ -40,6 +40,12 @@ export function callsSection(c: Fragment<'openstack-calls'>): string[] {
     `**Status polls per build** at the default settings: ${spread(c.statusPollsPerBuild, 0)} (${c.actions.find((a) => a.action === 'BUILD_DEVICE')?.jobs ?? '?'} builds); a ${c.bootMs / 1000} s boot is seen`,
     `by poll ${fl.count} at ${fixed(fl.seenAtMs / 1000, 2)} s, and a build took ${spread(c.buildSeconds)} s. The original polled once a minute: 1 poll, but 60 s per build.`,
     '',
+    `**A warm build** (every BUILD_DEVICE after a process's first) made ${fixed(c.warmBuild.requests)} requests: ${fixed(c.warmBuild.creates)} create,`,
+    `${fixed(c.warmBuild.statusPolls)} status polls, ${fixed(c.warmBuild.lookupsByName)} lookups by name (before the create, for a rerun of the job to find its`,
+    `server; after ACTIVE, for a twin another run of it booted), and **${fixed(c.warmBuild.setUp)} token, image or flavor requests**:`,
+    'the function keeps its token, and the image and flavor ids it looked up for its first build',
+    '(functions/openstack/lookups.ts: again after 5 minutes, or at once when Nova says an id is gone).',
+    '',
   );
   return out;
 }

@@ -13,7 +13,10 @@ export const TARGETS = {
   bridgeStartOverBareNode: 6,
   tokensPerThousand: 1,
   zipKB: 250,
-  initMs: 200,
+  /** The slowest function's median cold init ÷ the minimal handler's (bench/function-package.ts). */
+  initOverMinimal: 1.5,
+  /** Token, image and flavor requests of a warm BUILD_DEVICE. */
+  warmBuildSetUp: 0,
 };
 
 export function findSeries(
@@ -51,8 +54,10 @@ export function results(fr: Fragments): Record<string, number | null> {
     bridge_over_c_worker_throughput: n(fr.bridge?.ratio.bridgeInfoOverReference.median),
     keystone_tokens_per_1000_jobs: n(fr.calls?.tokens.perThousandJobs),
     max_function_zip_kb: n(fr.pkg?.maxZipKB, 1),
+    cold_init_over_minimal_handler: n(fr.pkg?.initOverMinimal, 2),
     max_cold_init_ms: n(fr.pkg?.maxInitMs, 1),
-    // Context for the five above.
+    warm_build_set_up_requests: n(fr.calls?.warmBuild.setUp),
+    // Context for the figures above.
     fleet_200_builds_seconds: n(head?.wallSeconds.median),
     fleet_200_builds_warm_over_boot_time: n(warm?.overBootTime.median),
     original_model_200_builds_seconds: n(original),
@@ -68,9 +73,8 @@ export function results(fr: Fragments): Record<string, number | null> {
     bridge_start_to_registered_ms: n(fr.bridge?.footprint.startToRegisteredMs.median, 0),
     bridge_start_over_bare_node: n(fr.bridge?.footprint.startOverBareNode.median, 2),
     status_polls_per_build_default_settings: n(fr.calls?.statusPollsPerBuild.median),
-    max_function_zip_kb_without_source_map: n(
-      fr.pkg ? Math.max(...fr.pkg.packaged.map((p) => p.zipKBWithoutMap)) : undefined,
-      1,
-    ),
+    warm_build_requests: n(fr.calls?.warmBuild.requests),
+    minimal_handler_cold_init_ms: n(fr.pkg?.init.minimal.median, 1),
+    undici_alone_cold_init_ms: n(fr.pkg?.init.undiciOnly.median, 1),
   };
 }

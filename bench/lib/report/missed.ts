@@ -41,28 +41,30 @@ export function missedSection(fr: Fragments, r: Record<string, number | null>): 
   if (fr.calls && fr.calls.tokens.perThousandJobs > TARGETS.tokensPerThousand) {
     lines.push(`- **Keystone tokens: ${fixed(fr.calls.tokens.perThousandJobs)} per 1,000 jobs (target ≤ 1).**`);
   }
-  if (fr.pkg && fr.pkg.maxZipKB > TARGETS.zipKB) {
-    const pk = fr.pkg.packaged[0];
-    const map = pk?.files.find((f) => f.name.endsWith('.map'));
-    const top = fr.pkg.bundles[0]?.top ?? [];
-    const undici = top.find((t) => t.input === 'undici');
-    const yaml = top.find((t) => t.input === 'yaml');
-    const noMap = Math.max(...fr.pkg.packaged.map((x) => x.zipKBWithoutMap));
+  if (fr.calls && fr.calls.warmBuild.setUp > TARGETS.warmBuildSetUp) {
     lines.push(
-      `- **Function zip: ${fixed(fr.pkg.maxZipKB, 1)} KB (target ≤ ${TARGETS.zipKB} KB).** ${map ? `The source map is ${kb(map.compressedBytes)} of it (\`sourcemap: true\` puts it in the zip); without it the zip would be ${fixed(noMap, 1)} KB, still over.` : ''}`,
-      `  The code itself is dominated by dependencies: ${undici ? `undici is ${kb(undici.bytes)} (${fixed(undici.pct, 0)}%) of the minified bundle` : ''}${yaml ? `, yaml ${kb(yaml.bytes)} (${fixed(yaml.pct, 0)}%)` : ''};`,
-      `  the project's own code (functions/) is ${fixed(
-        top.filter((t) => t.input.startsWith('functions/')).reduce((n, t) => n + t.pct, 0),
-        0,
-      )}% of what the table in section 4 lists. See the recommendations there.`,
+      `- **A warm build still asks for ${fixed(fr.calls.warmBuild.setUp)} token, image or flavor requests (target ${TARGETS.warmBuildSetUp}).** See section 3.`,
     );
   }
-  if (fr.pkg && fr.pkg.maxInitMs > TARGETS.initMs) {
-    const slow = [...fr.pkg.init.functions].sort((a, b) => b.withSourceMaps.median - a.withSourceMaps.median)[0];
+  if (fr.pkg && fr.pkg.maxZipKB > TARGETS.zipKB) {
+    const top = fr.pkg.bundles[0]?.top ?? [];
+    const undici = top.find((t) => t.input === 'undici');
     lines.push(
-      `- **Cold init: ${fixed(fr.pkg.maxInitMs, 1)} ms median for ${slow?.fn ?? '?'} (target ≤ ${TARGETS.initMs} ms).** Of that, loading \`@aws-sdk/client-ssm\` takes`,
-      `  about ${fixed(fr.pkg.init.sdkOnly.median, 0)} ms on its own (Powertools Parameters imports it at module load), and --enable-source-maps`,
-      `  adds ${fixed((slow?.withSourceMaps.median ?? 0) - (slow?.withoutSourceMaps.median ?? 0), 0)} ms here. See the recommendations in section 4.`,
+      `- **Function zip: ${fixed(fr.pkg.maxZipKB, 1)} KB (target ≤ ${TARGETS.zipKB} KB).** ${undici ? `undici is ${kb(undici.bytes)} (${fixed(undici.pct, 0)}%) of the minified bundle.` : ''} See section 4.`,
+    );
+  }
+  if (fr.pkg && fr.pkg.initOverMinimal > TARGETS.initOverMinimal) {
+    const k = fr.pkg;
+    const slow = [...k.init.functions].sort((a, b) => b.asDeployed.median - a.asDeployed.median)[0];
+    const rest = k.maxInitMs - k.init.undiciOnly.median;
+    lines.push(
+      `- **Cold init: ${fixed(k.maxInitMs, 1)} ms median for ${slow?.fn ?? '?'}, ${fixed(k.initOverMinimal)}× the minimal handler's ${fixed(k.init.minimal.median, 1)} ms (target ≤ ${TARGETS.initOverMinimal}×).**`,
+      `  undici's public entry alone takes ${fixed(k.init.undiciOnly.median, 1)} ms (${fixed(k.init.undiciOnly.median / k.init.minimal.median, 1)}× the minimal handler) to load: the target would need`,
+      `  a function to load all of its code in ${fixed(k.init.minimal.median * TARGETS.initOverMinimal, 1)} ms. Everything else in the bundle (the contract, the OpenStack client, the`,
+      `  core, Powertools Metrics, zod) adds about ${fixed(rest, 0)} ms. undici stays the HTTP client, and every action makes HTTP`,
+      '  requests, so it is loaded at init: importing it on first use instead would only move its load into the first',
+      '  job (the same time from a cold start to the first answer), not remove it. A smaller import of undici: none is',
+      '  public (section 4).',
     );
   }
   p('## Targets missed, and why', '');

@@ -1,9 +1,12 @@
-/** "4. Function package": zip sizes, what the bundles hold, cold init, and recommendations. */
+/** "4. Function package": zip sizes, the source maps beside them, what the bundles hold, cold init. */
 import type { Fragment } from '../fragments';
 import { collect, fixed, kb, load, spread } from './format';
 
 export function packageSection(k: Fragment<'function-package'>): string[] {
   const [out, p] = collect();
+  const nodeOptions = k.init.nodeOptions
+    ? `NODE_OPTIONS=${k.init.nodeOptions}, as serverless.yml sets it`
+    : 'no NODE_OPTIONS, as serverless.yml sets none (no source map ships)';
   p(
     '## 4. Function package',
     '',
@@ -11,29 +14,44 @@ export function packageSection(k: Fragment<'function-package'>): string[] {
     `esbuild options from serverless.yml: ${Object.entries(k.esbuild)
       .map(([key, v]) => `${key}: ${JSON.stringify(v)}`)
       .join(', ')}.`,
-    `KB = 1,000 bytes. Cold init: the handler file taken from the zip, \`require\`d in a fresh \`node\` under a`,
-    `high-resolution timer, ${k.init.runs} runs per function (round-robin over the functions), with NODE_OPTIONS=--enable-source-maps as`,
-    'serverless.yml sets it ("as deployed") and without it. The bundles leave `@aws-sdk/*` out (the nodejs22.x runtime',
-    "ships the SDK); here it loads from the project's node_modules, as the runtime loads its own copy from disk.",
+    'KB = 1,000 bytes. The source map is built beside each zip (`sourcemap: external`, moved to `sourcemaps/` by',
+    'functions/build/source-maps.cjs), not in it. `@aws-sdk/*` and yaml are left out of the bundles (the nodejs22.x',
+    'runtime ships the SDK; yaml only reads clouds.yaml for OS_CLOUD, which a deployed function does not use); here',
+    "they load from the project's node_modules, as the runtime loads its SDK from disk.",
+    '',
+    `**Cold init**: the handler file taken from the zip, \`require\`d in a fresh \`node\` under a high-resolution timer, with`,
+    `${nodeOptions}. The reference is a **minimal handler**: the Powertools Logger and nothing else, bundled with the`,
+    "same esbuild options. It, undici alone (its public entry, bundled the same way) and `require('@aws-sdk/client-ssm')`",
+    `alone are measured in the same rounds as the six functions: ${k.init.runs} rounds, each over all of them in turn.`,
     `${load(k.meta)}.`,
     '',
-    '| function | zip | handler .cjs (raw → zipped) | source map (raw → zipped) | zip without the map | init, as deployed | init, no source maps |',
-    '|---|---|---|---|---|---|---|',
+    '| function | zip | handler .cjs (raw → zipped) | source map beside the zip (raw) | cold init, as deployed | ÷ minimal handler |',
+    '|---|---|---|---|---|---|',
   );
   for (const pk of k.packaged) {
     const code = pk.files.find((f) => !f.name.endsWith('.map'));
-    const map = pk.files.find((f) => f.name.endsWith('.map'));
     const init = k.init.functions.find((i) => i.fn === pk.fn);
     p(
-      `| ${pk.fn} | **${fixed(pk.zipKB, 1)} KB** | ${code ? `${kb(code.bytes)} → ${kb(code.compressedBytes)}` : '—'} | ${map ? `${kb(map.bytes)} → ${kb(map.compressedBytes)}` : '—'} | ${fixed(pk.zipKBWithoutMap, 1)} KB | ${spread(init?.withSourceMaps, 1, ' ms')} | ${spread(init?.withoutSourceMaps, 1, ' ms')} |`,
+      `| ${pk.fn} | **${fixed(pk.zipKB, 1)} KB** | ${code ? `${kb(code.bytes)} → ${kb(code.compressedBytes)}` : '—'} | ${pk.sourceMapBeside ? `${kb(pk.sourceMapBeside.bytes)} (\`${pk.sourceMapBeside.path}\`)` : 'none'} | ${spread(init?.asDeployed, 1, ' ms')} | ${fixed((init?.asDeployed.median ?? Number.NaN) / k.init.minimal.median)}× |`,
     );
   }
+  const u = k.undici;
+  p(
+    `| minimal handler (Logger only) | | | | ${spread(k.init.minimal, 1, ' ms')} | 1× |`,
+    `| undici alone (\`import { Agent, request } from 'undici'\`) | | ${kb(u.aloneBytes)} → ${kb(u.aloneZippedBytes)} | | ${spread(k.init.undiciOnly, 1, ' ms')} | ${fixed(k.init.undiciOnly.median / k.init.minimal.median)}× |`,
+    `| \`require('@aws-sdk/client-ssm')\` alone | | | | ${spread(k.init.sdkOnly, 1, ' ms')} | |`,
+    '',
+    `The slowest function: **${fixed(k.maxInitMs, 1)} ms = ${fixed(k.initOverMinimal)}× the minimal handler** (target ≤ ${k.targets.initOverMinimal}×).`,
+    `undici alone takes ${fixed(k.init.undiciOnly.median, 1)} ms to load, ${fixed((100 * k.init.undiciOnly.median) / k.maxInitMs, 0)}% of the slowest function's init: its public`,
+    "entry loads all of undici (fetch, WebSocket, EventSource, the cache and mock agents, Node's http, http2, tls, zlib",
+    'and worker_threads modules). The SSM client is no longer loaded at init: only when a job reads the credentials',
+    'parameter (test/functions/lazy-loading.test.ts), and yaml only for OS_CLOUD.',
+    '',
+  );
+
   const first = k.bundles[0];
   const same = k.bundles.every((b) => Math.abs(b.outputBytes - (first?.outputBytes ?? 0)) < 2000);
   p(
-    '',
-    `\`require('@aws-sdk/client-ssm')\` alone (the SDK client the handlers load at init, for Powertools Parameters): ${spread(k.init.sdkOnly, 1, ' ms')}.`,
-    '',
     `**Top contributors to the bundle** (esbuild metafile, bytes in the minified output; ${first?.fn ?? ''}, ${kb(first?.outputBytes ?? 0)}${same ? '; the six bundles differ by less than 2 KB' : ''}):`,
     '',
     '| input | bytes in the output | share |',
@@ -55,38 +73,21 @@ export function packageSection(k: Fragment<'function-package'>): string[] {
       '',
     );
   }
-  const pk = k.packaged[0];
-  const map = pk?.files.find((f) => f.name.endsWith('.map'));
-  const top = first?.top ?? [];
-  const undici = top.find((t) => t.input === 'undici');
-  const yaml = top.find((t) => t.input === 'yaml');
-  const recs: string[] = [];
-  if (map) {
-    recs.push(
-      `- Keep the source map out of the zip (\`sourcemap: false\`, or build the maps apart from the artifact): ${kb(map.compressedBytes)} of each`,
-      `  ${fixed(pk?.zipKB ?? 0, 0)} KB zip, and \`--enable-source-maps\` (serverless.yml NODE_OPTIONS) would no longer be needed; stack traces then show`,
-      '  minified names.',
-    );
-  }
-  if (undici) {
-    recs.push(
-      `- Drop undici from the functions (${kb(undici.bytes)}, ${fixed(undici.pct, 0)}% of each bundle): the OpenStack client uses it for an Agent with`,
-      '  connect/header/body timeouts, a CA bundle and (on request) no certificate verification, all of which',
-      '  node:https offers (a keep-alive Agent with `ca` and `rejectUnauthorized`, plus request timeouts).',
-    );
-  }
-  if (yaml) {
-    recs.push(
-      `- yaml (${kb(yaml.bytes)}) is only used to read clouds.yaml when OS_CLOUD is set: a small reader for the subset`,
-      '  clouds.yaml uses, or keeping that path out of the functions (the OS_* variables are what Lambda is given), would',
-      '  remove it.',
-    );
-  }
-  recs.push(
-    `- Init: the handlers load \`@aws-sdk/client-ssm\` at module load (Powertools Parameters), ${spread(k.init.sdkOnly, 0, ' ms')} on its own here;`,
-    '  importing the SSM provider only when a credential parameter is configured would take that off every cold start',
-    '  that does not read one.',
+  p(
+    `**undici ${u.version}** is ${kb(u.bytesInBundle)} of the ${kb(first?.outputBytes ?? 0)} bundle. By part of the package:`,
+    '',
+    '| part | bytes in the output |',
+    '|---|---|',
+    ...u.parts.slice(0, 12).map((x) => `| ${x.part} | ${kb(x.bytes)} |`),
+    `| (${Math.max(0, u.parts.length - 12)} more) | ${kb(u.parts.slice(12).reduce((n, x) => n + x.bytes, 0))} |`,
+    '',
+    `Importing less of it: its package.json has ${u.exportsMap ? 'an exports map' : '**no exports map**'}; \`index.js\` is its one`,
+    'public entry and requires every part above, and esbuild cannot drop parts of CommonJS modules. What the OpenStack',
+    `client uses, an Agent and \`request\`, would be ${kb(u.agentAndRequestBytes)} (${kb(u.agentAndRequestZippedBytes)} zipped) taken from undici's internal`,
+    `modules (\`lib/dispatcher/agent.js\`, \`lib/api/\`) instead of ${kb(u.aloneBytes)} (${kb(u.aloneZippedBytes)}): a probe only, not shipped,`,
+    "because lib/ is not undici's API and moves between releases. Both llhttp builds (plain and SIMD WebAssembly, as",
+    'base64 text) are in either: the HTTP/1.1 client picks one when it first connects.',
+    '',
   );
-  p("**Recommendations** (not applied: serverless.yml and functions/ are others' to change):", '', ...recs, '');
   return out;
 }

@@ -29,12 +29,13 @@ export function summarySection(fr: Fragments, r: Record<string, number | null>):
     p(
       `| 3. Keystone tokens per 1,000 jobs | **${fixed(fr.calls.tokens.perThousandJobs)}** (${fr.calls.tokens.cheapTokenRequests} for ${fr.calls.tokens.cheapJobs} jobs) | the original: 1,000 (one per job) | ≤ 1 | ${met(fr.calls.tokens.perThousandJobs <= TARGETS.tokensPerThousand)} |`,
       `| 3. status polls per build (defaults) | ${spread(fr.calls.statusPollsPerBuild, 0)} | | report | |`,
+      `| 3. a warm build's token, image and flavor requests | **${fixed(fr.calls.warmBuild.setUp)}** (of ${fixed(fr.calls.warmBuild.requests)} requests: ${fixed(fr.calls.warmBuild.creates)} create, ${fixed(fr.calls.warmBuild.statusPolls)} status polls, ${fixed(fr.calls.warmBuild.lookupsByName)} lookups by name) | | ${TARGETS.warmBuildSetUp} | ${met(fr.calls.warmBuild.setUp <= TARGETS.warmBuildSetUp)} |`,
     );
   } else p('| 3. OpenStack calls | not measured | | | |');
   if (fr.pkg) {
     p(
       `| 4. largest function zip | **${fixed(fr.pkg.maxZipKB, 1)} KB** | | ≤ ${TARGETS.zipKB} KB | ${met(fr.pkg.maxZipKB <= TARGETS.zipKB)} |`,
-      `| 4. slowest cold init (median) | **${fixed(fr.pkg.maxInitMs, 1)} ms** | | ≤ ${TARGETS.initMs} ms | ${met(fr.pkg.maxInitMs <= TARGETS.initMs)} |`,
+      `| 4. slowest cold init (median) ÷ minimal handler | ${fixed(fr.pkg.maxInitMs, 1)} ms = **${fixed(fr.pkg.initOverMinimal)}×** | minimal handler (Logger only): ${spread(fr.pkg.init.minimal, 1, ' ms')} | ≤ ${TARGETS.initOverMinimal}× | ${met(fr.pkg.initOverMinimal <= TARGETS.initOverMinimal)} |`,
     );
   } else p('| 4. function package | not measured | | | |');
   p('');
