@@ -27,6 +27,7 @@
  *
  * Writes bench/out/bridge-overhead.json.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -396,6 +397,22 @@ async function profileBridge(): Promise<ProfileSummary & { jobsPerSecond: number
   return summary;
 }
 
+/** The commit measured, and how many files differ from it. */
+function commit(): { commit: string; uncommitted: number } {
+  const git = (...args: string[]): string => {
+    try {
+      return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+    } catch {
+      return '';
+    }
+  };
+  const status = git('status', '--porcelain');
+  return {
+    commit: git('rev-parse', '--short=12', 'HEAD') || 'unknown',
+    uncommitted: status ? status.split('\n').length : 0,
+  };
+}
+
 async function main(): Promise<void> {
   const t0 = performance.now();
   const built = await buildBridge();
@@ -422,7 +439,12 @@ async function main(): Promise<void> {
   const perRun = (b: WorkerConfigResult): Stat =>
     stat(b.runs.map((r, i) => round(r.jobsPerSecond / (reference.runs[i]?.jobsPerSecond ?? Number.NaN), 3)));
   const out: BridgeOverhead = {
-    built: { file: path.relative(ROOT, built.file), kib: round(built.bytes / 1024, 0), node: process.version },
+    built: {
+      file: path.relative(ROOT, built.file),
+      kib: round(built.bytes / 1024, 0),
+      node: process.version,
+      ...commit(),
+    },
     gearmandThreads: GD_THREADS,
     load: {
       jobs: JOBS,

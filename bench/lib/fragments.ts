@@ -119,7 +119,7 @@ export interface Footprint {
 
 export interface BridgeOverhead {
   /** What was measured: the built file, its size, the Node that ran it. */
-  built: { file: string; kib: number; node: string };
+  built: { file: string; kib: number; node: string; commit: string; uncommitted: number };
   gearmandThreads: number;
   load: { jobs: number; connections: number; outstanding: number; timeLimitMs: number; warmupJobs: number };
   bridgeConcurrency: number;
