@@ -1,34 +1,47 @@
 /**
- * Question 2, bridge overhead, through a real gearmand:
- *  1. jobs/s and p50/p99 latency of a trivial job under one client load (K jobs, C of them
- *     outstanding, over L connections) served by
+ * Question 2, the bridge as it ships: dist/pool-bridge.mjs, built by this script first (so
+ * the figures are those of the checked-out code), run with `node` like the systemd unit does.
+ *
+ *  1. Throughput through a real gearmand: K trivial jobs, C of them outstanding over L client
+ *     connections, served by
  *     (a) the C reference worker of gearman-tools, `gearman -w -f bench_echo` with no command
  *         (it echoes the workload; one job at a time per process), as 1 process and as a pool
  *         of P processes: the fastest is the reference;
- *     (b) the bridge (startBridge, in a process of its own, concurrency 64 as shipped) with a
- *         no-op invoker that answers PASS at once: at the command's default log level (INFO,
- *         two JSON lines per job, to a file) and at WARN (no line per job).
+ *     (b) the built bridge with --dry-run, concurrency 64 as shipped, at its default log level
+ *         (INFO: one line per job) and at WARN. --dry-run gives every job the parsing,
+ *         routing, envelope, deadline, metrics and log line a real job gets, then answers it
+ *         with a FAIL "dry run: no function invoked" instead of invoking Lambda: the bridge's
+ *         own cost, never a PASS it did not earn. (Pointing it at a local Lambda stand-in
+ *         would measure that stand-in and the SDK's HTTP client on the same two cores; the
+ *         in-process no-op invoker it replaces ran the source through tsx, not what ships.)
  *     The configurations take turns within each run, so background load hits them alike.
- *  2. RSS of the pool-bridge command with 1,000 jobs in flight: the real LambdaInvoker
- *     against a local Lambda-compatible endpoint that holds every invoke open.
+ *  2. Footprint, side by side in the same run, N rounds: exec -> "registered with job server"
+ *     of the built bridge (a real configuration: the Lambda invoker, pointed at a local
+ *     endpoint) against exec -> exit of a bare `node -e 0`; its RSS when idle after
+ *     registering, and idle again after serving a burst of jobs through that endpoint.
+ *  3. RSS of the built bridge with 1,000 jobs in flight (the endpoint holds every invoke open).
+ *  4. One more dry-run at INFO under the V8 profiler (--cpu-prof, read through the source map).
  *
  *   npx tsx bench/bridge-overhead.ts [--jobs 10000] [--runs 5] [--connections 16] [--outstanding 64]
- *       [--pools 1,4] [--inflight 1000] [--quick]
+ *       [--pools 1,4] [--inflight 1000] [--starts 7] [--quick]
  *
- * (It replaces the bridge author's first measurement script.)
  * Writes bench/out/bridge-overhead.json.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startFakeLambda } from '../scripts/lambda/fake-lambda';
+import { echoPass, startFakeLambda } from '../scripts/lambda/fake-lambda';
+import type { FakeLambda } from '../scripts/lambda/fake-lambda';
+import { BRIDGE_FILE, buildBridge } from '../scripts/build/bridge';
 import type { JobResult } from '../bridge/gearman';
 import { GearmanClient, gearmanStatus } from '../bridge/gearman';
 import type { Child } from '../scripts/harness';
-import { memoryOf, sleep, spawnChild, until } from '../scripts/harness';
+import { envWithoutServices, memoryOf, sleep, spawnChild, until } from '../scripts/harness';
 import type { Stat } from './lib/common';
 import { MiB, ROOT, log, logFile, round, stat } from './lib/common';
-import type { BridgeOverhead, InFlightMemory, LoadRun, WorkerConfigResult } from './lib/fragments';
+import type { BridgeOverhead, Footprint, InFlightMemory, LoadRun, WorkerConfigResult } from './lib/fragments';
 import { writeFragment } from './lib/fragments';
 import type { ProfileSummary } from './lib/cpuprofile';
 import { summariseProfile } from './lib/cpuprofile';
@@ -48,6 +61,7 @@ const { values } = parseArgs({
     outstanding: { type: 'string', default: '64' },
     pools: { type: 'string', default: '1,4' },
     inflight: { type: 'string', default: '1000' },
+    starts: { type: 'string', default: '7' },
     'gearmand-threads': { type: 'string', default: '2' },
     quick: { type: 'boolean', default: false },
   },
@@ -59,9 +73,11 @@ const CONNECTIONS = Number(values.connections);
 const OUTSTANDING = Number(values.outstanding);
 const POOLS = values.pools.split(',').map(Number);
 const INFLIGHT = quick ? 200 : Number(values.inflight);
+const STARTS = quick ? 2 : Number(values.starts);
 const GD_THREADS = Number(values['gearmand-threads']);
 const TIME_LIMIT_MS = 20_000;
 const BRIDGE_CONCURRENCY = 64;
+const DRY_RUN_ERROR = /^dry run: no function invoked/;
 
 let gd: Gearmand;
 
@@ -95,36 +111,41 @@ async function startCWorkers(p: number, run: number): Promise<Server> {
   return { children, stop: () => stopAll(children) };
 }
 
-async function startNoopBridge(logLevel: string, run: number | string, profile?: string): Promise<Server> {
+/** The built bridge with --dry-run, its log lines to a file; optionally under the V8 profiler. */
+async function startDryRunBridge(logLevel: string, run: number | string, profileDir?: string): Promise<Server> {
   const out = fs.openSync(logFile(`${NAME}-bridge-${logLevel}-${run}.log`), 'w');
   const child = spawnChild({
-    name: 'noop-bridge',
+    name: 'pool-bridge --dry-run',
     command: process.execPath,
     args: [
-      '--import',
-      'tsx',
-      path.join(ROOT, 'bench/lib/noop-bridge.ts'),
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      BRIDGE_FILE,
+      '--dry-run',
       '--gearman',
       gd.address,
-      '--function',
+      '--function-name',
       FN,
       '--concurrency',
       String(BRIDGE_CONCURRENCY),
       '--log-level',
       logLevel,
-      ...(profile ? ['--profile', profile] : []),
+      '--health-listen',
+      'off',
+      '--drain-timeout',
+      '5',
     ],
     cwd: ROOT,
+    env: envWithoutServices({ NODE_NO_WARNINGS: '1' }),
     stdout: out,
+    stderr: out,
   });
   fs.closeSync(out);
-  await child.waitForLine(/READY/, 30_000);
   await until(async () => (await workersFor(FN)) >= 1, 'the bridge to register', 15_000);
   return { children: [child], stop: () => stopAll([child]) };
 }
 
 async function stopAll(children: Child[]): Promise<void> {
-  await Promise.all(children.map((c) => c.stop(3000)));
+  await Promise.all(children.map((c) => c.stop(8000)));
   await until(async () => (await workersFor(FN)) === 0, 'workers to leave gearmand', 10_000);
 }
 
@@ -132,13 +153,15 @@ interface Config {
   key: string;
   label: string;
   start: (run: number) => Promise<Server>;
-  /** The bridge answers JSON with response PASS; the C worker completes with an empty result. */
+  /** The C worker completes with an empty result; the dry-run bridge with its FAIL object. */
   check: (result: JobResult) => boolean;
 }
 
 const emptyCheck = (r: JobResult): boolean => r.packet === 'WORK_COMPLETE' && r.data.length === 0;
-const passCheck = (r: JobResult): boolean =>
-  r.packet === 'WORK_COMPLETE' && (r.json as { response?: string } | undefined)?.response === 'PASS';
+const dryRunCheck = (r: JobResult): boolean => {
+  const result = r.json as { response?: string; error?: string } | undefined;
+  return r.packet === 'WORK_COMPLETE' && result?.response === 'FAIL' && DRY_RUN_ERROR.test(result.error ?? '');
+};
 
 const configs: Config[] = [
   ...POOLS.map((p) => ({
@@ -149,17 +172,26 @@ const configs: Config[] = [
   })),
   {
     key: 'bridge_info',
-    label: `bridge, no-op invoker, concurrency ${BRIDGE_CONCURRENCY}, log level INFO (default)`,
-    start: (r) => startNoopBridge('INFO', r),
-    check: passCheck,
+    label: `dist/pool-bridge.mjs --dry-run, concurrency ${BRIDGE_CONCURRENCY}, log level INFO (default)`,
+    start: (r) => startDryRunBridge('INFO', r),
+    check: dryRunCheck,
   },
   {
     key: 'bridge_warn',
-    label: `bridge, no-op invoker, concurrency ${BRIDGE_CONCURRENCY}, log level WARN`,
-    start: (r) => startNoopBridge('WARN', r),
-    check: passCheck,
+    label: `dist/pool-bridge.mjs --dry-run, concurrency ${BRIDGE_CONCURRENCY}, log level WARN`,
+    start: (r) => startDryRunBridge('WARN', r),
+    check: dryRunCheck,
   },
 ];
+
+const loadBase = (): Omit<Parameters<typeof gearmanLoad>[0], 'jobs' | 'check' | 'uniquePrefix'> => ({
+  address: gd.address,
+  functionName: FN,
+  connections: CONNECTIONS,
+  outstanding: OUTSTANDING,
+  timeLimitMs: TIME_LIMIT_MS,
+  payload: (i: number): string => `{"action":"BUILD_IP","i":${i}}`,
+});
 
 async function throughput(): Promise<WorkerConfigResult[]> {
   const byKey = new Map<string, LoadRun[]>(configs.map((c) => [c.key, []]));
@@ -167,18 +199,9 @@ async function throughput(): Promise<WorkerConfigResult[]> {
     for (const config of configs) {
       const server = await config.start(run);
       try {
-        const payload = (i: number): string => `{"action":"BUILD_IP","i":${i}}`;
-        const base = {
-          address: gd.address,
-          functionName: FN,
-          connections: CONNECTIONS,
-          outstanding: OUTSTANDING,
-          timeLimitMs: TIME_LIMIT_MS,
-          payload,
-        };
         const check = (r: JobResult): boolean => config.check(r);
-        await gearmanLoad({ ...base, jobs: 500, check, uniquePrefix: `warm-${config.key}-${run}` });
-        const result = await gearmanLoad({ ...base, jobs: JOBS, check, uniquePrefix: `${config.key}-${run}` });
+        await gearmanLoad({ ...loadBase(), jobs: 500, check, uniquePrefix: `warm-${config.key}-${run}` });
+        const result = await gearmanLoad({ ...loadBase(), jobs: JOBS, check, uniquePrefix: `${config.key}-${run}` });
         byKey.get(config.key)?.push(result);
         log(
           NAME,
@@ -203,7 +226,105 @@ async function throughput(): Promise<WorkerConfigResult[]> {
   });
 }
 
-/** The pool-bridge command with INFLIGHT jobs held open by a local Lambda endpoint. */
+/** exec -> exit of `node -e 0`, ms. */
+async function bareNodeMs(): Promise<number> {
+  const t0 = performance.now();
+  const child = spawnChild({ name: 'node -e 0', command: process.execPath, args: ['-e', '0'], cwd: ROOT });
+  await child.exited;
+  return performance.now() - t0;
+}
+
+/**
+ * One start of the built bridge with a real configuration (the Lambda invoker, pointed at
+ * `lambda`): exec -> its "registered with job server" line; RSS idle 2 s later; RSS idle again
+ * 2 s after serving a burst of jobs.
+ */
+async function bridgeStart(
+  lambda: FakeLambda,
+  round: number,
+): Promise<{ ms: number; idle: number; afterJobs: number }> {
+  const t0 = performance.now();
+  const child = spawnChild({
+    name: 'pool-bridge',
+    command: process.execPath,
+    args: [
+      BRIDGE_FILE,
+      '--gearman',
+      gd.address,
+      '--lambda-endpoint',
+      lambda.url,
+      '--health-listen',
+      'off',
+      '--client-id',
+      `start-${round}`,
+      '--drain-timeout',
+      '5',
+    ],
+    cwd: ROOT,
+    env: envWithoutServices({ NODE_NO_WARNINGS: '1', AWS_EC2_METADATA_DISABLED: 'true' }),
+    keepOutput: 200,
+  });
+  try {
+    await child.waitForLine(/"message":"registered with job server"/, 20_000);
+    const ms = performance.now() - t0;
+    await sleep(2000);
+    const idle = memoryOf(child.pid).rss;
+    const burst = await gearmanLoad({
+      ...loadBase(),
+      functionName: GEARMAN_FUNCTION,
+      jobs: quick ? 500 : 3000,
+      check: (r) => (r.json as { response?: string } | undefined)?.response === 'PASS',
+      uniquePrefix: `burst-${round}`,
+    });
+    if (burst.wrong > 0) throw new Error(`${burst.wrong} jobs of the burst were not PASS`);
+    await sleep(2000);
+    return { ms, idle, afterJobs: memoryOf(child.pid).rss };
+  } finally {
+    await child.stop(8000);
+    await until(async () => (await workersFor(GEARMAN_FUNCTION)) === 0, 'the bridge to leave gearmand', 10_000);
+  }
+}
+
+async function footprint(): Promise<Footprint> {
+  const lambda = await startFakeLambda(echoPass);
+  const bare: number[] = [];
+  const registered: number[] = [];
+  const ratios: number[] = [];
+  const idle: number[] = [];
+  const afterJobs: number[] = [];
+  try {
+    // Warm the file system cache for both, then take turns.
+    await bareNodeMs();
+    for (let i = 1; i <= STARTS; i += 1) {
+      const b = await bareNodeMs();
+      const s = await bridgeStart(lambda, i);
+      bare.push(round(b, 1));
+      registered.push(round(s.ms, 1));
+      ratios.push(round(s.ms / b, 2));
+      idle.push(MiB(s.idle));
+      afterJobs.push(MiB(s.afterJobs));
+      log(
+        NAME,
+        `start ${i}: node -e 0 ${round(b, 0)} ms, bridge exec -> registered ${round(s.ms, 0)} ms (${round(s.ms / b, 2)}x); ` +
+          `idle RSS ${MiB(s.idle)} MiB, after ${quick ? 500 : 3000} jobs ${MiB(s.afterJobs)} MiB`,
+      );
+    }
+  } finally {
+    await lambda.close();
+  }
+  return {
+    starts: STARTS,
+    bareNodeMs: stat(bare),
+    startToRegisteredMs: stat(registered),
+    startOverBareNode: stat(ratios),
+    idleRssMiB: stat(idle),
+    idleRssAfterJobsMiB: stat(afterJobs),
+    burstJobs: quick ? 500 : 3000,
+    fileKiB: round(fs.statSync(BRIDGE_FILE).size / 1024, 0),
+  };
+}
+
+/** The built bridge with INFLIGHT jobs held open by a local Lambda endpoint. */
 async function memoryInFlight(): Promise<InFlightMemory> {
   const lambda = await startFakeLambda(() => ({ kind: 'hang' }));
   const bridge = startBridgeCli({
@@ -249,28 +370,22 @@ async function memoryInFlight(): Promise<InFlightMemory> {
   }
 }
 
-/** One more bridge run (log level INFO) under the CPU profiler, startup excluded: where its time goes. */
+/** One more dry run at INFO under the V8 profiler (its start included): where the bridge's time goes. */
 async function profileBridge(): Promise<ProfileSummary & { jobsPerSecond: number }> {
-  const file = logFile(`${NAME}-bridge.cpuprofile`);
-  const server = await startNoopBridge('INFO', 'profile', file);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-bridge-profile-'));
+  const server = await startDryRunBridge('INFO', 'profile', dir);
   let result: LoadRun;
   try {
-    const payload = (i: number): string => `{"action":"BUILD_IP","i":${i}}`;
-    result = await gearmanLoad({
-      address: gd.address,
-      functionName: FN,
-      connections: CONNECTIONS,
-      outstanding: OUTSTANDING,
-      timeLimitMs: TIME_LIMIT_MS,
-      payload,
-      jobs: JOBS,
-      check: () => true,
-      uniquePrefix: 'profile',
-    });
+    result = await gearmanLoad({ ...loadBase(), jobs: JOBS, check: () => true, uniquePrefix: 'profile' });
   } finally {
     await server.stop();
   }
-  const summary = { ...summariseProfile(file), jobsPerSecond: result.jobsPerSecond };
+  const file = fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no CPU profile in ${dir}`);
+  const kept = logFile(`${NAME}-bridge.cpuprofile`);
+  fs.copyFileSync(path.join(dir, file), kept);
+  fs.rmSync(dir, { recursive: true, force: true });
+  const summary = { ...summariseProfile(kept), jobsPerSecond: result.jobsPerSecond };
   log(
     NAME,
     `profile (INFO, ${result.jobsPerSecond} jobs/s under the profiler): idle ${summary.idlePct}%; ` +
@@ -282,13 +397,34 @@ async function profileBridge(): Promise<ProfileSummary & { jobsPerSecond: number
   return summary;
 }
 
+/** The commit measured, and how many files differ from it. */
+function commit(): { commit: string; uncommitted: number } {
+  const git = (...args: string[]): string => {
+    try {
+      return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+    } catch {
+      return '';
+    }
+  };
+  const status = git('status', '--porcelain');
+  return {
+    commit: git('rev-parse', '--short=12', 'HEAD') || 'unknown',
+    uncommitted: status ? status.split('\n').length : 0,
+  };
+}
+
 async function main(): Promise<void> {
   const t0 = performance.now();
+  const built = await buildBridge();
+  log(NAME, `built ${path.relative(ROOT, built.file)} (${round(built.bytes / 1024, 0)} KiB)`);
   gd = await startGearmand({ threads: GD_THREADS });
   let results: WorkerConfigResult[];
   let memory: InFlightMemory;
   let profile: Awaited<ReturnType<typeof profileBridge>>;
+  let start: Footprint;
+  const loadBefore = round(os.loadavg()[0] ?? 0, 2);
   try {
+    start = await footprint();
     results = await throughput();
     profile = await profileBridge();
     memory = await memoryInFlight();
@@ -303,6 +439,12 @@ async function main(): Promise<void> {
   const perRun = (b: WorkerConfigResult): Stat =>
     stat(b.runs.map((r, i) => round(r.jobsPerSecond / (reference.runs[i]?.jobsPerSecond ?? Number.NaN), 3)));
   const out: BridgeOverhead = {
+    built: {
+      file: path.relative(ROOT, built.file),
+      kib: round(built.bytes / 1024, 0),
+      node: process.version,
+      ...commit(),
+    },
     gearmandThreads: GD_THREADS,
     load: {
       jobs: JOBS,
@@ -316,13 +458,17 @@ async function main(): Promise<void> {
     configs: results,
     referenceKey: reference.key,
     ratio: { bridgeInfoOverReference: perRun(bridgeDefault), bridgeWarnOverReference: perRun(bridgeWarn) },
+    footprint: start,
     memory,
     profile,
+    machineLoad: { before: loadBefore, after: round(os.loadavg()[0] ?? 0, 2) },
     seconds: round((performance.now() - t0) / 1000, 1),
   };
   log(
     NAME,
-    `reference: ${reference.label}; bridge (INFO) / reference = ${out.ratio.bridgeInfoOverReference.median}, (WARN) = ${out.ratio.bridgeWarnOverReference.median}`,
+    `reference: ${reference.label}; bridge (INFO) / reference = ${out.ratio.bridgeInfoOverReference.median} ` +
+      `(${out.ratio.bridgeInfoOverReference.min}-${out.ratio.bridgeInfoOverReference.max}), (WARN) = ${out.ratio.bridgeWarnOverReference.median}; ` +
+      `start ${start.startToRegisteredMs.median} ms = ${start.startOverBareNode.median}x node -e 0; idle RSS ${start.idleRssMiB.median} MiB`,
   );
   log(NAME, `wrote ${writeFragment(NAME, out)} in ${out.seconds} s`);
 }

@@ -5,15 +5,19 @@
  * 128+signal for a second signal.
  */
 import os from 'node:os';
-import { ConfigurationError, createLogger } from '../contract';
+import { ConfigurationError, createLogger, deviceName, deviceUuid } from '../contract';
 import type { BridgeConfig } from './config';
 import { helpText, loadConfig } from './config';
 import { isLoopback } from './health';
 import { startBridge } from './index';
-import type { LambdaInvokerOptions } from './invoker';
-import { LambdaInvoker } from './invoker';
+import { JobLineWriter, afterJobLines } from './job-lines';
+import type { Invoker } from './invoker';
+import { dryRunInvoker } from './invoker';
+import type { LambdaInvoker, LambdaInvokerOptions } from './lambda-invoker';
 import { BridgeMetrics } from './metrics';
 import { bridgeVersion } from './version';
+
+const SERVICE = 'pool-bridge';
 
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const configError = (error: unknown): never => {
@@ -35,11 +39,26 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     process.stdout.write(`${bridgeVersion()}\n`);
     return;
   }
+  if (loaded.kind === 'device-name') {
+    // The runbook's question: which server would a BUILD_DEVICE of this unique id have made?
+    // As the log lines show a unique id: its text, or base64:<bytes> when it is not UTF-8.
+    const base64 = /^base64:([A-Za-z0-9+/]*={0,2})$/.exec(loaded.unique)?.[1];
+    const uuid = deviceUuid(base64 !== undefined ? new Uint8Array(Buffer.from(base64, 'base64')) : loaded.unique);
+    if (loaded.deviceBasename === undefined) {
+      process.stderr.write(
+        "pool-bridge: device-basename is not set (the functions' POOL_NODE_BASENAME); the name is <POOL_NODE_BASENAME>-<uuid>:\n",
+      );
+    }
+    process.stdout.write(`${loaded.deviceBasename === undefined ? uuid : deviceName(loaded.deviceBasename, uuid)}\n`);
+    return;
+  }
   const { config, warnings } = loaded;
 
-  const logger = createLogger('pool-bridge');
-  logger.setLogLevel(config.logLevel);
-  logger.appendPersistentKeys({ pid: process.pid, host: os.hostname() });
+  const powertools = createLogger(SERVICE);
+  powertools.setLogLevel(config.logLevel);
+  powertools.appendPersistentKeys({ pid: process.pid, host: os.hostname() });
+  const jobLines = JobLineWriter.forLogger(powertools, SERVICE, env);
+  const logger = afterJobLines(powertools, jobLines);
   for (const warning of warnings) logger.warn(warning);
 
   process.on('uncaughtException', (error) => {
@@ -54,36 +73,55 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
   });
 
   const metrics = new BridgeMetrics();
-  const invoker = new LambdaInvoker({
-    ...invokerOptions(config, env),
-    onThrottle: ({ functionName, attempt, delayMs }) => {
-      metrics.throttleRetries.inc({ function: functionName });
-      logger.warn('Lambda throttled the invoke; retrying (the function did not run)', {
-        function: functionName,
-        attempt,
-        delayMs,
-      });
-    },
-  });
-  try {
-    const region = await invoker.region();
-    logger.info('invoking Lambda', {
-      region,
-      endpoint: config.lambdaEndpoint ?? 'AWS',
-      functionPrefix: config.functionPrefix,
+  let invoker: Invoker;
+  let lambda: LambdaInvoker | undefined;
+  if (config.dryRun) {
+    invoker = dryRunInvoker;
+    logger.warn('dry run: no function is invoked; every job is answered FAIL "dry run: no function invoked"');
+  } else {
+    // The AWS SDK is most of the bridge's code and memory: loaded only when invoking Lambda.
+    const { LambdaInvoker } = await import('./lambda-invoker');
+    lambda = new LambdaInvoker({
+      ...invokerOptions(config, env),
+      onThrottle: ({ functionName, attempt, delayMs }) => {
+        metrics.throttleRetries.inc({ function: functionName });
+        logger.warn('Lambda throttled the invoke; retrying (the function did not run)', {
+          function: functionName,
+          attempt,
+          delayMs,
+        });
+      },
+      onLostAnswer: ({ functionName, attempt, delayMs, error }) => {
+        metrics.lostAnswerRetries.inc({ function: functionName });
+        logger.warn('the invoke lost its answer (the function may have run); invoking again with the same envelope', {
+          function: functionName,
+          attempt,
+          delayMs,
+          error,
+        });
+      },
     });
-  } catch (error) {
-    return configError(
-      new ConfigurationError(
-        `invalid lambda-region: no region configured (${(error as Error).message}); set --lambda-region or AWS_REGION`,
-        'lambda-region',
-      ),
-    );
+    invoker = lambda;
+    try {
+      const region = await lambda.region();
+      logger.info('invoking Lambda', {
+        region,
+        endpoint: config.lambdaEndpoint ?? 'AWS',
+        functionPrefix: config.functionPrefix,
+      });
+    } catch (error) {
+      return configError(
+        new ConfigurationError(
+          `invalid lambda-region: no region configured (${(error as Error).message}); set --lambda-region or AWS_REGION`,
+          'lambda-region',
+        ),
+      );
+    }
   }
 
   let bridge: Awaited<ReturnType<typeof startBridge>>;
   try {
-    bridge = await startBridge(config, { invoker, logger, metrics });
+    bridge = await startBridge(config, { invoker, logger, jobLines, metrics });
   } catch (error) {
     return configError(error);
   }
@@ -102,7 +140,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     void bridge
       .drain()
       .then((result) => {
-        invoker.destroy();
+        lambda?.destroy();
         logger.info('exiting', { unfinished: result.unfinished });
         process.exit(0);
       })
@@ -123,7 +161,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
 function invokerOptions(config: BridgeConfig, env: NodeJS.ProcessEnv): LambdaInvokerOptions {
   const options: LambdaInvokerOptions = {
     invokeTimeoutMs: config.invokeTimeoutMs,
-    maxSockets: config.concurrency,
+    // A socket per job in flight, and per orphaned invoke (at most as many again: worker.ts).
+    maxSockets: 2 * config.concurrency,
     throttle: { maxRetries: config.throttleRetries },
   };
   if (config.lambdaEndpoint) options.endpoint = config.lambdaEndpoint;

@@ -7,7 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
-import { z } from 'zod';
+// zod/mini, as contract/messages.ts: the same checks as zod's full build for a fraction of
+// the code the built bridge carries and the memory it takes at start.
+import * as z from 'zod/mini';
 import {
   ConfigurationError,
   DEFAULT_FUNCTION_PREFIX,
@@ -46,8 +48,16 @@ export interface BridgeConfig {
   keepAlive: boolean;
   keepAliveIdleMs: number;
   reconnectMaxDelayMs: number;
+  /** Probe a job server connection silent this long (ECHO_REQ). */
+  probeIntervalMs: number;
+  /** Recycle the connection when the probe gets no answer within this. */
+  probeTimeoutMs: number;
   maxPayloadBytes: number;
   throttleRetries: number;
+  /** Answer every job FAIL "dry run" after parsing and routing it; invoke nothing. */
+  dryRun: boolean;
+  /** The functions' POOL_NODE_BASENAME, to name a device a lost BUILD_DEVICE may have made. */
+  deviceBasename?: string;
   logLevel: LogLevel;
 }
 
@@ -68,8 +78,11 @@ export const DEFAULTS: BridgeConfig = {
   keepAlive: true,
   keepAliveIdleMs: 60_000,
   reconnectMaxDelayMs: 30_000,
+  probeIntervalMs: 10_000,
+  probeTimeoutMs: 5000,
   maxPayloadBytes: 256 * 1024,
   throttleRetries: 8,
+  dryRun: false,
   logLevel: 'INFO',
 };
 
@@ -87,7 +100,7 @@ interface Setting {
   arg?: string;
   help: string;
   defaultText?: string;
-  schema: z.ZodType;
+  schema: z.ZodMiniType;
   apply: (config: BridgeConfig, value: never) => void;
 }
 
@@ -95,70 +108,92 @@ export function envName(flag: string): string {
   return `POOL_BRIDGE_${flag.toUpperCase().replace(/-/g, '_')}`;
 }
 
+/**
+ * A value checked and converted by `convert`, which returns the setting's value or an
+ * Invalid naming what is wrong; `input` first checks the raw value's type.
+ */
+class Invalid {
+  constructor(readonly message: string) {}
+}
+
+function rule<I, O>(input: z.ZodMiniType<I>, convert: (value: I) => O | Invalid): z.ZodMiniType<O> {
+  return z.pipe(
+    input,
+    z.transform((value: I, ctx) => {
+      const out = convert(value);
+      if (out instanceof Invalid) {
+        ctx.issues.push({ code: 'custom', message: out.message, input: value });
+        return z.NEVER;
+      }
+      return out;
+    }),
+  ) as unknown as z.ZodMiniType<O>;
+}
+
+const stringOrNumber = z.union([z.string(), z.number()], { error: 'must be a single value, not a list or a mapping' });
+
 const text = (what: string) =>
-  z
-    .union([z.string(), z.number()])
-    .transform((v) => String(v).trim())
-    .refine((v) => v.length > 0 && !v.includes('\0'), {
-      message: `${what} must be a non-empty string without NUL bytes`,
-    });
-
-const seconds = (min: number, max: number) =>
-  z.coerce
-    .number({ message: 'must be a number of seconds' })
-    .refine((v) => Number.isFinite(v) && v >= min && v <= max, {
-      message: `must be a number of seconds from ${min} to ${max}`,
-    })
-    .transform((v) => Math.round(v * 1000));
-
-const integer = (min: number, max: number) =>
-  z.coerce.number({ message: 'must be an integer' }).refine((v) => Number.isInteger(v) && v >= min && v <= max, {
-    message: `must be an integer from ${min} to ${max}`,
+  rule(stringOrNumber, (v) => {
+    const t = String(v).trim();
+    return t.length > 0 && !t.includes('\0') ? t : new Invalid(`${what} must be a non-empty string without NUL bytes`);
   });
 
-const boolean = z.unknown().transform((v, ctx) => {
+const pattern = (re: RegExp, message: string) =>
+  rule(stringOrNumber, (v) => {
+    const t = String(v).trim();
+    return re.test(t) ? t : new Invalid(message);
+  });
+
+const seconds = (min: number, max: number) =>
+  rule(stringOrNumber, (v) => {
+    const n = typeof v === 'number' ? v : v.trim() === '' ? Number.NaN : Number(v);
+    return Number.isFinite(n) && n >= min && n <= max
+      ? Math.round(n * 1000)
+      : new Invalid(`must be a number of seconds from ${min} to ${max}`);
+  });
+
+const integer = (min: number, max: number) =>
+  rule(stringOrNumber, (v) => {
+    const n = typeof v === 'number' ? v : v.trim() === '' ? Number.NaN : Number(v);
+    return Number.isInteger(n) && n >= min && n <= max ? n : new Invalid(`must be an integer from ${min} to ${max}`);
+  });
+
+const boolean = rule(z.unknown(), (v) => {
   if (typeof v === 'boolean') return v;
   const word = typeof v === 'string' ? v.trim().toLowerCase() : '';
   if (['true', '1', 'yes', 'on'].includes(word)) return true;
   if (['false', '0', 'no', 'off'].includes(word)) return false;
-  ctx.addIssue({ code: 'custom', message: 'must be true or false' });
-  return z.NEVER;
+  return new Invalid('must be true or false');
 });
 
-const readableFile = z
-  .string()
-  .min(1)
-  .refine(
-    (path) => {
+const readableFile = rule(z.string({ error: 'must be a file name' }), (path) => {
+  try {
+    fs.accessSync(path, fs.constants.R_OK);
+    if (path.length > 0 && fs.statSync(path).isFile()) return path;
+  } catch {
+    // not readable: said below
+  }
+  return new Invalid('must be a readable file');
+});
+
+const serverList = rule(
+  z.union([z.string(), z.array(stringOrNumber)], { error: 'must be host:port, or a list of them' }),
+  (v) => {
+    const items = (Array.isArray(v) ? v.map(String) : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0);
+    if (items.length === 0) return new Invalid('needs at least one host:port');
+    const servers: ServerAddress[] = [];
+    for (const item of items) {
       try {
-        fs.accessSync(path, fs.constants.R_OK);
-        return fs.statSync(path).isFile();
-      } catch {
-        return false;
+        servers.push(parseHostPort(item, DEFAULT_GEARMAN_PORT));
+      } catch (error) {
+        return new Invalid((error as Error).message);
       }
-    },
-    { message: 'must be a readable file' },
-  );
-
-const serverList = z.union([z.string(), z.array(z.union([z.string(), z.number()]))]).transform((v, ctx) => {
-  const items = (Array.isArray(v) ? v.map(String) : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0);
-  if (items.length === 0) {
-    ctx.addIssue({ code: 'custom', message: 'needs at least one host:port' });
-    return z.NEVER;
-  }
-  const servers: ServerAddress[] = [];
-  for (const item of items) {
-    try {
-      servers.push(parseHostPort(item, DEFAULT_GEARMAN_PORT));
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message });
-      return z.NEVER;
     }
-  }
-  return servers;
-});
+    return servers;
+  },
+);
 
-const listen = z.union([z.string(), z.boolean()]).transform((v, ctx) => {
+const listen = rule(z.union([z.string(), z.boolean()], { error: 'must be host:port or off' }), (v) => {
   if (v === false || (typeof v === 'string' && ['off', 'none', 'false', ''].includes(v.trim().toLowerCase()))) {
     return undefined;
   }
@@ -166,9 +201,18 @@ const listen = z.union([z.string(), z.boolean()]).transform((v, ctx) => {
   try {
     return parseHostPort(v, 9464, 0);
   } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
+    return new Invalid((error as Error).message);
   }
+});
+
+const httpUrl = rule(z.string({ error: 'must be an http:// or https:// URL' }), (v) => {
+  const t = v.trim();
+  try {
+    if (['http:', 'https:'].includes(new URL(t).protocol)) return t;
+  } catch {
+    // not a URL: said below
+  }
+  return new Invalid('must be an http:// or https:// URL');
 });
 
 const LOG_LEVELS: LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'];
@@ -198,7 +242,7 @@ export const SETTINGS: Setting[] = [
     arg: 'id',
     help: 'Worker id sent with SET_CLIENT_ID (shown by gearadmin --workers).',
     defaultText: 'the host name',
-    schema: text('client id').refine((v) => !/\s/.test(v), { message: 'must not contain spaces' }),
+    schema: rule(text('client id'), (v) => (/\s/.test(v) ? new Invalid('must not contain spaces') : v)),
     apply: (c, v: string) => (c.clientId = v),
   },
   {
@@ -216,7 +260,7 @@ export const SETTINGS: Setting[] = [
     arg: 'prefix',
     help: 'Prepended to the Lambda function names (buildDevice, ...): serverless service-stage-.',
     defaultText: DEFAULTS.functionPrefix,
-    schema: z.string().regex(/^[A-Za-z0-9_:-]*$/, { message: 'may contain only letters, digits, "-", "_" and ":"' }),
+    schema: pattern(/^[A-Za-z0-9_:-]*$/, 'may contain only letters, digits, "-", "_" and ":"'),
     apply: (c, v: string) => (c.functionPrefix = v),
   },
   {
@@ -224,19 +268,7 @@ export const SETTINGS: Setting[] = [
     type: 'string',
     arg: 'URL',
     help: 'Lambda-compatible endpoint, e.g. serverless-offline http://127.0.0.1:3002 (any credentials). Unset: real AWS.',
-    schema: z
-      .string()
-      .transform((v) => v.trim())
-      .refine(
-        (v) => {
-          try {
-            return ['http:', 'https:'].includes(new URL(v).protocol);
-          } catch {
-            return false;
-          }
-        },
-        { message: 'must be an http:// or https:// URL' },
-      ),
+    schema: httpUrl,
     apply: (c, v: string) => (c.lambdaEndpoint = v),
   },
   {
@@ -244,7 +276,7 @@ export const SETTINGS: Setting[] = [
     type: 'string',
     arg: 'region',
     help: "AWS region of the functions. Unset: the SDK's chain (AWS_REGION, profile); us-east-1 with --lambda-endpoint.",
-    schema: z.string().regex(/^[a-z0-9-]+$/, { message: 'must look like us-east-1' }),
+    schema: pattern(/^[a-z0-9-]+$/, 'must look like us-east-1'),
     apply: (c, v: string) => (c.lambdaRegion = v),
   },
   {
@@ -280,9 +312,9 @@ export const SETTINGS: Setting[] = [
     arg: 'seconds',
     help: 'How often to read each job server\'s queue (gearmand\'s admin "status", on a short connection of its own) for the pool_bridge_gearman_* metrics; 0 turns it off.',
     defaultText: String(DEFAULTS.queuePollIntervalMs / 1000),
-    schema: seconds(0, 3600).refine((ms) => ms === 0 || ms >= 100, {
-      message: 'must be 0 (off) or from 0.1 to 3600 seconds',
-    }),
+    schema: rule(seconds(0, 3600), (ms) =>
+      ms === 0 || ms >= 100 ? ms : new Invalid('must be 0 (off) or from 0.1 to 3600 seconds'),
+    ),
     apply: (c, v: number) => (c.queuePollIntervalMs = v),
   },
   {
@@ -346,10 +378,28 @@ export const SETTINGS: Setting[] = [
     apply: (c, v: number) => (c.reconnectMaxDelayMs = v),
   },
   {
+    flag: 'probe-interval',
+    type: 'string',
+    arg: 'seconds',
+    help: 'A job server connection silent this long is probed with ECHO_REQ (a stopped or wedged gearmand keeps its connections open).',
+    defaultText: String(DEFAULTS.probeIntervalMs / 1000),
+    schema: seconds(0.05, 3600),
+    apply: (c, v: number) => (c.probeIntervalMs = v),
+  },
+  {
+    flag: 'probe-timeout',
+    type: 'string',
+    arg: 'seconds',
+    help: 'A probe not answered within this recycles the connection (reconnect, register again).',
+    defaultText: String(DEFAULTS.probeTimeoutMs / 1000),
+    schema: seconds(0.05, 600),
+    apply: (c, v: number) => (c.probeTimeoutMs = v),
+  },
+  {
     flag: 'max-payload-bytes',
     type: 'string',
     arg: 'n',
-    help: 'Larger job payloads get a FAIL result without being parsed.',
+    help: 'Larger job payloads get a FAIL result without being parsed or even kept (dropped as they arrive); any other packet from a job server over this plus 4 KiB closes the connection.',
     defaultText: String(DEFAULTS.maxPayloadBytes),
     schema: integer(2, 6 * 1024 * 1024),
     apply: (c, v: number) => (c.maxPayloadBytes = v),
@@ -358,10 +408,30 @@ export const SETTINGS: Setting[] = [
     flag: 'throttle-retries',
     type: 'string',
     arg: 'n',
-    help: 'Retries of an invoke Lambda throttled (429: the function did not run). Nothing else is retried.',
+    help: 'Retries of an invoke Lambda throttled (429: the function did not run). An invoke whose answer was lost is made again up to 3 times in all; nothing else is retried.',
     defaultText: String(DEFAULTS.throttleRetries),
     schema: integer(0, 100),
     apply: (c, v: number) => (c.throttleRetries = v),
+  },
+  {
+    flag: 'device-basename',
+    type: 'string',
+    arg: 'name',
+    help: 'The functions\' POOL_NODE_BASENAME (set both from one value; "" if they have none). A BUILD_DEVICE whose answer was lost is answered FAIL with the name of the device it may have made.',
+    defaultText: 'unset: the FAIL gives the uuid only',
+    schema: pattern(
+      /^[A-Za-z0-9._-]*$/,
+      'may contain only letters, digits, ".", "-" and "_" (a Nova server name prefix)',
+    ),
+    apply: (c, v: string) => (c.deviceBasename = v),
+  },
+  {
+    flag: 'dry-run',
+    type: 'boolean',
+    help: 'Invoke nothing: every job gets the same parsing and routing as a real one, then a FAIL "dry run: no function invoked" (never a PASS). To check a new bridge against gearmand.',
+    defaultText: 'off',
+    schema: boolean,
+    apply: (c, v: boolean) => (c.dryRun = v),
   },
   {
     flag: 'log-level',
@@ -369,18 +439,23 @@ export const SETTINGS: Setting[] = [
     arg: 'level',
     help: `One of ${LOG_LEVELS.join(', ')}.`,
     defaultText: 'INFO',
-    schema: z
-      .string()
-      .transform((v) => v.trim().toUpperCase())
-      .refine((v): v is LogLevel => (LOG_LEVELS as string[]).includes(v), {
-        message: `must be one of ${LOG_LEVELS.join(', ')}`,
-      }),
+    schema: rule(z.string({ error: `must be one of ${LOG_LEVELS.join(', ')}` }), (v) => {
+      const level = v.trim().toUpperCase();
+      return (LOG_LEVELS as string[]).includes(level)
+        ? (level as LogLevel)
+        : new Invalid(`must be one of ${LOG_LEVELS.join(', ')}`);
+    }),
     apply: (c, v: LogLevel) => (c.logLevel = v),
   },
 ];
 
 const META_OPTIONS = {
   config: { type: 'string', arg: 'file', help: `YAML file of settings (also ${envName('config')}).` },
+  'device-name': {
+    type: 'string',
+    arg: 'unique-id',
+    help: 'Print the name BUILD_DEVICE gives the device of this Gearman unique id (<device-basename>-<UUIDv5>), and exit.',
+  },
   help: { type: 'boolean', short: 'h', help: 'Show this help and exit.' },
   version: { type: 'boolean', short: 'v', help: 'Show the version and exit.' },
 } as const;
@@ -388,6 +463,7 @@ const META_OPTIONS = {
 export type LoadResult =
   | { kind: 'help' }
   | { kind: 'version' }
+  | { kind: 'device-name'; unique: string; deviceBasename: string | undefined }
   | { kind: 'run'; config: BridgeConfig; warnings: string[]; sources: Record<string, string> };
 
 /**
@@ -476,6 +552,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     warnings.push(
       `invoke-timeout ${config.invokeTimeoutMs / 1000} s is shorter than the longest function timeout (${LONGEST_FUNCTION_TIMEOUT_S} s): a slow BUILD_DEVICE will be answered FAIL while it still runs`,
     );
+  }
+  if (typeof values['device-name'] === 'string') {
+    return { kind: 'device-name', unique: values['device-name'], deviceBasename: config.deviceBasename };
   }
   return { kind: 'run', config, warnings, sources };
 }

@@ -2,20 +2,32 @@
  * One job server: the socket (plain or TLS, with TCP keepalive), registration
  * (SET_CLIENT_ID, CAN_DO, then an ECHO round trip to know the server answers), the grab
  * loop (GRAB_JOB_UNIQ -> JOB_ASSIGN_UNIQ | NO_JOB -> PRE_SLEEP ... NOOP), and reconnecting
- * with capped exponential backoff and jitter, registering again on its own.
+ * with capped exponential backoff and jitter, registering again on its own. A connection
+ * that has been silent for the probe interval is probed with ECHO_REQ; one that does not
+ * answer within the probe timeout is recycled (a stopped or wedged job server keeps its
+ * TCP connections open and would otherwise look connected for ever).
  *
  * It never decides how many jobs to take: the worker owns the slots and calls grab() only
  * after reserving one, so one connection can hold many jobs at once (gearmand hands a
  * connection as many jobs as it asks for) without the bridge exceeding its concurrency.
+ *
+ * Several grabs may be in flight at once (gearmand answers each, in order, with a
+ * JOB_ASSIGN or a NO_JOB), so a busy job server's queue is drained without a round trip
+ * per job: after a wake-up one grab goes out, and each job that comes back doubles how
+ * many may be in flight (up to the free slots, and MAX_GRAB_WINDOW). A NO_JOB halves that
+ * and stops new grabs; once none is in flight the connection sends PRE_SLEEP and waits for
+ * gearmand's NOOP. Packets written in one turn of the event loop go out in one write.
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import type { LogSink } from '../contract';
 import { describeUnique } from '../contract';
 import { backoffDelay } from './invoker';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from './job';
 import type { ServerAddress } from './address';
 import { formatServer } from './address';
 import type { ResponsePacket } from './gearman/protocol/packets';
+import { ASSIGN_ARGUMENTS_MAX } from './gearman/protocol/packets';
 import { PacketParser, decodeResponse } from './gearman/protocol/parser';
 import { worker as request } from './gearman/protocol/serializer';
 
@@ -39,7 +51,15 @@ export interface ConnectionOptions {
   reconnectMaxMs: number;
   /** Connect plus registration must finish within this (default 10 s). */
   connectTimeoutMs?: number;
-  maxPacketSize?: number;
+  /** Probe (ECHO_REQ) a connection that has been silent this long (default 10 s). */
+  probeIntervalMs?: number;
+  /** Recycle a connection whose probe gets no answer within this (default 5 s). */
+  probeTimeoutMs?: number;
+  /**
+   * Job payloads over this are dropped as they stream in (the job is answered FAIL); any
+   * other packet over this plus ASSIGN_ARGUMENTS_MAX closes the connection. Default 256 KiB.
+   */
+  maxPayloadBytes?: number;
 }
 
 export interface AssignedJob {
@@ -48,6 +68,8 @@ export interface AssignedJob {
   unique: Buffer;
   functionName: string;
   data: Buffer;
+  /** Set when the payload was over the limit: its size; `data` is then empty (never buffered). */
+  payloadBytes?: number;
   server: string;
   /** Which socket of this connection the job came on; answers go only to that one. */
   epoch: number;
@@ -60,10 +82,14 @@ export interface ConnectionHooks {
   onGrabReleased(connection: ServerConnection): void;
   /** The connection may grab now (registered, or woken by NOOP). */
   onReady(connection: ServerConnection): void;
+  /** The socket closed with these jobs unanswered: gearmand re-queues them, their answers go nowhere. */
+  onOrphaned?(connection: ServerConnection, jobs: AssignedJob[]): void;
   /** Connection state changed (for health and metrics). */
   onStateChange?(connection: ServerConnection): void;
   /** A reconnect is scheduled after a lost or failed connection. */
   onReconnectScheduled?(connection: ServerConnection, delayMs: number): void;
+  /** A probe went unanswered: the connection is being recycled. */
+  onProbeFailed?(connection: ServerConnection): void;
 }
 
 export type ConnectionState = 'idle' | 'connecting' | 'registering' | 'connected' | 'backoff' | 'stopped';
@@ -75,11 +101,25 @@ export interface ServerStatus {
   since: string;
   inFlight: number;
   reconnects: number;
+  /** Connections recycled because a probe (ECHO_REQ) went unanswered. */
+  probeFailures: number;
   lastError?: string;
   tls: boolean;
 }
 
 const HELLO = 'pool-bridge-hello';
+const PROBE = 'pool-bridge-probe';
+/** Packets sent again and again, encoded once. */
+const GRAB_JOB_UNIQ = request.grabJobUniq();
+const PRE_SLEEP = request.preSleep();
+const PROBE_PACKET = request.echoReq(PROBE);
+/**
+ * Grabs in flight per connection never exceed the free slots, nor this. More would hide no
+ * more round trips to gearmand, only come back as NO_JOB (bench/REPORT.md, section 2: 16
+ * to 32 in flight did best on its load; 4 and 8 left the bridge waiting, 1024 doubled the
+ * NO_JOBs).
+ */
+const MAX_GRAB_WINDOW = 32;
 
 export class ServerConnection {
   readonly name: string;
@@ -88,13 +128,25 @@ export class ServerConnection {
   private socket: net.Socket | undefined;
   private parser = new PacketParser();
   private epochValue = 0;
-  private grabbing = false;
+  /** Grabs sent and not yet answered (gearmand answers them in order). */
+  private outstanding = 0;
+  /** How many grabs may be in flight: 1 after a wake-up, doubled by each job that comes back. */
+  private window = 1;
+  /** A NO_JOB came since the last job: no new grab until a job or a NOOP says there is work. */
+  private drained = false;
   private asleep = false;
+  /** The socket corked for this turn of the event loop, if any (uncorked on setImmediate). */
+  private corkedSocket: net.Socket | undefined;
   private taking = true;
   private attempt = 0;
   private reconnectCount = 0;
   private lastError: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** When a byte last came from the job server (performance.now()). */
+  private lastHeard = 0;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probeSentAt: number | undefined;
+  private probeFailureCount = 0;
   private readonly jobs = new Map<string, AssignedJob>();
   private closedWaiters: (() => void)[] = [];
 
@@ -111,14 +163,21 @@ export class ServerConnection {
     return this.stateValue;
   }
 
-  /** Registered, awake, not already grabbing, still taking jobs. */
+  /** Registered, awake, its last grab not answered with NO_JOB, room in its window, still taking jobs. */
   get wantsWork(): boolean {
-    return this.stateValue === 'connected' && this.taking && !this.grabbing && !this.asleep;
+    return (
+      this.stateValue === 'connected' &&
+      this.socket !== undefined &&
+      this.taking &&
+      !this.asleep &&
+      !this.drained &&
+      this.outstanding < this.window
+    );
   }
 
   /** Nothing left to answer or receive: safe to close while draining. */
   get idle(): boolean {
-    return this.jobs.size === 0 && !this.grabbing;
+    return this.jobs.size === 0 && this.outstanding === 0;
   }
 
   start(): void {
@@ -128,8 +187,8 @@ export class ServerConnection {
   /** Asks for one job. The caller has reserved a slot for it. */
   grab(): void {
     if (!this.wantsWork) throw new Error(`grab() on ${this.name} while it cannot grab (${this.stateValue})`);
-    this.grabbing = true;
-    this.send(request.grabJobUniq());
+    this.outstanding += 1;
+    this.send(GRAB_JOB_UNIQ);
   }
 
   /**
@@ -142,6 +201,18 @@ export class ServerConnection {
     if (job.epoch !== this.epochValue || this.jobs.get(job.handle) !== job) return false;
     this.jobs.delete(job.handle);
     return this.send(packet);
+  }
+
+  /** True while the job can still be answered: it came on the socket this connection has now. */
+  holds(job: AssignedJob): boolean {
+    return job.epoch === this.epochValue && this.jobs.get(job.handle) === job;
+  }
+
+  /** Closes the socket of a job server that misbehaves; it reconnects as after any loss. */
+  recycle(reason: string): void {
+    this.lastError = reason;
+    this.logger.error('job server misbehaves; recycling the connection', { server: this.name, reason });
+    this.socket?.destroy();
   }
 
   /** Forgets a job without answering it (taken while draining: gearmand re-queues it on close). */
@@ -196,6 +267,7 @@ export class ServerConnection {
       since: this.stateSince.toISOString(),
       inFlight: this.jobs.size,
       reconnects: this.reconnectCount,
+      probeFailures: this.probeFailureCount,
       ...(this.lastError ? { lastError: this.lastError } : {}),
       tls: this.options.tls !== undefined,
     };
@@ -205,8 +277,11 @@ export class ServerConnection {
     this.timer = undefined;
     this.epochValue += 1;
     const epoch = this.epochValue;
-    this.parser = new PacketParser({ maxPacketSize: this.options.maxPacketSize });
-    this.grabbing = false;
+    const maxPayload = this.options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    this.parser = new PacketParser({ maxPacketSize: maxPayload + ASSIGN_ARGUMENTS_MAX, maxJobPayload: maxPayload });
+    this.outstanding = 0;
+    this.window = 1;
+    this.drained = false;
     this.asleep = false;
     this.setState('connecting');
     const { host, port } = this.server;
@@ -242,7 +317,9 @@ export class ServerConnection {
       );
     });
     socket.on('data', (chunk: Buffer) => {
-      if (epoch === this.epochValue) this.receive(chunk);
+      if (epoch !== this.epochValue) return;
+      this.lastHeard = performance.now();
+      this.receive(chunk);
     });
     // 'error' listeners stay for the sockets' whole life: a late error is never unhandled.
     const onError = (error: Error): void => {
@@ -266,7 +343,7 @@ export class ServerConnection {
 
   private receive(chunk: Buffer): void {
     const { packets, error } = this.parser.parse(chunk);
-    for (const raw of packets) this.handle(decodeResponse(raw));
+    for (const raw of packets) this.handle(decodeResponse(raw), raw.discardedPayload);
     if (error) {
       this.logger.error('job server stream is not Gearman; closing the connection', {
         server: this.name,
@@ -277,14 +354,20 @@ export class ServerConnection {
     }
   }
 
-  private handle(packet: ResponsePacket): void {
+  private handle(packet: ResponsePacket, discardedPayload?: number): void {
     switch (packet.kind) {
       case 'ECHO_RES':
+        if (this.probeSentAt !== undefined && packet.data.toString() === PROBE) {
+          this.probeSentAt = undefined;
+          this.armProbe(this.probeIntervalMs);
+          return;
+        }
         if (this.stateValue === 'registering' && packet.data.toString() === HELLO) {
           this.socket?.setTimeout(0);
           this.attempt = 0;
           this.lastError = undefined;
           this.setState('connected');
+          this.armProbe(this.probeIntervalMs);
           this.logger.info('registered with job server', {
             server: this.name,
             function: this.options.functionName,
@@ -294,27 +377,38 @@ export class ServerConnection {
         }
         return;
       case 'NOOP':
+        // Work may be queued again: start over with one grab.
         this.asleep = false;
+        this.drained = false;
+        this.window = 1;
         this.hooks.onReady(this);
         return;
       case 'NO_JOB':
-        if (!this.grabbing) return;
-        this.grabbing = false;
-        if (this.taking) {
+        if (this.outstanding === 0) return;
+        this.outstanding -= 1;
+        this.drained = true;
+        this.window = Math.max(1, this.window >> 1);
+        // Sleep only once no grab is in flight: one still out may bring a job.
+        if (this.outstanding === 0 && this.taking && !this.asleep) {
           this.asleep = true;
-          this.send(request.preSleep());
+          this.send(PRE_SLEEP);
         }
         this.hooks.onGrabReleased(this);
         return;
       case 'JOB_ASSIGN_UNIQ':
       case 'JOB_ASSIGN': {
-        const reserved = this.grabbing;
-        this.grabbing = false;
+        const reserved = this.outstanding > 0;
+        if (reserved) {
+          this.outstanding -= 1;
+          this.drained = false;
+          this.window = Math.min(this.window * 2, MAX_GRAB_WINDOW);
+        }
         const job: AssignedJob = {
           handle: packet.handle,
           unique: packet.kind === 'JOB_ASSIGN_UNIQ' ? packet.unique : Buffer.alloc(0),
           functionName: packet.functionName,
           data: packet.data,
+          ...(discardedPayload !== undefined ? { payloadBytes: discardedPayload } : {}),
           server: this.name,
           epoch: this.epochValue,
         };
@@ -330,47 +424,115 @@ export class ServerConnection {
     }
   }
 
+  private get probeIntervalMs(): number {
+    return this.options.probeIntervalMs ?? 10_000;
+  }
+
+  private get probeTimeoutMs(): number {
+    return this.options.probeTimeoutMs ?? 5000;
+  }
+
+  /**
+   * One timer per connection for the probe: at the interval it looks at when the job server
+   * was last heard from; silent that long, it sends ECHO_REQ and waits the probe timeout for
+   * the answer, else re-arms for the rest of the interval. No answer: the socket is
+   * destroyed and the connection reconnects as after any loss.
+   */
+  private armProbe(delayMs: number): void {
+    clearTimeout(this.probeTimer);
+    this.probeTimer = setTimeout(() => this.probe(), delayMs);
+    this.probeTimer.unref();
+  }
+
+  private probe(): void {
+    this.probeTimer = undefined;
+    if (this.stateValue !== 'connected' || !this.socket) return;
+    const now = performance.now();
+    if (this.probeSentAt !== undefined) {
+      const seconds = this.probeTimeoutMs / 1000;
+      this.probeFailureCount += 1;
+      this.lastError = `no answer to a probe (ECHO_REQ) within ${seconds} s: the job server is stopped or wedged; connection recycled`;
+      this.logger.warn('job server did not answer a probe; recycling the connection', {
+        server: this.name,
+        probeTimeoutMs: this.probeTimeoutMs,
+        silentMs: Math.round(now - this.lastHeard),
+      });
+      this.hooks.onProbeFailed?.(this);
+      this.probeSentAt = undefined;
+      this.socket.destroy();
+      return;
+    }
+    const silent = now - this.lastHeard;
+    if (silent < this.probeIntervalMs) {
+      this.armProbe(this.probeIntervalMs - silent);
+      return;
+    }
+    this.probeSentAt = now;
+    this.send(PROBE_PACKET);
+    this.armProbe(this.probeTimeoutMs);
+  }
+
   private closed(epoch: number): void {
     if (epoch !== this.epochValue) return;
     this.socket = undefined;
+    clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    this.probeSentAt = undefined;
     const wasConnected = this.stateValue === 'connected';
-    if (this.grabbing) {
-      this.grabbing = false;
-      this.hooks.onGrabReleased(this);
-    }
-    const orphaned = [...this.jobs.values()].map((j) => ({ unique: describeUnique(j.unique), handle: j.handle }));
+    const grabsInFlight = this.outstanding;
+    this.outstanding = 0;
+    const orphanedJobs = [...this.jobs.values()];
     this.jobs.clear();
     const waiters = this.closedWaiters;
     this.closedWaiters = [];
-    if (!this.taking) {
+    // The state changes before the worker hears of it, so that nothing it schedules in
+    // answer grabs on this connection before it is registered again.
+    let delay: number | undefined;
+    if (this.taking) {
+      this.attempt += 1;
+      this.reconnectCount += 1;
+      delay = backoffDelay(this.attempt, this.options.reconnectBaseMs ?? 250, this.options.reconnectMaxMs);
+      this.logger.warn(wasConnected ? 'lost job server connection' : 'could not connect to job server', {
+        server: this.name,
+        error: this.lastError ?? 'connection closed',
+        retryInMs: delay,
+        ...(orphanedJobs.length
+          ? {
+              orphanedJobs: orphanedJobs
+                .slice(0, 50)
+                .map((j) => ({ unique: describeUnique(j.unique), handle: j.handle })),
+              orphanedCount: orphanedJobs.length,
+              note: 'gearmand re-queues them; their answers will be dropped',
+            }
+          : {}),
+      });
+      this.setState('backoff');
+      this.timer = setTimeout(() => this.connect(), delay);
+    } else {
       this.setState('stopped');
-      waiters.forEach((resolve) => resolve());
-      return;
     }
-    this.attempt += 1;
-    this.reconnectCount += 1;
-    const delay = backoffDelay(this.attempt, this.options.reconnectBaseMs ?? 250, this.options.reconnectMaxMs);
-    this.logger.warn(wasConnected ? 'lost job server connection' : 'could not connect to job server', {
-      server: this.name,
-      error: this.lastError ?? 'connection closed',
-      retryInMs: delay,
-      ...(orphaned.length
-        ? {
-            orphanedJobs: orphaned.slice(0, 50),
-            orphanedCount: orphaned.length,
-            note: 'gearmand re-queues them; their answers will be dropped',
-          }
-        : {}),
-    });
-    this.setState('backoff');
-    this.hooks.onReconnectScheduled?.(this, delay);
-    this.timer = setTimeout(() => this.connect(), delay);
+    for (let i = 0; i < grabsInFlight; i += 1) this.hooks.onGrabReleased(this);
+    if (orphanedJobs.length > 0) this.hooks.onOrphaned?.(this, orphanedJobs);
+    if (delay !== undefined) this.hooks.onReconnectScheduled?.(this, delay);
     waiters.forEach((resolve) => resolve());
   }
 
+  /**
+   * Queues a packet on the socket. The first packet of a turn of the event loop corks the
+   * socket and setImmediate uncorks it, so the answers and grabs of many jobs leave in one
+   * write (one system call) instead of one each.
+   */
   private send(packet: Buffer): boolean {
     const socket = this.socket;
     if (!socket || socket.destroyed || !socket.writable) return false;
+    if (this.corkedSocket !== socket) {
+      this.corkedSocket = socket;
+      socket.cork();
+      setImmediate(() => {
+        if (this.corkedSocket === socket) this.corkedSocket = undefined;
+        socket.uncork();
+      });
+    }
     socket.write(packet);
     return true;
   }

@@ -1,7 +1,7 @@
 /**
  * The operations endpoint (node:http): GET /healthz (JSON, 200 while at least one job
- * server connection is registered, 503 when none is) and GET /metrics (Prometheus text
- * from the bridge's own registry).
+ * server connection is registered and the bridge takes jobs, 503 otherwise, with the
+ * reason) and GET /metrics (Prometheus text from the bridge's own registry).
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -10,10 +10,16 @@ import type { ServerStatus } from './connection';
 import type { BridgeMetrics } from './metrics';
 
 export interface HealthReport {
-  status: 'ok' | 'down' | 'draining';
+  /** ok: serving (HTTP 200); down: no job server registered; draining: stopping; blocked: connected but taking no job (HTTP 503 for all three). */
+  status: 'ok' | 'down' | 'draining' | 'blocked';
+  /** Why the status is not ok, when it is not plain from `servers`. */
+  reason?: string;
   servers: ServerStatus[];
   inFlight: number;
   concurrency: number;
+  /** Invokes running for jobs whose connection dropped (no slot held; answers dropped). */
+  orphaned: number;
+  maxOrphans: number;
   draining: boolean;
   version: string;
 }
@@ -26,10 +32,16 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-export function healthReport(input: Omit<HealthReport, 'status'>): HealthReport {
-  const connected = input.servers.some((s) => s.state === 'connected');
-  const status = connected ? 'ok' : input.draining ? 'draining' : 'down';
-  return { status, ...input };
+export function healthReport(input: Omit<HealthReport, 'status' | 'reason'> & { blocked?: string }): HealthReport {
+  const { blocked, ...rest } = input;
+  const connected = rest.servers.some((s) => s.state === 'connected');
+  if (!connected) {
+    return rest.draining
+      ? { status: 'draining', ...rest }
+      : { status: 'down', reason: 'no job server connection is registered', ...rest };
+  }
+  if (blocked && !rest.draining) return { status: 'blocked', reason: blocked, ...rest };
+  return { status: 'ok', ...rest };
 }
 
 export function isLoopback(host: string): boolean {

@@ -11,6 +11,7 @@ import type { TlsFiles } from './connection';
 import type { HealthReport, HealthServer } from './health';
 import { healthReport, startHealthServer } from './health';
 import type { Invoker } from './invoker';
+import type { JobLines } from './job-lines';
 import { BridgeMetrics } from './metrics';
 import { QueuePoller } from './queue-status';
 import { bridgeVersion } from './version';
@@ -19,12 +20,13 @@ import { Worker } from './worker';
 export type { BridgeConfig } from './config';
 export { DEFAULTS, makeConfig, loadConfig } from './config';
 export type { Invoker, InvokeOutcome } from './invoker';
-export { LambdaInvoker } from './invoker';
 export type { HealthReport } from './health';
 
 export interface BridgeDeps {
   invoker: Invoker;
   logger?: LogSink;
+  /** The lines about each job (default: through `logger`). */
+  jobLines?: JobLines;
   metrics?: BridgeMetrics;
 }
 
@@ -61,17 +63,24 @@ export async function startBridge(config: BridgeConfig, deps: BridgeDeps): Promi
       servers: config.servers,
       concurrency: config.concurrency,
       invokeTimeoutMs: config.invokeTimeoutMs,
-      job: { functionPrefix: config.functionPrefix, maxPayloadBytes: config.maxPayloadBytes },
+      job: {
+        functionPrefix: config.functionPrefix,
+        maxPayloadBytes: config.maxPayloadBytes,
+        ...(config.deviceBasename !== undefined ? { deviceBasename: config.deviceBasename } : {}),
+      },
       connection: {
         functionName: config.functionName,
         clientId: config.clientId,
         keepAlive: config.keepAlive,
         keepAliveIdleMs: config.keepAliveIdleMs,
         reconnectMaxMs: config.reconnectMaxDelayMs,
+        probeIntervalMs: config.probeIntervalMs,
+        probeTimeoutMs: config.probeTimeoutMs,
+        maxPayloadBytes: config.maxPayloadBytes,
         ...(tlsFiles ? { tls: tlsFiles } : {}),
       },
     },
-    { invoker: deps.invoker, logger, metrics },
+    { invoker: deps.invoker, logger, metrics, ...(deps.jobLines ? { jobLines: deps.jobLines } : {}) },
   );
   // Its own short connections to the job servers, TLS as the worker's, never the worker's own.
   const queue =
@@ -90,8 +99,11 @@ export async function startBridge(config: BridgeConfig, deps: BridgeDeps): Promi
       servers: worker.servers(),
       inFlight: worker.inFlight,
       concurrency: worker.concurrency,
+      orphaned: worker.orphaned,
+      maxOrphans: worker.maxOrphans,
       draining: worker.draining,
       version: bridgeVersion(),
+      ...(worker.blockedReason ? { blocked: worker.blockedReason } : {}),
     });
 
   let health: HealthServer | undefined;

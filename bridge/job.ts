@@ -7,8 +7,19 @@
  * Every answer is a JSON object sent with WORK_COMPLETE, PASS or FAIL alike: clients read
  * its `response`. WORK_FAIL is kept for the case where no JSON can be produced at all.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Action, FunctionName, Message } from '../contract';
-import { ACTIONS, functionNameFor, normaliseAction, wrap, fail, isMessage, oneLine } from '../contract';
+import {
+  ACTIONS,
+  deviceName,
+  deviceUuid,
+  fail,
+  functionNameFor,
+  isMessage,
+  normaliseAction,
+  oneLine,
+  wrap,
+} from '../contract';
 import type { InvokeOutcome } from './invoker';
 
 /** Label for metrics and logs: one of the six actions, or why there is none. */
@@ -36,6 +47,8 @@ export type PreparedJob =
       functionName: string;
       baseName: FunctionName;
       message: Message;
+      /** The Gearman unique id (undefined when the client sent none): names a BUILD_DEVICE's device. */
+      unique: string | Uint8Array | undefined;
       /** The Lambda payload: the envelope carrying message, unique id and handle. */
       payload: Buffer;
     };
@@ -45,9 +58,15 @@ export interface JobOptions {
   functionPrefix: string;
   /** Larger payloads get a FAIL without being parsed (default 256 KiB). */
   maxPayloadBytes?: number;
+  /**
+   * The functions' POOL_NODE_BASENAME (--device-basename): with it, a BUILD_DEVICE whose
+   * function may have run is answered with the name of the device that run would have
+   * made. Undefined: not configured (the FAIL gives the uuid only).
+   */
+  deviceBasename?: string;
 }
 
-const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
+export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
 
 const KNOWN_ACTIONS = Object.keys(ACTIONS).join(', ');
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -63,20 +82,13 @@ export function prepareJob(
     kind: 'answer',
     answer: failAnswer(message, error, action),
   });
-  if (payload.length > limit) {
-    return answer(
-      undefined,
-      `payload is ${payload.length} bytes, over the ${limit}-byte limit; send one JSON object`,
-      'invalid',
-    );
-  }
+  if (payload.length > limit) return { kind: 'answer', answer: payloadTooLarge(payload.length, limit) };
   if (payload.length === 0) return answer(undefined, 'payload is empty; send one JSON object', 'invalid');
-  let text: string;
-  try {
-    text = utf8.decode(payload);
-  } catch {
-    return answer(undefined, 'payload is not UTF-8 text; send one JSON object', 'invalid');
-  }
+  // isUtf8 is one native pass (a fatal TextDecoder throws and catches to say the same).
+  if (!isUtf8(payload)) return answer(undefined, 'payload is not UTF-8 text; send one JSON object', 'invalid');
+  const decoded = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+  // A leading byte order mark is dropped, as TextDecoder does.
+  const text = decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -114,18 +126,33 @@ export function prepareJob(
     baseName,
     functionName: `${options.functionPrefix}${baseName}`,
     message,
+    unique,
     payload: Buffer.from(envelope, 'utf8'),
   };
 }
 
-export function finishJob(job: Extract<PreparedJob, { kind: 'invoke' }>, outcome: InvokeOutcome): JobAnswer {
+export function finishJob(
+  job: Extract<PreparedJob, { kind: 'invoke' }>,
+  outcome: InvokeOutcome,
+  options: Pick<JobOptions, 'deviceBasename'> = {},
+): JobAnswer {
   const { message, action, functionName } = job;
   if (outcome.status === 'failed') {
+    if (outcome.reason === 'timeout' || outcome.reason === 'lost') {
+      // The function may have run to the end: say so, and name what it would have made.
+      const what =
+        outcome.reason === 'timeout'
+          ? `${functionName} timed out: ${outcome.message}`
+          : `invoking ${functionName} failed and the function may have run: ${outcome.message}`;
+      if (action !== 'BUILD_DEVICE') return failAnswer(message, what, action);
+      const device = mayHaveBuilt(job.unique, options.deviceBasename);
+      return failAnswer(message, `${what}; ${device.text}`, action, device.fields);
+    }
     const text =
-      outcome.reason === 'timeout'
-        ? `${functionName} timed out: ${outcome.message}`
-        : outcome.reason === 'throttled'
-          ? `${functionName} was not run: ${outcome.message}`
+      outcome.reason === 'throttled'
+        ? `${functionName} was not run: ${outcome.message}`
+        : outcome.reason === 'dry-run'
+          ? `${outcome.message} (pool-bridge --dry-run; a real run invokes ${functionName})`
           : outcome.reason === 'aborted'
             ? `${functionName} was abandoned: ${outcome.message}`
             : `invoking ${functionName} failed: ${outcome.message}`;
@@ -165,13 +192,53 @@ export function finishJob(job: Extract<PreparedJob, { kind: 'invoke' }>, outcome
   };
 }
 
+/** The FAIL for a payload over the limit: not parsed (nor, from the parser, even kept). */
+export function payloadTooLarge(bytes: number, limit: number): JobAnswer {
+  return failAnswer(
+    undefined,
+    `payload is ${bytes} bytes, ${bytes - limit} over the ${limit}-byte limit (max-payload-bytes); send one JSON object`,
+    'invalid',
+  );
+}
+
+/**
+ * The device a BUILD_DEVICE run that may have happened would have booted: its name is
+ * `<basename>-<UUIDv5 of the unique id>` (contract/naming.ts), and the FAIL carries the
+ * contract's fields of a failed build (name, addr "", type and az, which the bridge does not
+ * know, empty) so the admin side can record it and delete it by name.
+ */
+function mayHaveBuilt(
+  unique: string | Uint8Array | undefined,
+  basename: string | undefined,
+): { text: string; fields?: Message } {
+  if (unique === undefined || unique.length === 0) {
+    return { text: 'the job had no unique id, so the name of the device it may have made cannot be known' };
+  }
+  const uuid = deviceUuid(unique);
+  if (basename === undefined) {
+    return {
+      text: `the device it may have made is named <POOL_NODE_BASENAME>-${uuid} (set --device-basename for the full name)`,
+    };
+  }
+  const name = deviceName(basename, uuid);
+  return {
+    text: `it may have made device ${name}: look it up by that exact name, and delete it if the job is not resubmitted`,
+    fields: { name, addr: '', type: '', az: '' },
+  };
+}
+
 /**
  * A FAIL result object with WORK_COMPLETE. A message parsed from JSON that is nested too
  * deeply to write back (RangeError) is left out of the result, except its action if that
  * is a string; WORK_FAIL only if no JSON can be produced.
  */
-export function failAnswer(message: Message | undefined, error: string, action: ActionLabel): JobAnswer {
-  const result = fail(message, error);
+export function failAnswer(
+  message: Message | undefined,
+  error: string,
+  action: ActionLabel,
+  added: Message = {},
+): JobAnswer {
+  const result = fail(message, error, added);
   try {
     return {
       packet: 'WORK_COMPLETE',

@@ -4,15 +4,29 @@
  * holds more jobs than it can run; each job runs on its own (a BUILD_DEVICE that waits
  * minutes holds one slot and nothing else), and a freed slot goes round-robin to the
  * next connection that wants work.
+ *
+ * Orphans: when a connection drops, gearmand re-queues its jobs, but their invokes run on
+ * (a Lambda invoke cannot be called back) and their answers have nowhere to go. They leave
+ * their slots at once, so the re-queued jobs start as soon as the connection is back, and
+ * are counted apart, up to a bound (`maxOrphans`, default `concurrency`): past it the bridge
+ * takes no job until enough of them end, so the invokes it has open stay bounded.
+ *
+ * A job the bridge did not ask for (a JOB_ASSIGN with no grab outstanding: gearmand never
+ * does this) never runs beyond the slots: it runs in a free slot, or waits for one, and
+ * past `concurrency` of them waiting the job server is treated as misbehaving (its
+ * connection is recycled; gearmand re-queues what it handed out).
  */
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { LogSink } from '../contract';
-import { describeUnique } from '../contract';
+import type { FunctionName, LogSink } from '../contract';
+import { BRIDGE_MARGIN_SECONDS, FUNCTION_LIMITS, describeUnique } from '../contract';
 import type { AssignedJob, ConnectionOptions, ServerAddress, ServerStatus } from './connection';
 import { ServerConnection } from './connection';
 import type { Invoker, InvokeOutcome } from './invoker';
 import type { JobAnswer, JobOptions } from './job';
-import { failAnswer, finishJob, prepareJob } from './job';
+import { DEFAULT_MAX_PAYLOAD_BYTES, failAnswer, finishJob, payloadTooLarge, prepareJob } from './job';
+import type { JobLines } from './job-lines';
+import { jobLinesVia } from './job-lines';
 import type { BridgeMetrics } from './metrics';
 import { worker as request } from './gearman/protocol/serializer';
 
@@ -21,25 +35,41 @@ export interface WorkerOptions {
   connection: ConnectionOptions;
   concurrency: number;
   job: JobOptions;
-  /** The longest a job's invoke may take before it is answered with a FAIL. */
+  /** Orphaned invokes allowed before the bridge stops taking jobs (default: concurrency). */
+  maxOrphans?: number;
+  /**
+   * The longest a job's invoke may take before it is answered with a FAIL; a job's own
+   * deadline is its function's timeout plus the margin (contract/deadlines.json), when shorter.
+   */
   invokeTimeoutMs: number;
 }
 
 export interface WorkerDeps {
   invoker: Invoker;
   logger: LogSink;
+  /** The lines about each job (default: through `logger`). */
+  jobLines?: JobLines;
   metrics: BridgeMetrics;
 }
 
 export class Worker {
   private readonly connections: ServerConnection[];
-  private inFlightCount = 0;
+  /** Jobs holding a slot: taken, not yet answered. */
+  private readonly active = new Set<AssignedJob>();
+  /** Jobs whose connection dropped while their invoke ran: no slot, answer dropped. */
+  private readonly orphans = new Set<AssignedJob>();
+  private overOrphanBound = false;
+  /** Jobs a job server sent without being asked, waiting for a free slot. */
+  private held: { connection: ServerConnection; job: AssignedJob }[] = [];
+  private readonly lines: JobLines;
   private reserved = 0;
   private roundRobin = 0;
   private drainingFlag = false;
   private stopped = false;
   /** Abort functions of the invokes in flight, called by stop(). */
-  private readonly running = new Set<() => void>();
+  private readonly running = new Set<(why: 'timeout' | 'aborted') => void>();
+  /** Aborted by stop(): every invoke in flight gives up. */
+  private readonly stopping = new AbortController();
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -47,6 +77,9 @@ export class Worker {
     private readonly deps: WorkerDeps,
   ) {
     if (options.servers.length === 0) throw new Error('no job servers configured');
+    this.lines = deps.jobLines ?? jobLinesVia(deps.logger);
+    // Every invoke in flight listens to it: as many listeners as jobs and orphans.
+    setMaxListeners(0, this.stopping.signal);
     const hooks = {
       onJob: (c: ServerConnection, job: AssignedJob, reserved: boolean) => this.onJob(c, job, reserved),
       onGrabReleased: (c: ServerConnection) => {
@@ -55,10 +88,12 @@ export class Worker {
         else this.schedule();
       },
       onReady: () => this.schedule(),
+      onOrphaned: (c: ServerConnection, jobs: AssignedJob[]) => this.onOrphaned(c, jobs),
       onStateChange: (c: ServerConnection) => {
         deps.metrics.serverState(c.name, c.state);
       },
       onReconnectScheduled: (c: ServerConnection) => deps.metrics.reconnects.inc({ server: c.name }),
+      onProbeFailed: (c: ServerConnection) => deps.metrics.probeFailures.inc({ server: c.name }),
     };
     this.connections = options.servers.map(
       (server) => new ServerConnection(server, options.connection, hooks, deps.logger),
@@ -66,12 +101,29 @@ export class Worker {
     for (const c of this.connections) {
       deps.metrics.connected.set({ server: c.name }, 0);
       deps.metrics.reconnects.inc({ server: c.name }, 0);
+      deps.metrics.probeFailures.inc({ server: c.name }, 0);
       deps.metrics.disconnects.inc({ server: c.name }, 0);
     }
   }
 
   get inFlight(): number {
-    return this.inFlightCount;
+    return this.active.size;
+  }
+
+  /** Invokes still running for jobs whose connection dropped (gearmand re-queued them). */
+  get orphaned(): number {
+    return this.orphans.size;
+  }
+
+  get maxOrphans(): number {
+    return this.options.maxOrphans ?? this.options.concurrency;
+  }
+
+  /** Why the bridge takes no job although connected, or undefined. */
+  get blockedReason(): string | undefined {
+    return this.orphans.size > this.maxOrphans
+      ? `${this.orphans.size} orphaned invokes (jobs whose job server connection dropped; gearmand re-queued them) are over the bound of ${this.maxOrphans}: taking no job until they end`
+      : undefined;
   }
 
   get draining(): boolean {
@@ -94,6 +146,7 @@ export class Worker {
   stopTaking(): void {
     if (this.drainingFlag) return;
     this.drainingFlag = true;
+    this.dropHeld(() => true);
     for (const c of this.connections) {
       c.stopTaking();
       this.closeIfIdle(c);
@@ -102,7 +155,7 @@ export class Worker {
 
   /** Resolves when no job is in flight (immediately if none is). */
   whenIdle(): Promise<void> {
-    if (this.inFlightCount === 0) return Promise.resolve();
+    if (this.active.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -113,57 +166,159 @@ export class Worker {
   async stop(graceful = false): Promise<void> {
     this.stopped = true;
     this.drainingFlag = true;
-    for (const abort of [...this.running]) abort();
+    for (const abort of [...this.running]) abort('aborted');
+    this.stopping.abort();
     await Promise.all(this.connections.map((c) => c.close(graceful)));
   }
 
   private get free(): number {
-    return this.options.concurrency - this.inFlightCount - this.reserved;
+    if (this.orphans.size > this.maxOrphans) return 0;
+    return this.options.concurrency - this.active.size - this.reserved;
   }
 
   private schedule(): void {
     if (this.drainingFlag || this.stopped) return;
+    // Jobs already here (sent unasked) go before any new grab.
+    if (this.held.length > 0) this.startHeld();
+    // One grab per connection per round, round after round, while slots are free and some
+    // connection wants work: the free slots are shared out across the job servers.
     const n = this.connections.length;
-    for (let i = 0; i < n && this.free > 0; i += 1) {
-      const c = this.connections[(this.roundRobin + i) % n];
-      if (c?.wantsWork) {
-        this.reserved += 1;
-        c.grab();
+    for (let granted = true; granted && this.free > 0;) {
+      granted = false;
+      for (let i = 0; i < n && this.free > 0; i += 1) {
+        const c = this.connections[(this.roundRobin + i) % n];
+        if (c?.wantsWork) {
+          this.reserved += 1;
+          c.grab();
+          granted = true;
+        }
       }
     }
     this.roundRobin = (this.roundRobin + 1) % n;
   }
 
+  /** A connection dropped with these jobs running: they give their slots back and run on as orphans. */
+  private onOrphaned(connection: ServerConnection, jobs: AssignedJob[]): void {
+    this.dropHeld((c) => c === connection);
+    let moved = 0;
+    for (const job of jobs) {
+      if (!this.active.delete(job)) continue;
+      this.orphans.add(job);
+      moved += 1;
+    }
+    if (moved === 0) return;
+    this.deps.metrics.inFlight.dec(moved);
+    this.deps.metrics.orphaned.inc(moved);
+    this.deps.logger.warn(
+      'jobs orphaned: their slots are free again, their invokes run on and their answers will be dropped',
+      {
+        server: connection.name,
+        orphaned: moved,
+        orphanedTotal: this.orphans.size,
+        maxOrphans: this.maxOrphans,
+      },
+    );
+    this.noteOrphanBound();
+    if (this.active.size === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      waiters.forEach((resolve) => resolve());
+    }
+    this.schedule();
+  }
+
+  /** Logs when the orphans go over their bound (no job is taken) and when they are back under it. */
+  private noteOrphanBound(): void {
+    const over = this.orphans.size > this.maxOrphans;
+    if (over === this.overOrphanBound) return;
+    this.overOrphanBound = over;
+    if (over) this.deps.logger.error('taking no jobs: too many orphaned invokes', { reason: this.blockedReason });
+    else {
+      this.deps.logger.info('orphaned invokes back within their bound: taking jobs again', {
+        orphaned: this.orphans.size,
+        maxOrphans: this.maxOrphans,
+      });
+      this.schedule();
+    }
+  }
+
   private onJob(connection: ServerConnection, job: AssignedJob, reserved: boolean): void {
     if (reserved) this.reserved = Math.max(0, this.reserved - 1);
-    const log = jobLog(this.deps.logger, {
-      unique: describeUnique(job.unique),
-      handle: job.handle,
-      server: job.server,
-    });
+    if (!reserved && !this.drainingFlag && this.free <= 0) {
+      if (this.held.length >= this.options.concurrency) {
+        connection.recycle(
+          `sent more jobs than it was asked for, past the ${this.options.concurrency} the bridge holds for a slot: a misbehaving job server`,
+        );
+        return;
+      }
+      this.held.push({ connection, job });
+      this.jobLog(job).warn('job server sent a job the bridge did not ask for; held until a slot frees', {
+        held: this.held.length,
+      });
+      return;
+    }
+    if (!reserved) this.jobLog(job).warn('job server sent a job the bridge did not ask for; running it in a free slot');
+    this.startJob(connection, job);
+  }
+
+  private jobLog(job: AssignedJob): LogSink {
+    return jobLog(this.deps.logger, { unique: describeUnique(job.unique), handle: job.handle, server: job.server });
+  }
+
+  /** Starts the held jobs that free slots allow, oldest first; those whose connection closed are gone. */
+  private startHeld(): void {
+    while (this.held.length > 0 && this.free > 0 && !this.drainingFlag) {
+      const next = this.held.shift() as { connection: ServerConnection; job: AssignedJob };
+      if (!next.connection.holds(next.job)) continue;
+      this.startJob(next.connection, next.job);
+    }
+  }
+
+  /** Drops the held jobs of a connection that closed (gearmand re-queued them) or of every connection (draining). */
+  private dropHeld(which: (connection: ServerConnection) => boolean): void {
+    const kept: typeof this.held = [];
+    for (const h of this.held) {
+      if (!which(h.connection)) {
+        kept.push(h);
+        continue;
+      }
+      h.connection.release(h.job);
+      this.deps.metrics.jobDone('unknown', 'not_started');
+    }
+    this.held = kept;
+  }
+
+  private startJob(connection: ServerConnection, job: AssignedJob): void {
     if (this.drainingFlag) {
       // Taken by a grab sent before the drain began: not started, so not answered.
       // gearmand gives it to another worker when this connection closes.
       connection.release(job);
-      this.deps.metrics.jobs.inc({ action: 'unknown', outcome: 'not_started' });
-      log.warn('job arrived while draining; not started, gearmand re-queues it when the connection closes');
+      this.deps.metrics.jobDone('unknown', 'not_started');
+      this.jobLog(job).warn(
+        'job arrived while draining; not started, gearmand re-queues it when the connection closes',
+      );
       this.closeIfIdle(connection);
       return;
     }
-    this.inFlightCount += 1;
+    this.active.add(job);
     this.deps.metrics.inFlight.inc();
-    void this.run(connection, job, log)
+    void this.run(connection, job)
       .catch((error: unknown) => {
         // run() handles every failure itself; this is a last line of defence: the job is
         // still answered (unless run() answered it before failing), never silently dropped.
-        log.error('job handling failed unexpectedly', { error: String(error) });
+        this.jobLog(job).error('job handling failed unexpectedly', { error: String(error) });
         const answer = failAnswer(undefined, `the bridge failed on this job: ${String(error)}`, 'invalid');
         if (answer.packet === 'WORK_COMPLETE') connection.answer(job, request.workComplete(job.handle, answer.data));
       })
       .finally(() => {
-        this.inFlightCount -= 1;
-        this.deps.metrics.inFlight.dec();
-        if (this.inFlightCount === 0) {
+        if (this.orphans.delete(job)) {
+          this.deps.metrics.orphaned.dec();
+          this.noteOrphanBound();
+        } else {
+          this.active.delete(job);
+          this.deps.metrics.inFlight.dec();
+        }
+        if (this.active.size === 0) {
           const waiters = this.idleWaiters;
           this.idleWaiters = [];
           waiters.forEach((resolve) => resolve());
@@ -174,18 +329,28 @@ export class Worker {
     this.schedule();
   }
 
-  private async run(connection: ServerConnection, job: AssignedJob, log: LogSink): Promise<void> {
+  private async run(connection: ServerConnection, job: AssignedJob): Promise<void> {
     const started = performance.now();
-    if (job.unique.length === 0) log.debug('job has no unique id; its action cannot be made idempotent');
+    const unique = describeUnique(job.unique);
+    if (job.unique.length === 0) this.jobLog(job).debug('job has no unique id; its action cannot be made idempotent');
     if (job.functionName !== this.options.connection.functionName) {
-      log.warn('job for a function this bridge did not register', { function: job.functionName });
+      this.jobLog(job).warn('job for a function this bridge did not register', { function: job.functionName });
     }
-    const prepared = prepareJob(job.data, job.unique.length > 0 ? job.unique : undefined, job.handle, this.options.job);
+    const prepared =
+      job.payloadBytes !== undefined
+        ? ({
+            kind: 'answer',
+            answer: payloadTooLarge(job.payloadBytes, this.options.job.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES),
+          } as const)
+        : prepareJob(job.data, job.unique.length > 0 ? job.unique : undefined, job.handle, this.options.job);
     let answer: JobAnswer;
     if (prepared.kind === 'answer') {
       answer = prepared.answer;
     } else {
-      log.info('job taken', {
+      this.lines.taken({
+        unique,
+        handle: job.handle,
+        server: job.server,
         action: prepared.action,
         function: prepared.functionName,
         payloadBytes: job.data.length,
@@ -193,7 +358,7 @@ export class Worker {
       const invokeStarted = performance.now();
       let outcome: InvokeOutcome;
       try {
-        outcome = await this.invoke(prepared.functionName, prepared.payload);
+        outcome = await this.invoke(prepared.functionName, prepared.payload, this.deadlineMs(prepared.baseName));
       } catch (error) {
         outcome = {
           status: 'failed',
@@ -201,9 +366,9 @@ export class Worker {
           message: error instanceof Error ? error.message : String(error),
         };
       }
-      this.deps.metrics.invokeSeconds.observe({ action: prepared.action }, (performance.now() - invokeStarted) / 1000);
+      this.deps.metrics.invokeDone(prepared.action, (performance.now() - invokeStarted) / 1000);
       try {
-        answer = finishJob(prepared, outcome);
+        answer = finishJob(prepared, outcome, this.options.job);
       } catch (error) {
         answer = failAnswer(
           prepared.message,
@@ -217,62 +382,78 @@ export class Worker {
     const sent = connection.answer(job, packet);
     const outcome = sent ? answer.outcome : 'lost';
     const durationMs = Math.round(performance.now() - started);
-    this.deps.metrics.jobs.inc({ action: answer.action, outcome });
-    const fields = { action: answer.action, outcome, durationMs, ...(answer.error ? { error: answer.error } : {}) };
+    this.deps.metrics.jobDone(answer.action, outcome);
+    // The one line per job at INFO: who, what, how it ended, how long it took.
+    const fields = {
+      unique,
+      handle: job.handle,
+      server: job.server,
+      action: answer.action,
+      outcome,
+      durationMs,
+      error: answer.error,
+    };
     if (!sent) {
-      log.warn('job finished but its connection is gone; gearmand re-queued it, answer dropped', fields);
-    } else if (answer.outcome === 'pass') {
-      log.info('job answered', fields);
+      this.lines.answered(
+        'WARN',
+        'job finished but its connection is gone; gearmand re-queued it, answer dropped',
+        fields,
+      );
     } else {
-      log.warn('job answered', fields);
+      this.lines.answered(answer.outcome === 'pass' ? 'INFO' : 'WARN', 'job answered', fields);
     }
   }
 
   /**
-   * Calls the invoker, bounded by the invoke timeout and by stop(), whatever the invoker
-   * does. One controller and one timer per job, both released when it ends (no
-   * AbortSignal.timeout/any: their timers and listeners outlive a short job by the whole
-   * timeout, which at thousands of jobs per second adds up).
+   * How long a job of this function may take, lost-answer retries included: the function's
+   * Lambda timeout plus the margin, or the invoke timeout when that is shorter.
    */
-  private async invoke(functionName: string, payload: Buffer): Promise<InvokeOutcome> {
-    const controller = new AbortController();
-    let reason: 'timeout' | 'aborted' | undefined;
-    const abort = (why: 'timeout' | 'aborted'): void => {
-      reason ??= why;
-      controller.abort();
-    };
-    const onStop = (): void => abort('aborted');
-    this.running.add(onStop);
-    const timer = setTimeout(() => abort('timeout'), this.options.invokeTimeoutMs);
-    const aborted = new Promise<InvokeOutcome>((resolve) => {
-      controller.signal.addEventListener(
-        'abort',
-        () =>
-          resolve(
-            reason === 'timeout'
-              ? {
-                  status: 'failed',
-                  reason: 'timeout',
-                  message: `no answer within the ${this.options.invokeTimeoutMs / 1000} s invoke timeout (the function may still be running)`,
-                }
-              : { status: 'failed', reason: 'aborted', message: 'the bridge stopped before the function answered' },
-          ),
-        { once: true },
-      );
+  private deadlineMs(name: FunctionName): number {
+    const own = (FUNCTION_LIMITS[name].timeout + BRIDGE_MARGIN_SECONDS) * 1000;
+    return Math.min(own, this.options.invokeTimeoutMs);
+  }
+
+  /**
+   * Calls the invoker, bounded by the job's deadline and by stop(), whatever the invoker
+   * does. One timer per job, released when it ends; the invoker gets the deadline and the
+   * worker's one stop signal (no AbortController per job: creating one is a good part of
+   * a short job's cost, and the Lambda invoker makes its own per request anyway).
+   */
+  private invoke(functionName: string, payload: Buffer, timeoutMs: number): Promise<InvokeOutcome> {
+    return new Promise<InvokeOutcome>((resolve) => {
+      let settled = false;
+      const settle = (outcome: InvokeOutcome): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.running.delete(stop);
+        resolve(outcome);
+      };
+      const stop = (why: 'timeout' | 'aborted'): void =>
+        settle(why === 'timeout' ? this.timedOut(functionName, timeoutMs) : ABORTED);
+      const timer = setTimeout(stop, timeoutMs, 'timeout');
+      this.running.add(stop);
+      try {
+        this.deps.invoker
+          .invoke(functionName, payload, this.stopping.signal, timeoutMs)
+          .then(settle, (error: unknown) => {
+            settle(invokerFailed(error));
+          });
+      } catch (error) {
+        settle(invokerFailed(error));
+      }
     });
-    const invoked = Promise.resolve()
-      .then(() => this.deps.invoker.invoke(functionName, payload, controller.signal))
-      .catch((error: unknown): InvokeOutcome => ({
-        status: 'failed',
-        reason: 'error',
-        message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      }));
-    try {
-      return await Promise.race([invoked, aborted]);
-    } finally {
-      clearTimeout(timer);
-      this.running.delete(onStop);
-    }
+  }
+
+  private timedOut(functionName: string, timeoutMs: number): InvokeOutcome {
+    return {
+      status: 'failed',
+      reason: 'timeout',
+      message:
+        timeoutMs === this.options.invokeTimeoutMs
+          ? `no answer within the ${timeoutMs / 1000} s invoke timeout (the function may still be running)`
+          : `no answer within the ${timeoutMs / 1000} s deadline of ${functionName}, its timeout plus ${BRIDGE_MARGIN_SECONDS} s (the function may still be running)`,
+    };
   }
 
   private closeIfIdle(connection: ServerConnection): void {
@@ -282,11 +463,25 @@ export class Worker {
 
 type LogExtra = Record<string, unknown>;
 
+const ABORTED: InvokeOutcome = {
+  status: 'failed',
+  reason: 'aborted',
+  message: 'the bridge stopped before the function answered',
+};
+
+/** An invoker that threw or rejected (it should resolve to an outcome): a FAIL with its error. */
+function invokerFailed(error: unknown): InvokeOutcome {
+  return {
+    status: 'failed',
+    reason: 'error',
+    message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+  };
+}
+
 /**
- * The lines about one job, each carrying its unique id, handle and server: per-call keys
- * over the shared logger rather than a Powertools child logger per job (a child re-reads
- * the environment when it is made, which took half the bridge's CPU at a few thousand jobs
- * per second: bench/REPORT.md, question 2).
+ * The rarer lines about one job (the two every job has are ./job-lines.ts), each carrying
+ * its unique id, handle and server: per-call keys over the shared logger rather than a
+ * Powertools child logger per job (a child re-reads the environment when it is made).
  */
 function jobLog(logger: LogSink, keys: LogExtra): LogSink {
   const at =

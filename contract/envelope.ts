@@ -9,6 +9,7 @@
  * travel as `uniqueBase64`, which a function older than this field ignores (it then sees no
  * unique id: upgrade the functions before the bridges).
  */
+import { isUtf8 } from 'node:buffer';
 import type { Message } from './result';
 import { isMessage } from './result';
 
@@ -32,7 +33,6 @@ export interface JobContext {
   handle: string | undefined;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** A unique id given as text is its UTF-8 bytes (what a Gearman client sends for it). */
@@ -42,11 +42,10 @@ export function uniqueBytes(unique: string | Uint8Array): Uint8Array {
 
 /** The unique id as text when its bytes are valid UTF-8, else undefined. */
 export function uniqueText(unique: Uint8Array): string | undefined {
-  try {
-    return utf8.decode(unique);
-  } catch {
-    return undefined;
-  }
+  // isUtf8 and toString rather than a fatal TextDecoder: one native pass with no exception
+  // thrown for other bytes (the bridge does this for every job), and a leading byte order
+  // mark kept, so the text encodes back to the very bytes the device name is derived from.
+  return isUtf8(unique) ? Buffer.from(unique.buffer, unique.byteOffset, unique.byteLength).toString('utf8') : undefined;
 }
 
 /** The unique id for log lines and messages: its text, or `base64:<bytes>` when it is not UTF-8. */

@@ -12,4 +12,5 @@ export * from './errors';
 export * from './gearman';
 export * from './logger';
 export * from './messages';
+export * from './naming';
 export * from './result';

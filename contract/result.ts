@@ -22,6 +22,7 @@ export function fail(message: Message | undefined, error: string, added: Message
 }
 
 export function oneLine(text: string, maxLength = 1000): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  // Most errors are one line already: test before rewriting (this runs for every FAIL).
+  const flat = /\s\s|[^\S ]|^\s|\s$/.test(text) ? text.replace(/\s+/g, ' ').trim() : text;
   return flat.length > maxLength ? `${flat.slice(0, maxLength - 1)}…` : flat;
 }

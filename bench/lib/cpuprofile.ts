@@ -1,13 +1,19 @@
-/** Summary of a V8 .cpuprofile (node --cpu-prof): where the CPU time went, by package or project file. */
+/**
+ * Summary of a V8 .cpuprofile (node --cpu-prof): where the CPU time went, by package or
+ * project file. A profile of a bundle (dist/pool-bridge.mjs) is read through its source map
+ * (node:module's SourceMap), so its time is still told apart by package and project file.
+ */
 import fs from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { SourceMap } from 'node:module';
+import type { SourceMapPayload } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ROOT, round } from './common';
 
 const ROOT_URL = `${pathToFileURL(ROOT).href}/`;
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number };
   children?: number[];
 }
 
@@ -37,9 +43,49 @@ function place(url: string, functionName: string): string {
   return url ? (url.split('/').slice(-1)[0] ?? url) : `(${functionName || 'native'})`;
 }
 
+/** Source maps of bundles met in a profile, by script URL (undefined: none beside it). */
+const maps = new Map<string, SourceMap | undefined>();
+
+function sourceMapOf(url: string): SourceMap | undefined {
+  if (!maps.has(url)) {
+    let map: SourceMap | undefined;
+    try {
+      const file = url.startsWith('file:') ? fileURLToPath(url) : url;
+      if (file.endsWith('.mjs') && fs.existsSync(`${file}.map`)) {
+        const payload = JSON.parse(fs.readFileSync(`${file}.map`, 'utf8')) as SourceMapPayload;
+        // The map's sources are relative to the bundle's directory: make them file URLs.
+        const dir = pathToFileURL(`${file.slice(0, file.lastIndexOf('/'))}/`);
+        payload.sources = payload.sources.map((source) => new URL(source, dir).href);
+        map = new SourceMap(payload);
+      }
+    } catch {
+      map = undefined;
+    }
+    maps.set(url, map);
+  }
+  return maps.get(url);
+}
+
+/** A bundled frame back at its source (file URL, and the name of the function there when the map has it). */
+function unbundle(frame: ProfileNode['callFrame']): ProfileNode['callFrame'] {
+  const map = frame.url ? sourceMapOf(frame.url) : undefined;
+  if (!map || frame.lineNumber < 0) return frame;
+  const entry = map.findEntry(frame.lineNumber, frame.columnNumber ?? 0);
+  if (!('originalSource' in entry) || !entry.originalSource) return frame;
+  // The minified name says nothing: name the function by where it starts in its source.
+  const at = `${entry.originalSource.split('/').slice(-1)[0] ?? ''}:${entry.originalLine + 1}`;
+  return {
+    functionName: frame.functionName.length > 2 ? frame.functionName : `${frame.functionName || '(anonymous)'}@${at}`,
+    url: entry.originalSource,
+    lineNumber: entry.originalLine,
+    columnNumber: entry.originalColumn,
+  };
+}
+
 /** Reads a .cpuprofile and summarises it (the idle, GC and root pseudo-frames apart). */
 export function summariseProfile(file: string, top = 12): ProfileSummary {
   const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
+  for (const node of p.nodes) node.callFrame = unbundle(node.callFrame);
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);

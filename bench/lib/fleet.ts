@@ -106,7 +106,7 @@ export interface BridgeProcess {
   stop(): Promise<void>;
 }
 
-/** The pool-bridge command (bridge/bin/pool-bridge.mjs), no health endpoint. */
+/** The pool-bridge command as it ships (dist/pool-bridge.mjs), no health endpoint. */
 export function startBridgeCli(options: {
   gearman: string;
   lambdaEndpoint: string;

@@ -100,7 +100,26 @@ export interface InFlightMemory {
   fillMs: number;
 }
 
+/** The built bridge's start and idle memory, against a bare `node -e 0` in the same run. */
+export interface Footprint {
+  starts: number;
+  /** exec -> exit of `node -e 0`. */
+  bareNodeMs: Stat;
+  /** exec -> the bridge's "registered with job server" line. */
+  startToRegisteredMs: Stat;
+  /** Per start: the bridge's time over the bare node's just before it. */
+  startOverBareNode: Stat;
+  /** RSS 2 s after registering (the Lambda invoker loaded, no job yet). */
+  idleRssMiB: Stat;
+  /** RSS idle again 2 s after a burst of burstJobs jobs through a local Lambda endpoint. */
+  idleRssAfterJobsMiB: Stat;
+  burstJobs: number;
+  fileKiB: number;
+}
+
 export interface BridgeOverhead {
+  /** What was measured: the built file, its size, the Node that ran it. */
+  built: { file: string; kib: number; node: string; commit: string; uncommitted: number };
   gearmandThreads: number;
   load: { jobs: number; connections: number; outstanding: number; timeLimitMs: number; warmupJobs: number };
   bridgeConcurrency: number;
@@ -108,8 +127,11 @@ export interface BridgeOverhead {
   configs: WorkerConfigResult[];
   referenceKey: string;
   ratio: { bridgeInfoOverReference: Stat; bridgeWarnOverReference: Stat };
+  footprint: Footprint;
   memory: InFlightMemory;
   profile: ProfileSummary & { jobsPerSecond: number };
+  /** The 1-minute load average before and after the script's runs. */
+  machineLoad: { before: number; after: number };
   seconds: number;
 }
 

@@ -1,23 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { v5 as uuidv5 } from 'uuid';
 import { uniqueText } from '../../contract';
 
-/** Fixed namespace for UUIDv5 device ids derived from Gearman unique ids. Never change it:
- * a rerun of a job after an upgrade must still find the server its first run booted. */
-const DEVICE_UUID_NAMESPACE = '3a4f1a3c-6a1e-5b8e-9a43-6c1d0b7f5e21';
-
-/**
- * The same unique id always gives the same uuid, a UUIDv5 over its bytes (for a unique id
- * that is UTF-8 text, the same uuid as over the text); no unique id gives a fresh one.
- */
-export function deviceUuid(unique: Uint8Array | undefined): string {
-  return unique && unique.length > 0 ? uuidv5(unique, DEVICE_UUID_NAMESPACE) : randomUUID();
-}
-
-/** `<basename>-<uuid>` (underscores in the basename already became dashes), or the uuid alone. */
-export function deviceName(basename: string, uuid: string): string {
-  return basename ? `${basename}-${uuid}` : uuid;
-}
+/** The device name derivation is the contract's: pool-bridge names the same device in a FAIL. */
+export { deviceName, deviceUuid } from '../../contract';
 
 /**
  * Stored as a floating IP's description so a rerun of BUILD_IP finds the address again:

@@ -11,7 +11,8 @@
  *   fleet. FLEET_LAMBDA=aws skips it: the bridge then invokes the deployed functions in AWS.
  * - cloud: the OpenStack simulator, in this process, unless OS_CLOUD or OS_AUTH_URL is set
  *   (then the functions get the user's OS_* and POOL_* settings and talk to that cloud).
- * - bridge: bridge/bin/pool-bridge.mjs, pointed at gearmand and the functions.
+ * - bridge: dist/pool-bridge.mjs, the built file that ships (`npm run build`), pointed at
+ *   gearmand and the functions.
  * - prometheus: Debian's prometheus, when it is installed, scraping the bridge with the alert
  *   rules of ops/prometheus/alerts.yml (./prometheus.ts); without it the fleet says how to get
  *   it and runs the rest.
@@ -33,7 +34,8 @@ import { findPrometheus, startPrometheus } from './prometheus';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const SERVERLESS_BIN = path.join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
-export const BRIDGE_BIN = path.join(ROOT, 'bridge', 'bin', 'pool-bridge.mjs');
+/** The built bridge (`npm run build`): what ships is what runs here and in the tests. */
+export const BRIDGE_BIN = path.join(ROOT, 'dist', 'pool-bridge.mjs');
 export const ALERT_RULES = path.join(ROOT, 'ops', 'prometheus', 'alerts.yml');
 const HOST = '127.0.0.1';
 
@@ -234,11 +236,14 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     }
 
     let functions: Fleet['functions'];
+    // The functions' POOL_NODE_BASENAME is also the bridge's --device-basename (one value for both).
+    let basename = env.POOL_NODE_BASENAME;
     if (plan.lambda === 'offline') {
       progress('starting the functions (serverless offline bundles them first: a few seconds)');
       const staging = stageService();
       cleanups.push(() => fs.rmSync(staging, { recursive: true, force: true }));
       const fnEnv = functionsEnv(env, cloud?.env);
+      basename = fnEnv.POOL_NODE_BASENAME;
       functions = await startOffline(staging, fnEnv, path.join(logDir, 'functions.log'), options);
       cleanups.push(() => functions?.stop());
     }
@@ -247,6 +252,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     const bridge = await startPoolBridge(
       gearmand.address,
       functions?.url,
+      basename,
       env,
       path.join(logDir, 'bridge.log'),
       options,
@@ -351,10 +357,16 @@ async function startOffline(
 async function startPoolBridge(
   gearman: string,
   lambdaEndpoint: string | undefined,
+  deviceBasename: string | undefined,
   env: NodeJS.ProcessEnv,
   logFile: string,
   options: FleetOptions,
 ): Promise<FleetService & { healthUrl: string }> {
+  if (!fs.existsSync(BRIDGE_BIN)) {
+    throw new StartError(
+      `bridge (pool-bridge) failed to start: ${path.relative(process.cwd(), BRIDGE_BIN)} does not exist; run npm run build (npm start and npm test do)`,
+    );
+  }
   const level = (env.POOL_BRIDGE_LOG_LEVEL ?? '').trim().toUpperCase();
   const args = [
     BRIDGE_BIN,
@@ -369,6 +381,9 @@ async function startPoolBridge(
     '--log-level',
     level === 'TRACE' || level === 'DEBUG' ? level : 'INFO',
     ...(lambdaEndpoint ? ['--lambda-endpoint', lambdaEndpoint, '--function-prefix', DEFAULT_FUNCTION_PREFIX] : []),
+    ...(deviceBasename !== undefined && env.POOL_BRIDGE_DEVICE_BASENAME === undefined
+      ? ['--device-basename', deviceBasename]
+      : []),
   ];
   let healthUrl = '';
   const service = await startService({

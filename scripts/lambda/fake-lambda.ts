@@ -19,6 +19,8 @@ export interface LambdaRequest {
   remotePort: number | undefined;
   /** 1-based index among all requests. */
   index: number;
+  /** When the request was complete (Date.now()). */
+  receivedAt: number;
 }
 
 export type LambdaReply =
@@ -64,6 +66,7 @@ export async function startFakeLambda(
         body: Buffer.concat(chunks),
         remotePort: req.socket.remotePort,
         index: requests.length + 1,
+        receivedAt: Date.now(),
       };
       requests.push(request);
       if (!match || req.method !== 'POST') {

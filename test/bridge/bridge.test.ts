@@ -4,10 +4,6 @@
  * draining, TLS, /healthz and /metrics.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { BridgeHandle } from '../../bridge/index';
 import type { InvokeOutcome } from '../../bridge/invoker';
@@ -15,6 +11,8 @@ import { allConnected, startTestBridge } from './helpers/bridge';
 import { FakeInvoker, json, passThrough, slow } from './helpers/fake-invoker';
 import { GearmanClient, gearmanStatus, gearmanWorkers, submitJob } from '../../bridge/gearman';
 import { gearmanCli } from '../helpers/gearman-cli';
+import type { TestCerts } from './helpers/certs';
+import { makeTestCerts } from './helpers/certs';
 import type { TlsProxy } from './helpers/tls-proxy';
 import { startTlsProxy } from './helpers/tls-proxy';
 import type { Gearmand } from '../../scripts/harness';
@@ -487,84 +485,31 @@ describe('invoke timeout in the worker', { timeout: 30_000 }, () => {
 describe('TLS to the job server', { timeout: 30_000 }, () => {
   // Debian's gearmand 1.1.20 takes --ssl but does not negotiate TLS, so a TLS terminator
   // (test/bridge/helpers/tls-proxy.ts, what stunnel does in production) fronts it.
-  let dir = '';
-  const file = (name: string): string => path.join(dir, name);
-  const read = (name: string): Buffer => fs.readFileSync(file(name));
-  const openssl = (...args: string[]): void => {
-    execFileSync('openssl', args, { stdio: 'ignore' });
-  };
+  let certs: TestCerts | undefined;
+  const file = (name: string): string => certs?.file(name) ?? name;
   let gd: Gearmand;
   let proxy: TlsProxy | undefined;
   let skip: string | undefined;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bridge-tls-'));
     gd = await startGearmand();
-    try {
-      openssl(
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        '/CN=test-ca',
-        '-keyout',
-        file('ca.key'),
-        '-out',
-        file('ca.pem'),
-      );
-      for (const who of ['server', 'client']) {
-        openssl(
-          'req',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-subj',
-          `/CN=${who === 'server' ? 'localhost' : 'pool-bridge'}`,
-          '-keyout',
-          file(`${who}.key`),
-          '-out',
-          file(`${who}.csr`),
-        );
-        fs.writeFileSync(
-          file(`${who}.ext`),
-          who === 'server' ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' : 'extendedKeyUsage=clientAuth\n',
-        );
-        openssl(
-          'x509',
-          '-req',
-          '-in',
-          file(`${who}.csr`),
-          '-CA',
-          file('ca.pem'),
-          '-CAkey',
-          file('ca.key'),
-          '-CAcreateserial',
-          '-days',
-          '2',
-          '-extfile',
-          file(`${who}.ext`),
-          '-out',
-          file(`${who}.pem`),
-        );
-      }
-      proxy = await startTlsProxy({
-        target: { host: gd.host, port: gd.port },
-        cert: read('server.pem'),
-        key: read('server.key'),
-        ca: read('ca.pem'),
-      });
-    } catch (error) {
-      skip = `no openssl to make test certificates: ${(error as Error).message.split('\n')[0]}`;
+    const made = makeTestCerts();
+    if ('skip' in made) {
+      skip = made.skip;
+      return;
     }
+    certs = made;
+    proxy = await startTlsProxy({
+      target: { host: gd.host, port: gd.port },
+      cert: made.read('server.pem'),
+      key: made.read('server.key'),
+      ca: made.read('ca.pem'),
+    });
   });
   after(async () => {
     await proxy?.close();
     await gd.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    certs?.remove();
   });
 
   test('the bridge registers over TLS (CA, client certificate and key) and serves a job', async (t) => {

@@ -1,5 +1,5 @@
 /**
- * The pool-bridge command as a child process (bridge/bin/pool-bridge.mjs): --help,
+ * The pool-bridge command as it ships, dist/pool-bridge.mjs (npm run build), as a child process: --help,
  * --version, exit status 2 for bad configuration, and the signal life cycle against real
  * gearmand and a local Lambda-compatible endpoint.
  */
@@ -17,7 +17,7 @@ import { spawnChild, startGearmand, until, within } from '../../scripts/harness'
 import { GEARMAN_FUNCTION } from '../../contract';
 
 const ROOT = path.join(import.meta.dirname, '../..');
-const BIN = path.join(ROOT, 'bridge/bin/pool-bridge.mjs');
+const BIN = path.join(ROOT, 'dist/pool-bridge.mjs');
 const FN = GEARMAN_FUNCTION;
 
 /** The child's environment: nothing of ours or of AWS leaks in. */
@@ -80,6 +80,16 @@ describe('pool-bridge: options', { timeout: 60_000 }, () => {
     assert.equal((await c.exited).code, 0);
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
     assert.equal(c.output('stdout').trim(), pkg.version);
+  });
+
+  test('--device-name: the name BUILD_DEVICE gives the device of a unique id (the runbook example)', async () => {
+    const named = runBridge(['--device-name', 'job-ops-1'], { POOL_BRIDGE_DEVICE_BASENAME: 'libra_stg_haproxy' });
+    assert.equal((await named.exited).code, 0, named.output('stderr'));
+    assert.equal(named.output('stdout').trim(), 'libra-stg-haproxy-0cdc0c9a-df1a-5d03-a28f-1f08aa094faa');
+    const bare = runBridge(['--device-name', 'job-ops-1']);
+    assert.equal((await bare.exited).code, 0);
+    assert.equal(bare.output('stdout').trim(), '0cdc0c9a-df1a-5d03-a28f-1f08aa094faa');
+    assert.match(bare.output('stderr'), /device-basename is not set/);
   });
 
   test('invalid configuration exits 2 with an error naming the setting', async () => {
@@ -171,9 +181,9 @@ describe('pool-bridge: life cycle', { timeout: 60_000 }, () => {
     assert.equal(lambda.requests.length - before, 3, 'the late job was never invoked');
     assert.ok(!lambda.requests.some((r) => r.body.includes('sig-late')));
 
-    // Every log line about a job carries its unique id and handle.
+    // One line per job at INFO, carrying its unique id and handle.
     const jobLines = c.logs().filter((l) => 'handle' in l);
-    assert.ok(jobLines.length >= 6, `job log lines: ${jobLines.length}`);
+    assert.equal(jobLines.length, 3, `job log lines: ${JSON.stringify(jobLines)}`);
     for (const l of jobLines) {
       assert.match(String(l.unique), /^sig-/, JSON.stringify(l));
       assert.match(String(l.handle), /^H:/);

@@ -1,11 +1,12 @@
 /**
- * LambdaInvoker against a local stand-in for the Lambda Invoke API: exactly one attempt
- * for anything but throttling, throttling retried with backoff, the timeout and the
- * function-error header honoured.
+ * LambdaInvoker against a local stand-in for the Lambda Invoke API: throttling retried with
+ * backoff, a lost answer invoked again (bounded), a refused request never retried, the
+ * timeout and the function-error header honoured.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { LambdaInvoker, backoffDelay } from '../../bridge/invoker';
+import { backoffDelay } from '../../bridge/invoker';
+import { LambdaInvoker } from '../../bridge/lambda-invoker';
 import type { FakeLambda } from '../../scripts/lambda/fake-lambda';
 import { echoPass, startFakeLambda } from '../../scripts/lambda/fake-lambda';
 
@@ -115,37 +116,105 @@ describe('LambdaInvoker', () => {
     }
   });
 
-  test('a 500 is not retried: the function may have run', async () => {
-    lambda.handler = () => ({ kind: 'error', status: 500, type: 'ServiceException', message: 'internal failure' });
+  test('a lost answer (500, 502, 503, a dropped connection) is invoked again with the same envelope, then served', async () => {
+    for (const reply of [
+      { kind: 'error', status: 500, type: 'ServiceException', message: 'internal failure' },
+      { kind: 'error', status: 502, type: 'EC2UnexpectedException', message: 'bad gateway' },
+      { kind: 'error', status: 503, type: 'ServiceException', message: 'unavailable' },
+      { kind: 'destroy' },
+    ] as const) {
+      let n = 0;
+      lambda.handler = (req) => (++n === 1 ? reply : echoPass(req));
+      const start = lambda.requests.length;
+      const retries: { attempt: number; error: string }[] = [];
+      const inv = invoker({
+        lostAnswer: { baseDelayMs: 10, maxDelayMs: 20 },
+        onLostAnswer: ({ attempt, error }) => retries.push({ attempt, error }),
+      });
+      try {
+        const out = await inv.invoke('f', envelope);
+        assert.equal(out.status, 'returned', JSON.stringify(reply));
+        const sent = lambda.requests.slice(start);
+        assert.equal(sent.length, 2, `two attempts for ${JSON.stringify(reply)}`);
+        assert.deepEqual(sent[1]?.body, sent[0]?.body, 'the same envelope');
+        assert.deepEqual(
+          retries.map((r) => r.attempt),
+          [1],
+        );
+      } finally {
+        inv.destroy();
+      }
+    }
+  });
+
+  test('answers lost on every attempt: three attempts, then reason "lost" (the function may have run)', async () => {
+    lambda.handler = () => ({ kind: 'destroy' });
     const start = lambda.requests.length;
-    const inv = invoker();
+    const inv = invoker({ lostAnswer: { baseDelayMs: 10, maxDelayMs: 20 } });
     try {
       const out = await inv.invoke('f', envelope);
       assert.equal(out.status, 'failed');
-      assert.equal(out.status === 'failed' && out.reason, 'error');
-      assert.match(out.status === 'failed' ? out.message : '', /ServiceException.*internal failure.*HTTP 500/);
-      assert.equal(lambda.requests.length - start, 1, 'exactly one attempt');
+      assert.equal(out.status === 'failed' && out.reason, 'lost');
+      assert.equal(out.status === 'failed' && out.attempts, 3);
+      assert.match(
+        out.status === 'failed' ? out.message : '',
+        /lost 3 time\(s\), last: connection dropped \(ECONNRESET\)/,
+      );
+      assert.equal(lambda.requests.length - start, 3);
     } finally {
       inv.destroy();
     }
   });
 
-  test('a 502/503 and a dropped connection are not retried either', async () => {
+  test('no lost-answer retry past the invoke timeout', async () => {
+    lambda.handler = () => ({ kind: 'error', status: 500, type: 'ServiceException', message: 'internal failure' });
+    const start = lambda.requests.length;
+    const inv = invoker({ invokeTimeoutMs: 400, lostAnswer: { baseDelayMs: 1000, maxDelayMs: 1000 } });
+    try {
+      const out = await inv.invoke('f', envelope);
+      assert.equal(out.status === 'failed' && out.reason, 'lost');
+      assert.equal(lambda.requests.length - start, 1, 'the backoff would end past the deadline');
+    } finally {
+      inv.destroy();
+    }
+  });
+
+  test('a 4xx (the function did not run) is not retried: reason "error"', async () => {
     for (const reply of [
-      { kind: 'error', status: 502, type: 'EC2UnexpectedException', message: 'bad gateway' },
-      { kind: 'error', status: 503, type: 'ServiceException', message: 'unavailable' },
-      { kind: 'destroy' },
+      {
+        kind: 'error',
+        status: 403,
+        type: 'AccessDeniedException',
+        message: 'not authorized to perform lambda:InvokeFunction',
+      },
+      { kind: 'error', status: 404, type: 'ResourceNotFoundException', message: 'Function not found' },
+      { kind: 'error', status: 400, type: 'InvalidRequestContentException', message: 'bad payload' },
     ] as const) {
       lambda.handler = () => reply;
       const start = lambda.requests.length;
       const inv = invoker();
       try {
         const out = await inv.invoke('f', envelope);
-        assert.equal(out.status, 'failed', JSON.stringify(reply));
-        assert.equal(lambda.requests.length - start, 1, `one attempt for ${JSON.stringify(reply)}`);
+        assert.equal(out.status === 'failed' && out.reason, 'error', JSON.stringify(reply));
+        assert.match(out.status === 'failed' ? out.message : '', new RegExp(reply.type));
+        assert.equal(lambda.requests.length - start, 1, `one attempt for ${reply.status}`);
       } finally {
         inv.destroy();
       }
+    }
+  });
+
+  test('nothing listening (ECONNREFUSED): reason "error", the function did not run', async () => {
+    const closed = await startFakeLambda();
+    const url = closed.url;
+    await closed.close();
+    const inv = new LambdaInvoker({ endpoint: url, region: 'us-east-1', credentials: creds, invokeTimeoutMs: 5000 });
+    try {
+      const out = await inv.invoke('f', envelope);
+      assert.equal(out.status === 'failed' && out.reason, 'error');
+      assert.match(out.status === 'failed' ? out.message : '', /ECONNREFUSED/);
+    } finally {
+      inv.destroy();
     }
   });
 

@@ -86,7 +86,7 @@ describe('prepareJob: payloads that are not a JSON object get a FAIL object', ()
     ['empty', Buffer.alloc(0), /empty/],
     ['whitespace', bytes('  \n'), /not valid JSON/],
     ['binary', Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x80]), /not UTF-8/],
-    ['huge (1 MiB)', Buffer.alloc(1024 * 1024, 0x7b), /1048576 bytes, over the 262144-byte limit/],
+    ['huge (1 MiB)', Buffer.alloc(1024 * 1024, 0x7b), /1048576 bytes, 786432 over the 262144-byte limit/],
   ];
   for (const [name, payload, pattern] of cases) {
     test(name, () => {
@@ -162,6 +162,45 @@ describe('finishJob: invoke outcomes', () => {
       /was not run: throttled 9 times/,
     );
     assertFail(finishJob(job, { status: 'failed', reason: 'aborted', message: 'stopping' }), /abandoned/);
+  });
+
+  test('a lost answer or a timeout: FAIL saying the function may have run; a BUILD_DEVICE names its device', () => {
+    const build = invokeOf(prepareJob(bytes('{"action":"BUILD_DEVICE","zone":"a"}'), 'job-ops-1', 'H:x:1', opts));
+    const lost = { status: 'failed', reason: 'lost', attempts: 3, message: 'the answer was lost 3 time(s)' } as const;
+    // The name the function gives the device: <POOL_NODE_BASENAME>-<UUIDv5 of the unique id>
+    // (docs/operations.md has the same example).
+    const name = 'libra-stg-haproxy-0cdc0c9a-df1a-5d03-a28f-1f08aa094faa';
+    const named = finishJob(build, lost, { deviceBasename: 'libra_stg_haproxy' });
+    assertFail(named, new RegExp(`may have run: the answer was lost 3 time\\(s\\); it may have made device ${name}`), {
+      action: 'BUILD_DEVICE',
+      zone: 'a',
+      name,
+      addr: '',
+      type: '',
+      az: '',
+    });
+    const timedOut = finishJob(
+      build,
+      { status: 'failed', reason: 'timeout', message: 'no answer within 960 s' },
+      {
+        deviceBasename: 'libra-stg-haproxy',
+      },
+    );
+    assertFail(timedOut, /timed out: no answer within 960 s; it may have made device libra-stg-haproxy-0cdc0c9a-/, {
+      name,
+    });
+    // Without --device-basename the uuid is still there, and no guessed name.
+    const bare = finishJob(build, lost);
+    assertFail(bare, /named <POOL_NODE_BASENAME>-0cdc0c9a-df1a-5d03-a28f-1f08aa094faa \(set --device-basename/);
+    assert.equal(result(bare).name, undefined);
+    // No unique id: the function drew a random uuid.
+    const anonymous = invokeOf(prepareJob(bytes('{"action":"BUILD_DEVICE"}'), undefined, 'H:x:2', opts));
+    assertFail(finishJob(anonymous, lost, { deviceBasename: 'b' }), /no unique id, so the name .* cannot be known/);
+    // Other actions make no device.
+    const ip = invokeOf(prepareJob(bytes('{"action":"BUILD_IP"}'), 'job-ops-1', 'H:x:3', opts));
+    const ipFail = result(finishJob(ip, lost, { deviceBasename: 'b' }));
+    assert.match(String(ipFail.error), /invoking pool-manager-dev-buildIp failed and the function may have run/);
+    assert.equal(ipFail.name, undefined);
   });
 
   test('a result that is not a JSON object', () => {

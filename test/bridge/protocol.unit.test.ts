@@ -258,6 +258,96 @@ describe('parser: streams that cannot be framed', () => {
   });
 });
 
+describe('parser: a job payload over the limit is dropped as it streams in, never buffered', () => {
+  const LIMIT = 256 * 1024;
+  /** A JOB_ASSIGN(_UNIQ) header announcing `payload` bytes, then its arguments; the payload itself is fed separately. */
+  const assignHead = (payload: number, uniq = true): Buffer => {
+    const args = Buffer.from(uniq ? 'H:gm:7\0libra_pool_mgm\0job-\xff\0' : 'H:gm:7\0libra_pool_mgm\0', 'latin1');
+    const header = Buffer.alloc(12);
+    header.set(Buffer.from(RES.replace(/\s+/g, ''), 'hex'), 0);
+    header.writeUInt32BE(uniq ? PacketType.JOB_ASSIGN_UNIQ : PacketType.JOB_ASSIGN, 4);
+    header.writeUInt32BE(args.length + payload, 8);
+    return Buffer.concat([header, args]);
+  };
+
+  test('a 10 MiB JOB_ASSIGN_UNIQ in 64 KiB chunks: the arguments come out, the payload is counted, never held', () => {
+    const parser = new PacketParser({ maxPacketSize: LIMIT + 4096, maxJobPayload: LIMIT });
+    const payload = 10 * 1024 * 1024;
+    const stream = Buffer.concat([assignHead(payload), Buffer.alloc(payload, 0x61), server.noop()]);
+    const packets: RawPacket[] = [];
+    let mostHeld = 0;
+    for (let i = 0; i < stream.length; i += 64 * 1024) {
+      const r = parser.parse(stream.subarray(i, i + 64 * 1024));
+      assert.equal(r.error, undefined);
+      packets.push(...r.packets);
+      mostHeld = Math.max(mostHeld, parser.buffered);
+    }
+    assert.ok(mostHeld <= 4096, `held at most ${mostHeld} bytes of a ${payload}-byte payload`);
+    assert.equal(packets.length, 2);
+    const [assign, noop] = packets as [RawPacket, RawPacket];
+    assert.equal(assign.discardedPayload, payload);
+    const decoded = decodeResponse(assign);
+    assert.equal(decoded.kind, 'JOB_ASSIGN_UNIQ');
+    if (decoded.kind !== 'JOB_ASSIGN_UNIQ') return;
+    assert.equal(decoded.handle, 'H:gm:7');
+    assert.equal(decoded.functionName, 'libra_pool_mgm');
+    assert.deepEqual(decoded.unique, Buffer.from('job-\xff', 'latin1'));
+    assert.equal(decoded.data.length, 0);
+    assert.equal(decodeResponse(noop).kind, 'NOOP', 'framing carries on after the dropped payload');
+  });
+
+  test('the same, one byte at a time through the header and arguments, and a JOB_ASSIGN', () => {
+    for (const uniq of [true, false]) {
+      const parser = new PacketParser({ maxPacketSize: LIMIT + 4096, maxJobPayload: LIMIT });
+      const payload = LIMIT + 4097;
+      const head = assignHead(payload, uniq);
+      const packets: RawPacket[] = [];
+      for (const byte of head) packets.push(...parser.parse(Buffer.of(byte)).packets);
+      packets.push(...parser.parse(Buffer.alloc(payload - 1, 0x7b)).packets);
+      assert.equal(packets.length, 0, 'nothing until the last payload byte');
+      packets.push(...parser.parse(Buffer.concat([Buffer.of(0x7d), server.noJob()])).packets);
+      assert.deepEqual(
+        packets.map((p) => [p.type, p.discardedPayload]),
+        [
+          [uniq ? PacketType.JOB_ASSIGN_UNIQ : PacketType.JOB_ASSIGN, payload],
+          [PacketType.NO_JOB, undefined],
+        ],
+      );
+      const decoded = decodeResponse(packets[0] as RawPacket);
+      assert.equal(decoded.kind, uniq ? 'JOB_ASSIGN_UNIQ' : 'JOB_ASSIGN');
+    }
+  });
+
+  test('a payload at the limit is framed whole (the job layer reads it)', () => {
+    const parser = new PacketParser({ maxPacketSize: LIMIT + 4096, maxJobPayload: LIMIT });
+    const packet = server.jobAssignUniq('H:gm:8', 'libra_pool_mgm', 'u', Buffer.alloc(LIMIT, 0x61));
+    const { packets, error } = parser.parse(packet);
+    assert.equal(error, undefined);
+    assert.equal(packets[0]?.discardedPayload, undefined);
+    const decoded = decodeResponse(packets[0] as RawPacket);
+    assert.equal(decoded.kind === 'JOB_ASSIGN_UNIQ' && decoded.data.length, LIMIT);
+  });
+
+  test('arguments that do not end within 4 KiB: a misbehaving server, refused', () => {
+    const parser = new PacketParser({ maxPacketSize: LIMIT + 4096, maxJobPayload: LIMIT });
+    const header = assignHead(0).subarray(0, 12);
+    header.writeUInt32BE(LIMIT * 4, 8);
+    const r = parser.parse(Buffer.concat([header, Buffer.alloc(8192, 0x41)]));
+    assert.equal(r.error?.code, 'POOL_ERR_GEARMAN_TOO_LARGE');
+    assert.match(r.error?.message ?? '', /JOB_ASSIGN_UNIQ arguments run past 4096 bytes/);
+    assert.ok(parser.buffered <= 4096);
+  });
+
+  test('any other packet over the framing limit is refused from its header alone', () => {
+    const parser = new PacketParser({ maxPacketSize: LIMIT + 4096, maxJobPayload: LIMIT });
+    const echo = server.echoRes(Buffer.alloc(LIMIT + 4097));
+    const r = parser.parse(echo.subarray(0, 12));
+    assert.equal(r.error?.code, 'POOL_ERR_GEARMAN_TOO_LARGE');
+    assert.match(r.error?.message ?? '', /ECHO_RES packet announces 266241 bytes of data, over the 266240-byte limit/);
+    assert.equal(parser.buffered, 0);
+  });
+});
+
 describe('decoder: packets with the wrong arguments', () => {
   test('JOB_ASSIGN_UNIQ without enough NULs is OTHER with a reason, not an exception', () => {
     const raw = encodePacket('RES', PacketType.JOB_ASSIGN_UNIQ, ['only-a-handle']);

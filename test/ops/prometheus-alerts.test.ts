@@ -31,7 +31,7 @@ import { makeConfig } from '../../bridge/config';
 import { GearmanClient } from '../../bridge/gearman';
 import type { BridgeHandle } from '../../bridge/index';
 import { startBridge } from '../../bridge/index';
-import { LambdaInvoker } from '../../bridge/invoker';
+import { LambdaInvoker } from '../../bridge/lambda-invoker';
 import { BridgeMetrics } from '../../bridge/metrics';
 import { GEARMAN_FUNCTION } from '../../contract';
 import type { Prometheus, PrometheusAlert } from '../../scripts/fleet/prometheus';

@@ -2,13 +2,15 @@
  * The Lambda side failing under the pool-bridge command (a child process, real gearmand,
  * the real LambdaInvoker against a Lambda Invoke API stand-in): a function that crashes,
  * a function that times out (Lambda's Sandbox.Timedout, and no answer at all), throttling
- * that does not stop, an endpoint that is not there or drops the connection. Every job
- * gets a FAIL result object with a reason, the bridge stays up and serves the next job.
+ * that does not stop, an endpoint that is not there, an answer lost once (invoked again, served)
+ * or every time (FAIL saying the function may have run). Every job gets a result object, a
+ * FAIL with a reason unless the retry served it; the bridge stays up and serves the next job.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Result } from '../../contract/result';
-import type { FakeLambda, LambdaHandler } from '../../scripts/lambda/fake-lambda';
+import { deviceName, deviceUuid } from '../../contract';
+import type { FakeLambda, LambdaHandler, LambdaReply } from '../../scripts/lambda/fake-lambda';
 import { echoPass, startFakeLambda } from '../../scripts/lambda/fake-lambda';
 import { GearmanClient } from '../../bridge/gearman';
 import { FN, report } from './helpers/chain';
@@ -217,19 +219,81 @@ describe('the Lambda side fails', { timeout: 60_000 }, () => {
     assert.match(metrics, /pool_bridge_invoke_throttle_retries_total\{function="pool-manager-dev-buildDevice"\} [1-9]/);
   });
 
-  test('the Lambda service fails (500) or drops the connection', async () => {
-    let n = 0;
-    lambda.handler = () =>
-      n++ % 2 === 0
-        ? { kind: 'error', status: 500, type: 'ServiceException', message: 'internal failure' }
-        : { kind: 'destroy' };
-    await expectFailures(
-      'Lambda 500 / connection dropped',
-      '500 ServiceException, or the socket destroyed',
-      'svc',
-      /invoking pool-manager-dev-\w+ failed: (ServiceException: internal failure \(HTTP 500\)|connection dropped \(ECONNRESET\): socket hang up)/,
+  test('the answer is lost once (500, 503, connection dropped): invoked again with the same envelope, served', async () => {
+    const seen = new Map<string, number>();
+    const faults: LambdaReply[] = [
+      { kind: 'error', status: 500, type: 'ServiceException', message: 'internal failure' },
+      { kind: 'error', status: 503, type: 'ServiceException', message: 'unavailable' },
+      { kind: 'destroy' },
+    ];
+    lambda.handler = (req) => {
+      const key = req.body.toString('utf8');
+      const n = (seen.get(key) ?? 0) + 1;
+      seen.set(key, n);
+      return n === 1 ? (faults[req.index % faults.length] as LambdaReply) : echoPass(req);
+    };
+    const before = lambda.requests.length;
+    const { results, ms } = await jobs('lost-once');
+    assert.ok(
+      results.every((r) => r.response === 'PASS' && r.keep === 'me'),
+      JSON.stringify(results),
     );
-    await stillServes('svc');
+    assert.equal(lambda.requests.length - before, 6 * 2, 'two invokes per job, the second with the same envelope');
+    assert.ok([...seen.values()].every((n) => n === 2));
+    assert.match(
+      await bridge.metrics(),
+      /pool_bridge_invoke_lost_answer_retries_total\{function="pool-manager-dev-\w+"\} 1/,
+    );
+    report('Lambda answer lost once', {
+      injected: '500, 503 or the socket destroyed on the first invoke of each job',
+      jobs: results.length,
+      pass: results.length,
+      invokeRequests: lambda.requests.length - before,
+      ms,
+    });
+  });
+
+  test('the answer is lost on every attempt: FAIL saying the function may have run, naming the device', async () => {
+    const gd2 = await startGearmand();
+    files.push(guardFile('lambda-lost'));
+    let lossy: BridgeProc | undefined;
+    let c2: GearmanClient | undefined;
+    try {
+      lossy = await startBridgeProcess({
+        servers: [gd2.address],
+        lambdaUrl: lambda.url,
+        clientId: 'lost-answers',
+        args: ['--device-basename', 'libra_stg_haproxy'],
+        guardFile: files[files.length - 1],
+      });
+      c2 = await GearmanClient.connect(gd2.address);
+      let n = 0;
+      lambda.handler = () =>
+        n++ % 2 === 0
+          ? { kind: 'error', status: 502, type: 'ServiceException', message: 'bad gateway' }
+          : { kind: 'destroy' };
+      const before = lambda.requests.length;
+      await expectFailures(
+        'Lambda answer lost on every attempt',
+        '502, or the socket destroyed, on every invoke',
+        'lost',
+        /invoking pool-manager-dev-\w+ failed and the function may have run: the answer was lost 3 time\(s\)/,
+        lossy,
+        c2,
+      );
+      assert.equal(lambda.requests.length - before, 6 * 3, 'three attempts per job');
+      const device = await c2.submit(FN, 'lost-device', JSON.stringify({ action: 'BUILD_DEVICE' }));
+      const r = device.json as Result;
+      const name = deviceName('libra_stg_haproxy', deviceUuid('lost-device'));
+      assert.equal(r.response, 'FAIL');
+      assert.equal(r.name, name, 'the FAIL names the device the run may have made');
+      assert.deepEqual([r.addr, r.type, r.az], ['', '', '']);
+      assert.ok(String(r.error).includes(name));
+    } finally {
+      c2?.close();
+      await lossy?.stop();
+      await gd2.stop();
+    }
   });
 
   test('the endpoint is unreachable: every job FAILs, the bridge stays up', async () => {

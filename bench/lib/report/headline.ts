@@ -9,6 +9,8 @@ import type { Fragments } from './index';
 export const TARGETS = {
   fleetOverBoot: 1.5,
   bridgeOverC: 1,
+  bridgeIdleRssMiB: 60,
+  bridgeStartOverBareNode: 6,
   tokensPerThousand: 1,
   zipKB: 250,
   /** The slowest function's median cold init ÷ the minimal handler's (bench/function-package.ts). */
@@ -67,6 +69,9 @@ export function results(fr: Fragments): Record<string, number | null> {
     c_worker_jobs_per_second: n(ref?.jobsPerSecond.median, 0),
     bridge_warn_over_c_worker_throughput: n(fr.bridge?.ratio.bridgeWarnOverReference.median),
     bridge_rss_mib_1000_in_flight: n(fr.bridge?.memory.busyRssMiB, 1),
+    bridge_idle_rss_mib: n(fr.bridge?.footprint.idleRssMiB.median, 1),
+    bridge_start_to_registered_ms: n(fr.bridge?.footprint.startToRegisteredMs.median, 0),
+    bridge_start_over_bare_node: n(fr.bridge?.footprint.startOverBareNode.median, 2),
     status_polls_per_build_default_settings: n(fr.calls?.statusPollsPerBuild.median),
     warm_build_requests: n(fr.calls?.warmBuild.requests),
     minimal_handler_cold_init_ms: n(fr.pkg?.init.minimal.median, 1),

@@ -16,9 +16,13 @@ export function summarySection(fr: Fragments, r: Record<string, number | null>):
   if (fr.bridge) {
     const ref = fr.bridge.configs.find((c) => c.key === fr.bridge?.referenceKey);
     const b = fr.bridge.configs.find((c) => c.key === 'bridge_info');
+    const f = fr.bridge.footprint;
+    const ratio = fr.bridge.ratio.bridgeInfoOverReference;
     p(
-      `| 2. bridge throughput, no-op jobs | ${spread(b?.jobsPerSecond, 0)} jobs/s = **${fixed(r.bridge_over_c_worker_throughput ?? Number.NaN)}× the C worker** | ${ref?.label}: ${spread(ref?.jobsPerSecond, 0)} jobs/s | ≥ 1× | ${met((r.bridge_over_c_worker_throughput ?? 0) >= TARGETS.bridgeOverC)} |`,
-      `| 2. bridge memory, ${fr.bridge.memory.inflight} jobs in flight | ${fixed(fr.bridge.memory.busyRssMiB, 1)} MiB RSS (idle ${fixed(fr.bridge.memory.idleRssMiB, 1)} MiB) | | report | |`,
+      `| 2. bridge throughput, no-op jobs (built file, --dry-run, INFO) | ${spread(b?.jobsPerSecond, 0)} jobs/s = **${fixed(r.bridge_over_c_worker_throughput ?? Number.NaN)}× the C worker** (${fixed(ratio.min)}–${fixed(ratio.max)}× per run) | ${ref?.label}: ${spread(ref?.jobsPerSecond, 0)} jobs/s | ≥ ${TARGETS.bridgeOverC}× | ${met((r.bridge_over_c_worker_throughput ?? 0) >= TARGETS.bridgeOverC)} |`,
+      `| 2. bridge idle RSS (built file) | **${fixed(f.idleRssMiB.median, 1)} MiB** (${fixed(f.idleRssMiB.min, 1)}–${fixed(f.idleRssMiB.max, 1)}; ${fixed(f.idleRssAfterJobsMiB.median, 1)} MiB idle after ${f.burstJobs} jobs) | | ≤ ${TARGETS.bridgeIdleRssMiB} MiB | ${met(f.idleRssMiB.median <= TARGETS.bridgeIdleRssMiB)} |`,
+      `| 2. bridge exec → registered (built file) | **${fixed(f.startToRegisteredMs.median, 0)} ms = ${fixed(f.startOverBareNode.median)}×** a bare node start | \`node -e 0\`: ${spread(f.bareNodeMs, 0, ' ms')} | ≤ ${TARGETS.bridgeStartOverBareNode}× | ${met(f.startOverBareNode.median <= TARGETS.bridgeStartOverBareNode)} |`,
+      `| 2. bridge memory, ${fr.bridge.memory.inflight} jobs in flight (built file) | ${fixed(fr.bridge.memory.busyRssMiB, 1)} MiB RSS (idle ${fixed(fr.bridge.memory.idleRssMiB, 1)} MiB) | | report | |`,
     );
   } else p('| 2. bridge overhead | not measured | | | |');
   if (fr.calls) {

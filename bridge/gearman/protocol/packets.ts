@@ -93,11 +93,23 @@ export function packetTypeName(type: number): string {
  */
 export const DEFAULT_MAX_PACKET_SIZE = 64 * 1024 * 1024;
 
+/**
+ * Room for a JOB_ASSIGN's arguments before its payload: the handle, the function name and
+ * the unique id, which gearmand keeps to a few hundred bytes (64, 512 and 64 in 1.1.x).
+ * Arguments longer than this are a job server that does not speak Gearman as gearmand does.
+ */
+export const ASSIGN_ARGUMENTS_MAX = 4096;
+
 /** A framed packet: header fields plus the raw data (not yet split into arguments). */
 export interface RawPacket {
   magic: Magic;
   type: number;
   data: Buffer;
+  /**
+   * JOB_ASSIGN and JOB_ASSIGN_UNIQ over the parser's maxJobPayload: how many payload bytes
+   * were dropped unread. `data` then holds the arguments and an empty payload.
+   */
+  discardedPayload?: number;
 }
 
 // Responses a worker or client receives from a job server (magic "\0RES").
@@ -180,7 +192,7 @@ export type ResponsePacket =
 export type ProtocolErrorCode =
   /** The bytes at a packet boundary are not "\0RES" (or "\0REQ"): the peer does not speak Gearman. */
   | 'POOL_ERR_GEARMAN_BAD_MAGIC'
-  /** A packet announces more data than the parser's limit. */
+  /** A packet announces more data than the parser's limit, or a JOB_ASSIGN's arguments are too long. */
   | 'POOL_ERR_GEARMAN_TOO_LARGE';
 
 /** Thrown by nothing: returned by the parser when the byte stream cannot be framed. */

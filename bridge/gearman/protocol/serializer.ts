@@ -14,26 +14,33 @@ export type Argument = string | Uint8Array;
  * something a peer can cause). The last argument is opaque.
  */
 export function encodePacket(magic: Magic, type: number, args: readonly Argument[] = []): Buffer {
-  const parts = args.map((arg) => (typeof arg === 'string' ? Buffer.from(arg, 'utf8') : arg));
-  parts.forEach((part, i) => {
-    if (i < parts.length - 1 && part.includes(0)) {
+  // Plain loops, no intermediate arrays: this runs for every answer the bridge sends.
+  const last = args.length - 1;
+  const parts: Uint8Array[] = new Array<Uint8Array>(args.length);
+  let size = Math.max(0, last);
+  for (let i = 0; i <= last; i += 1) {
+    const arg = args[i] as Argument;
+    const part = typeof arg === 'string' ? Buffer.from(arg, 'utf8') : arg;
+    if (i < last && part.includes(0)) {
       throw new RangeError(`argument ${i + 1} of packet type ${type} contains a NUL byte`);
     }
-  });
-  const size = parts.reduce((sum, part) => sum + part.length, 0) + Math.max(0, parts.length - 1);
+    parts[i] = part;
+    size += part.length;
+  }
   const packet = Buffer.allocUnsafe(HEADER_SIZE + size);
   packet.set(magic === 'REQ' ? MAGIC_REQ : MAGIC_RES, 0);
   packet.writeUInt32BE(type, 4);
   packet.writeUInt32BE(size, 8);
   let offset = HEADER_SIZE;
-  parts.forEach((part, i) => {
+  for (let i = 0; i <= last; i += 1) {
+    const part = parts[i] as Uint8Array;
     packet.set(part, offset);
     offset += part.length;
-    if (i < parts.length - 1) {
+    if (i < last) {
       packet[offset] = 0;
       offset += 1;
     }
-  });
+  }
   return packet;
 }
 

@@ -40,7 +40,9 @@ export interface BridgeProc extends Child {
 
 export interface HealthBody {
   status: string;
+  reason?: string;
   inFlight: number;
+  orphaned?: number;
   draining: boolean;
   servers: { server: string; state: string; reconnects: number; lastError?: string }[];
 }

@@ -1,0 +1,86 @@
+/**
+ * Throwaway certificates for the TLS tests, made with the openssl command: a CA, a server
+ * certificate for 127.0.0.1 and localhost, and a client certificate, all signed by the CA.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface TestCerts {
+  dir: string;
+  /** A file of the directory, e.g. file('ca.pem'). */
+  file(name: string): string;
+  read(name: string): Buffer;
+  remove(): void;
+}
+
+/** The certificates in a temporary directory, or why they could not be made (no openssl). */
+export function makeTestCerts(): TestCerts | { skip: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bridge-tls-'));
+  const file = (name: string): string => path.join(dir, name);
+  const openssl = (...args: string[]): void => {
+    execFileSync('openssl', args, { stdio: 'ignore' });
+  };
+  try {
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=test-ca',
+      '-keyout',
+      file('ca.key'),
+      '-out',
+      file('ca.pem'),
+    );
+    for (const who of ['server', 'client']) {
+      openssl(
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        `/CN=${who === 'server' ? 'localhost' : 'pool-bridge'}`,
+        '-keyout',
+        file(`${who}.key`),
+        '-out',
+        file(`${who}.csr`),
+      );
+      fs.writeFileSync(
+        file(`${who}.ext`),
+        who === 'server' ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' : 'extendedKeyUsage=clientAuth\n',
+      );
+      openssl(
+        'x509',
+        '-req',
+        '-in',
+        file(`${who}.csr`),
+        '-CA',
+        file('ca.pem'),
+        '-CAkey',
+        file('ca.key'),
+        '-CAcreateserial',
+        '-days',
+        '2',
+        '-extfile',
+        file(`${who}.ext`),
+        '-out',
+        file(`${who}.pem`),
+      );
+    }
+  } catch (error) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    return { skip: `no openssl to make test certificates: ${(error as Error).message.split('\n')[0]}` };
+  }
+  return {
+    dir,
+    file,
+    read: (name) => fs.readFileSync(file(name)),
+    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
