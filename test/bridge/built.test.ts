@@ -18,8 +18,8 @@ import type { FakeLambda } from '../../scripts/lambda/fake-lambda';
 import { echoPass, startFakeLambda } from '../../scripts/lambda/fake-lambda';
 import type { Child, Gearmand } from '../../scripts/harness';
 import { answers, freePort, run, sleep, spawnChild, startGearmand, until, within } from '../../scripts/harness';
-import type { TestCerts } from './helpers/certs';
-import { makeTestCerts } from './helpers/certs';
+import type { TestCerts } from '../helpers/certs';
+import { makeTestCerts } from '../helpers/certs';
 import type { TlsProxy } from './helpers/tls-proxy';
 import { startTlsProxy } from './helpers/tls-proxy';
 

@@ -6,11 +6,7 @@
  * registrations are counted once each.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeConfig, parseHostPort } from '../../bridge/config';
 import { GearmanClient } from '../../bridge/gearman';
@@ -23,6 +19,7 @@ import { freePort, run, startGearmand, until, within } from '../../scripts/harne
 import { allConnected, startTestBridge } from './helpers/bridge';
 import { FakeInvoker, passThrough } from './helpers/fake-invoker';
 import { startTlsProxy } from './helpers/tls-proxy';
+import { selfSigned } from '../helpers/certs';
 
 /** One sample of /metrics: its value, or undefined when the series is not there. */
 async function sample(
@@ -284,36 +281,17 @@ test('queue-poll-interval 0: no poller, no queue series, no admin connections', 
 });
 
 test('behind a TLS terminator the queue is read over TLS, as the worker connects', { timeout: 30_000 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'queue-tls-'));
-  const file = (name: string): string => path.join(dir, name);
-  const openssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
   const gd = await startGearmand();
   // A self-signed server certificate, which is also the CA the bridge trusts.
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-    '-keyout',
-    file('server.key'),
-    '-out',
-    file('server.pem'),
-  );
+  const cert = selfSigned();
   const proxy = await startTlsProxy({
     target: { host: gd.host, port: gd.port },
-    cert: fs.readFileSync(file('server.pem')),
-    key: fs.readFileSync(file('server.key')),
+    cert: cert.cert,
+    key: cert.key,
   });
   const bridge = await startTestBridge([proxy.address], new FakeInvoker(), {
     queuePollIntervalMs: 100,
-    tls: { caFile: file('server.pem') },
+    tls: { caFile: cert.certFile },
   });
   try {
     const labels = { server: proxy.address, function: GEARMAN_FUNCTION };
@@ -327,6 +305,6 @@ test('behind a TLS terminator the queue is read over TLS, as the worker connects
     await bridge.stop();
     await proxy.close();
     await gd.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    cert.remove();
   }
 });

@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Agent } from 'undici';
@@ -31,6 +27,8 @@ import {
 import type { CloudSettings } from '../../functions/openstack/types';
 import { captureLogger, json, passwordSettings, startFakeCloud, startServer } from './helpers';
 import type { FakeCloud, Handler } from './helpers';
+import type { SelfSigned } from '../helpers/certs';
+import { selfSigned } from '../helpers/certs';
 
 const FAST: OpenStackOptions = { retryBaseDelayMs: 1, retryMaxDelayMs: 20 };
 const SERVER = { server: { id: 's1', name: 'n', status: 'ACTIVE', addresses: {} } };
@@ -530,44 +528,23 @@ describe('http', () => {
   });
 
   describe('TLS', () => {
-    let dir: string | undefined;
+    let made: SelfSigned | undefined;
     afterEach(() => {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-      dir = undefined;
+      made?.remove();
+      made = undefined;
     });
 
-    function selfSigned(): { key: string; cert: string } | undefined {
+    function pemPair(): { key: string; cert: string } | undefined {
       try {
-        dir = mkdtempSync(join(tmpdir(), 'os-tls-'));
-        execFileSync(
-          'openssl',
-          [
-            'req',
-            '-x509',
-            '-newkey',
-            'rsa:2048',
-            '-nodes',
-            '-days',
-            '1',
-            '-subj',
-            '/CN=127.0.0.1',
-            '-addext',
-            'subjectAltName=IP:127.0.0.1',
-            '-keyout',
-            join(dir, 'key.pem'),
-            '-out',
-            join(dir, 'cert.pem'),
-          ],
-          { stdio: 'ignore' },
-        );
-        return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
+        made = selfSigned();
+        return { key: made.key.toString('utf8'), cert: made.cert.toString('utf8') };
       } catch {
         return undefined;
       }
     }
 
     it('trusts caCertPem, refuses an unknown CA, and skips verification only when insecure (warning once)', async (t) => {
-      const pem = selfSigned();
+      const pem = pemPair();
       if (!pem) return t.skip('openssl is not available');
       const https = createHttpsServer({ key: pem.key, cert: pem.cert }, (req, res) => {
         if (req.url === '/v3/auth/tokens') {

@@ -22,8 +22,10 @@ import type { LocalLambda } from './helpers/local-lambda';
 import { startLocalLambda } from './helpers/local-lambda';
 import type { BridgeProc } from './helpers/procs';
 import { ROOT, startBridgeProcess } from './helpers/procs';
-import type { SelfSigned, TlsFront } from './helpers/tls-front';
-import { selfSigned, startFront, startTlsFront } from './helpers/tls-front';
+import type { TlsFront } from './helpers/tls-front';
+import type { SelfSigned } from '../helpers/certs';
+import { selfSigned } from '../helpers/certs';
+import { startFront, startTlsFront } from './helpers/tls-front';
 import { allConnections, guardFile, installLoopbackGuard, until } from '../../scripts/harness';
 
 const guardFiles: string[] = [];

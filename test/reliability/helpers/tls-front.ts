@@ -6,58 +6,9 @@
  * - or as a hostile cloud: every error answer quotes back what the request sent (its
  *   X-Auth-Token header and its body, with the password or secret of a token request).
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-
-export interface SelfSigned {
-  dir: string;
-  certFile: string;
-  keyFile: string;
-  cert: Buffer;
-  key: Buffer;
-  remove(): void;
-}
-
-/** A self-signed certificate for 127.0.0.1 only (no DNS name). Throws if openssl is missing. */
-export function selfSigned(cn = 'cloud-sim'): SelfSigned {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reliability-tls-'));
-  const certFile = path.join(dir, 'cert.pem');
-  const keyFile = path.join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${cn}`,
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-    ],
-    { stdio: 'ignore' },
-  );
-  return {
-    dir,
-    certFile,
-    keyFile,
-    cert: fs.readFileSync(certFile),
-    key: fs.readFileSync(keyFile),
-    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
-  };
-}
 
 export interface TlsFront {
   /** https://127.0.0.1:PORT */

@@ -1,11 +1,62 @@
 /**
- * Throwaway certificates for the TLS tests, made with the openssl command: a CA, a server
- * certificate for 127.0.0.1 and localhost, and a client certificate, all signed by the CA.
+ * Throwaway certificates for the TLS tests, made with the openssl command: a CA with a
+ * server certificate for 127.0.0.1 and localhost and a client certificate signed by it
+ * (makeTestCerts), or one self-signed certificate for 127.0.0.1 (selfSigned).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+
+const openssl = (...args: string[]): void => {
+  execFileSync('openssl', args, { stdio: 'ignore' });
+};
+
+export interface SelfSigned {
+  dir: string;
+  certFile: string;
+  keyFile: string;
+  cert: Buffer;
+  key: Buffer;
+  remove(): void;
+}
+
+/** A self-signed certificate for 127.0.0.1 only (no DNS name), its own CA. Throws if openssl is missing. */
+export function selfSigned(cn = '127.0.0.1'): SelfSigned {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'test-tls-'));
+  const certFile = path.join(dir, 'cert.pem');
+  const keyFile = path.join(dir, 'key.pem');
+  try {
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    );
+  } catch (error) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    dir,
+    certFile,
+    keyFile,
+    cert: fs.readFileSync(certFile),
+    key: fs.readFileSync(keyFile),
+    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
 
 export interface TestCerts {
   dir: string;
@@ -19,9 +70,6 @@ export interface TestCerts {
 export function makeTestCerts(): TestCerts | { skip: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bridge-tls-'));
   const file = (name: string): string => path.join(dir, name);
-  const openssl = (...args: string[]): void => {
-    execFileSync('openssl', args, { stdio: 'ignore' });
-  };
   try {
     openssl(
       'req',
