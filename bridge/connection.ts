@@ -23,7 +23,6 @@ import tls from 'node:tls';
 import type { LogSink } from '../contract';
 import { describeUnique } from '../contract';
 import { backoffDelay } from './invoker';
-import { DEFAULT_MAX_PAYLOAD_BYTES } from './job';
 import type { ServerAddress } from './address';
 import { formatServer } from './address';
 import type { ResponsePacket } from './gearman/protocol/packets';
@@ -57,9 +56,9 @@ export interface ConnectionOptions {
   probeTimeoutMs?: number;
   /**
    * Job payloads over this are dropped as they stream in (the job is answered FAIL); any
-   * other packet over this plus ASSIGN_ARGUMENTS_MAX closes the connection. Default 256 KiB.
+   * other packet over this plus ASSIGN_ARGUMENTS_MAX closes the connection.
    */
-  maxPayloadBytes?: number;
+  maxPayloadBytes: number;
 }
 
 export interface AssignedJob {
@@ -277,7 +276,7 @@ export class ServerConnection {
     this.timer = undefined;
     this.epochValue += 1;
     const epoch = this.epochValue;
-    const maxPayload = this.options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    const maxPayload = this.options.maxPayloadBytes;
     this.parser = new PacketParser({ maxPacketSize: maxPayload + ASSIGN_ARGUMENTS_MAX, maxJobPayload: maxPayload });
     this.outstanding = 0;
     this.window = 1;

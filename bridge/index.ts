@@ -76,7 +76,6 @@ export async function startBridge(config: BridgeConfig, deps: BridgeDeps): Promi
         reconnectMaxMs: config.reconnectMaxDelayMs,
         probeIntervalMs: config.probeIntervalMs,
         probeTimeoutMs: config.probeTimeoutMs,
-        maxPayloadBytes: config.maxPayloadBytes,
         ...(tlsFiles ? { tls: tlsFiles } : {}),
       },
     },

@@ -56,8 +56,8 @@ export type PreparedJob =
 export interface JobOptions {
   /** Prepended to the action's function name, e.g. "pool-manager-dev-". */
   functionPrefix: string;
-  /** Larger payloads get a FAIL without being parsed (default 256 KiB). */
-  maxPayloadBytes?: number;
+  /** Larger payloads get a FAIL without being parsed. */
+  maxPayloadBytes: number;
   /**
    * The functions' POOL_NODE_BASENAME (--device-basename): with it, a BUILD_DEVICE whose
    * function may have run is answered with the name of the device that run would have
@@ -66,23 +66,33 @@ export interface JobOptions {
   deviceBasename?: string;
 }
 
-export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
-
 const KNOWN_ACTIONS = Object.keys(ACTIONS).join(', ');
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * `declaredBytes`: the payload's size as the job server sent it, when the connection
+ * dropped an oversized payload as it streamed in (`payload` is then empty).
+ */
 export function prepareJob(
   payload: Uint8Array,
   unique: string | Uint8Array | undefined,
   handle: string | undefined,
   options: JobOptions,
+  declaredBytes = payload.length,
 ): PreparedJob {
-  const limit = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  const limit = options.maxPayloadBytes;
   const answer = (message: Message | undefined, error: string, action: ActionLabel): PreparedJob => ({
     kind: 'answer',
     answer: failAnswer(message, error, action),
   });
-  if (payload.length > limit) return { kind: 'answer', answer: payloadTooLarge(payload.length, limit) };
+  if (declaredBytes > limit) {
+    // Not parsed (nor, when the connection streamed it past, even kept).
+    return answer(
+      undefined,
+      `payload is ${declaredBytes} bytes, ${declaredBytes - limit} over the ${limit}-byte limit (max-payload-bytes); send one JSON object`,
+      'invalid',
+    );
+  }
   if (payload.length === 0) return answer(undefined, 'payload is empty; send one JSON object', 'invalid');
   // isUtf8 is one native pass (a fatal TextDecoder throws and catches to say the same).
   if (!isUtf8(payload)) return answer(undefined, 'payload is not UTF-8 text; send one JSON object', 'invalid');
@@ -190,15 +200,6 @@ export function finishJob(
     action,
     ...(result.response === 'FAIL' && typeof result.error === 'string' ? { error: result.error } : {}),
   };
-}
-
-/** The FAIL for a payload over the limit: not parsed (nor, from the parser, even kept). */
-export function payloadTooLarge(bytes: number, limit: number): JobAnswer {
-  return failAnswer(
-    undefined,
-    `payload is ${bytes} bytes, ${bytes - limit} over the ${limit}-byte limit (max-payload-bytes); send one JSON object`,
-    'invalid',
-  );
 }
 
 /**

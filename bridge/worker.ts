@@ -24,7 +24,7 @@ import type { AssignedJob, ConnectionOptions, ServerAddress, ServerStatus } from
 import { ServerConnection } from './connection';
 import type { Invoker, InvokeOutcome } from './invoker';
 import type { JobAnswer, JobOptions } from './job';
-import { DEFAULT_MAX_PAYLOAD_BYTES, failAnswer, finishJob, payloadTooLarge, prepareJob } from './job';
+import { failAnswer, finishJob, prepareJob } from './job';
 import type { JobLines } from './job-lines';
 import { jobLinesVia } from './job-lines';
 import type { BridgeMetrics } from './metrics';
@@ -32,7 +32,8 @@ import { worker as request } from './gearman/protocol/serializer';
 
 export interface WorkerOptions {
   servers: ServerAddress[];
-  connection: ConnectionOptions;
+  /** The connections' payload limit is the jobs' (job.maxPayloadBytes). */
+  connection: Omit<ConnectionOptions, 'maxPayloadBytes'>;
   concurrency: number;
   job: JobOptions;
   /** Orphaned invokes allowed before the bridge stops taking jobs (default: concurrency). */
@@ -95,9 +96,8 @@ export class Worker {
       onReconnectScheduled: (c: ServerConnection) => deps.metrics.reconnects.inc({ server: c.name }),
       onProbeFailed: (c: ServerConnection) => deps.metrics.probeFailures.inc({ server: c.name }),
     };
-    this.connections = options.servers.map(
-      (server) => new ServerConnection(server, options.connection, hooks, deps.logger),
-    );
+    const connection = { ...options.connection, maxPayloadBytes: options.job.maxPayloadBytes };
+    this.connections = options.servers.map((server) => new ServerConnection(server, connection, hooks, deps.logger));
     for (const c of this.connections) {
       deps.metrics.connected.set({ server: c.name }, 0);
       deps.metrics.reconnects.inc({ server: c.name }, 0);
@@ -336,13 +336,13 @@ export class Worker {
     if (job.functionName !== this.options.connection.functionName) {
       this.jobLog(job).warn('job for a function this bridge did not register', { function: job.functionName });
     }
-    const prepared =
-      job.payloadBytes !== undefined
-        ? ({
-            kind: 'answer',
-            answer: payloadTooLarge(job.payloadBytes, this.options.job.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES),
-          } as const)
-        : prepareJob(job.data, job.unique.length > 0 ? job.unique : undefined, job.handle, this.options.job);
+    const prepared = prepareJob(
+      job.data,
+      job.unique.length > 0 ? job.unique : undefined,
+      job.handle,
+      this.options.job,
+      job.payloadBytes,
+    );
     let answer: JobAnswer;
     if (prepared.kind === 'answer') {
       answer = prepared.answer;
