@@ -50,10 +50,10 @@ export interface ConnectionOptions {
   reconnectMaxMs: number;
   /** Connect plus registration must finish within this (default 10 s). */
   connectTimeoutMs?: number;
-  /** Probe (ECHO_REQ) a connection that has been silent this long (default 10 s). */
-  probeIntervalMs?: number;
-  /** Recycle a connection whose probe gets no answer within this (default 5 s). */
-  probeTimeoutMs?: number;
+  /** Probe (ECHO_REQ) a connection that has been silent this long. */
+  probeIntervalMs: number;
+  /** Recycle a connection whose probe gets no answer within this. */
+  probeTimeoutMs: number;
   /**
    * Job payloads over this are dropped as they stream in (the job is answered FAIL); any
    * other packet over this plus ASSIGN_ARGUMENTS_MAX closes the connection.
@@ -358,7 +358,7 @@ export class ServerConnection {
       case 'ECHO_RES':
         if (this.probeSentAt !== undefined && packet.data.toString() === PROBE) {
           this.probeSentAt = undefined;
-          this.armProbe(this.probeIntervalMs);
+          this.armProbe(this.options.probeIntervalMs);
           return;
         }
         if (this.stateValue === 'registering' && packet.data.toString() === HELLO) {
@@ -366,7 +366,7 @@ export class ServerConnection {
           this.attempt = 0;
           this.lastError = undefined;
           this.setState('connected');
-          this.armProbe(this.probeIntervalMs);
+          this.armProbe(this.options.probeIntervalMs);
           this.logger.info('registered with job server', {
             server: this.name,
             function: this.options.functionName,
@@ -423,14 +423,6 @@ export class ServerConnection {
     }
   }
 
-  private get probeIntervalMs(): number {
-    return this.options.probeIntervalMs ?? 10_000;
-  }
-
-  private get probeTimeoutMs(): number {
-    return this.options.probeTimeoutMs ?? 5000;
-  }
-
   /**
    * One timer per connection for the probe: at the interval it looks at when the job server
    * was last heard from; silent that long, it sends ECHO_REQ and waits the probe timeout for
@@ -446,14 +438,15 @@ export class ServerConnection {
   private probe(): void {
     this.probeTimer = undefined;
     if (this.stateValue !== 'connected' || !this.socket) return;
+    const { probeIntervalMs, probeTimeoutMs } = this.options;
     const now = performance.now();
     if (this.probeSentAt !== undefined) {
-      const seconds = this.probeTimeoutMs / 1000;
+      const seconds = probeTimeoutMs / 1000;
       this.probeFailureCount += 1;
       this.lastError = `no answer to a probe (ECHO_REQ) within ${seconds} s: the job server is stopped or wedged; connection recycled`;
       this.logger.warn('job server did not answer a probe; recycling the connection', {
         server: this.name,
-        probeTimeoutMs: this.probeTimeoutMs,
+        probeTimeoutMs,
         silentMs: Math.round(now - this.lastHeard),
       });
       this.hooks.onProbeFailed?.(this);
@@ -462,13 +455,13 @@ export class ServerConnection {
       return;
     }
     const silent = now - this.lastHeard;
-    if (silent < this.probeIntervalMs) {
-      this.armProbe(this.probeIntervalMs - silent);
+    if (silent < probeIntervalMs) {
+      this.armProbe(probeIntervalMs - silent);
       return;
     }
     this.probeSentAt = now;
     this.send(PROBE_PACKET);
-    this.armProbe(this.probeTimeoutMs);
+    this.armProbe(probeTimeoutMs);
   }
 
   private closed(epoch: number): void {
