@@ -258,25 +258,16 @@ export function failAnswer(
         error: `${result.error} (and no JSON: ${errorText(cause)})`,
       };
     }
+    // Only strings left: this always stringifies.
     const shown = typeof message?.action === 'string' ? { action: message.action } : undefined;
     const bare = fail(shown, `${error} (the message is too deeply nested to echo)`);
-    try {
-      return {
-        packet: 'WORK_COMPLETE',
-        data: Buffer.from(JSON.stringify(bare), 'utf8'),
-        outcome: 'fail',
-        action,
-        error: bare.error,
-      };
-    } catch {
-      return {
-        packet: 'WORK_FAIL',
-        data: Buffer.alloc(0),
-        outcome: 'work_fail',
-        action,
-        error: `${result.error} (and no JSON: ${errorText(cause)})`,
-      };
-    }
+    return {
+      packet: 'WORK_COMPLETE',
+      data: Buffer.from(JSON.stringify(bare), 'utf8'),
+      outcome: 'fail',
+      action,
+      error: bare.error,
+    };
   }
 }
 

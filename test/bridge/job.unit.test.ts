@@ -237,3 +237,12 @@ test('failAnswer: WORK_FAIL only when no JSON can be produced', () => {
   assert.equal(a.outcome, 'work_fail');
   assert.equal(failAnswer({ a: 1 }, 'x', 'invalid').packet, 'WORK_COMPLETE');
 });
+
+test('a message nested too deeply to write back: a FAIL object with only its action echoed', () => {
+  const depth = 100_000;
+  const payload = bytes(`{"action":"BUILD_IP","x":${'['.repeat(depth)}${']'.repeat(depth)}}`);
+  const a = answerOf(prepareJob(payload, 'u', 'H', opts));
+  assertFail(a, /nested too deeply to forward .*\(the message is too deeply nested to echo\)/, { action: 'BUILD_IP' });
+  assert.deepEqual(Object.keys(result(a)).sort(), ['action', 'error', 'response']);
+  assert.equal(a.action, 'BUILD_IP');
+});
