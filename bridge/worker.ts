@@ -356,16 +356,7 @@ export class Worker {
         payloadBytes: job.data.length,
       });
       const invokeStarted = performance.now();
-      let outcome: InvokeOutcome;
-      try {
-        outcome = await this.invoke(prepared.functionName, prepared.payload, this.deadlineMs(prepared.baseName));
-      } catch (error) {
-        outcome = {
-          status: 'failed',
-          reason: 'error',
-          message: error instanceof Error ? error.message : String(error),
-        };
-      }
+      const outcome = await this.invoke(prepared.functionName, prepared.payload, this.deadlineMs(prepared.baseName));
       this.deps.metrics.invokeDone(prepared.action, (performance.now() - invokeStarted) / 1000);
       try {
         answer = finishJob(prepared, outcome, this.options.job);
@@ -418,6 +409,7 @@ export class Worker {
    * does. One timer per job, released when it ends; the invoker gets the deadline and the
    * worker's one stop signal (no AbortController per job: creating one is a good part of
    * a short job's cost, and the Lambda invoker makes its own per request anyway).
+   * Never rejects: an invoker that throws or rejects gives a failed outcome.
    */
   private invoke(functionName: string, payload: Buffer, timeoutMs: number): Promise<InvokeOutcome> {
     return new Promise<InvokeOutcome>((resolve) => {
