@@ -219,12 +219,16 @@ export class Worker {
       },
     );
     this.noteOrphanBound();
-    if (this.active.size === 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      waiters.forEach((resolve) => resolve());
-    }
+    this.wakeIfIdle();
     this.schedule();
+  }
+
+  /** Resolves the whenIdle() waiters once no job holds a slot. */
+  private wakeIfIdle(): void {
+    if (this.active.size > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    waiters.forEach((resolve) => resolve());
   }
 
   /** Logs when the orphans go over their bound (no job is taken) and when they are back under it. */
@@ -318,11 +322,7 @@ export class Worker {
           this.active.delete(job);
           this.deps.metrics.inFlight.dec();
         }
-        if (this.active.size === 0) {
-          const waiters = this.idleWaiters;
-          this.idleWaiters = [];
-          waiters.forEach((resolve) => resolve());
-        }
+        this.wakeIfIdle();
         if (this.drainingFlag) this.closeIfIdle(connection);
         else this.schedule();
       });
