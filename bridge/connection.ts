@@ -195,15 +195,15 @@ export class ServerConnection {
    * gearmand has re-queued the job, and the answer is dropped.
    */
   answer(job: AssignedJob, packet: Buffer): boolean {
-    // Handles are only unique per gearmand run: a restarted server hands out H:host:1
-    // again, so a job is matched by identity, never by handle alone.
-    if (job.epoch !== this.epochValue || this.jobs.get(job.handle) !== job) return false;
+    if (!this.holds(job)) return false;
     this.jobs.delete(job.handle);
     return this.send(packet);
   }
 
   /** True while the job can still be answered: it came on the socket this connection has now. */
   holds(job: AssignedJob): boolean {
+    // Handles are only unique per gearmand run: a restarted server hands out H:host:1
+    // again, so a job is matched by identity, never by handle alone.
     return job.epoch === this.epochValue && this.jobs.get(job.handle) === job;
   }
 
