@@ -23,6 +23,7 @@ import { BRIDGE_MARGIN_SECONDS, FUNCTION_LIMITS, describeUnique } from '../contr
 import type { AssignedJob, ConnectionOptions, ServerAddress, ServerStatus } from './connection';
 import { ServerConnection } from './connection';
 import type { Invoker, InvokeOutcome } from './invoker';
+import { ABORTED, timedOut } from './invoker';
 import type { JobAnswer, JobOptions } from './job';
 import { failAnswer, finishJob, prepareJob } from './job';
 import type { JobLines } from './job-lines';
@@ -422,7 +423,7 @@ export class Worker {
         resolve(outcome);
       };
       const stop = (why: 'timeout' | 'aborted'): void =>
-        settle(why === 'timeout' ? this.timedOut(functionName, timeoutMs) : ABORTED);
+        settle(why === 'timeout' ? this.deadlinePassed(functionName, timeoutMs) : ABORTED);
       const timer = setTimeout(stop, timeoutMs, 'timeout');
       this.running.add(stop);
       try {
@@ -437,15 +438,10 @@ export class Worker {
     });
   }
 
-  private timedOut(functionName: string, timeoutMs: number): InvokeOutcome {
-    return {
-      status: 'failed',
-      reason: 'timeout',
-      message:
-        timeoutMs === this.options.invokeTimeoutMs
-          ? `no answer within the ${timeoutMs / 1000} s invoke timeout (the function may still be running)`
-          : `no answer within the ${timeoutMs / 1000} s deadline of ${functionName}, its timeout plus ${BRIDGE_MARGIN_SECONDS} s (the function may still be running)`,
-    };
+  private deadlinePassed(functionName: string, timeoutMs: number): InvokeOutcome {
+    return timeoutMs === this.options.invokeTimeoutMs
+      ? timedOut(timeoutMs)
+      : timedOut(timeoutMs, `deadline of ${functionName}, its timeout plus ${BRIDGE_MARGIN_SECONDS} s`);
   }
 
   private closeIfIdle(connection: ServerConnection): void {
@@ -454,12 +450,6 @@ export class Worker {
 }
 
 type LogExtra = Record<string, unknown>;
-
-const ABORTED: InvokeOutcome = {
-  status: 'failed',
-  reason: 'aborted',
-  message: 'the bridge stopped before the function answered',
-};
 
 /** An invoker that threw or rejected (it should resolve to an outcome): a FAIL with its error. */
 function invokerFailed(error: unknown): InvokeOutcome {
