@@ -83,8 +83,8 @@ export interface ConnectionHooks {
   onReady(connection: ServerConnection): void;
   /** The socket closed with these jobs unanswered: gearmand re-queues them, their answers go nowhere. */
   onOrphaned?(connection: ServerConnection, jobs: AssignedJob[]): void;
-  /** Connection state changed (for health and metrics). */
-  onStateChange?(connection: ServerConnection): void;
+  /** Connection state changed from `previous` (for health and metrics). */
+  onStateChange?(connection: ServerConnection, previous: ConnectionState): void;
   /** A reconnect is scheduled after a lost or failed connection. */
   onReconnectScheduled?(connection: ServerConnection, delayMs: number): void;
   /** A probe went unanswered: the connection is being recycled. */
@@ -536,9 +536,10 @@ export class ServerConnection {
   }
 
   private setState(state: ConnectionState): void {
-    if (this.stateValue === state) return;
+    const previous = this.stateValue;
+    if (previous === state) return;
     this.stateValue = state;
     this.stateSince = new Date();
-    this.hooks.onStateChange?.(this);
+    this.hooks.onStateChange?.(this, previous);
   }
 }

@@ -20,7 +20,7 @@ import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { FunctionName, LogSink } from '../contract';
 import { BRIDGE_MARGIN_SECONDS, FUNCTION_LIMITS, describeUnique } from '../contract';
-import type { AssignedJob, ConnectionOptions, ServerAddress, ServerStatus } from './connection';
+import type { AssignedJob, ConnectionOptions, ConnectionState, ServerAddress, ServerStatus } from './connection';
 import { ServerConnection } from './connection';
 import type { Invoker, InvokeOutcome } from './invoker';
 import { ABORTED, timedOut } from './invoker';
@@ -91,20 +91,14 @@ export class Worker {
       },
       onReady: () => this.schedule(),
       onOrphaned: (c: ServerConnection, jobs: AssignedJob[]) => this.onOrphaned(c, jobs),
-      onStateChange: (c: ServerConnection) => {
-        deps.metrics.serverState(c.name, c.state);
-      },
+      onStateChange: (c: ServerConnection, previous: ConnectionState) =>
+        deps.metrics.serverState(c.name, c.state, previous),
       onReconnectScheduled: (c: ServerConnection) => deps.metrics.reconnects.inc({ server: c.name }),
       onProbeFailed: (c: ServerConnection) => deps.metrics.probeFailures.inc({ server: c.name }),
     };
     const connection = { ...options.connection, maxPayloadBytes: options.job.maxPayloadBytes };
     this.connections = options.servers.map((server) => new ServerConnection(server, connection, hooks, deps.logger));
-    for (const c of this.connections) {
-      deps.metrics.connected.set({ server: c.name }, 0);
-      deps.metrics.reconnects.inc({ server: c.name }, 0);
-      deps.metrics.probeFailures.inc({ server: c.name }, 0);
-      deps.metrics.disconnects.inc({ server: c.name }, 0);
-    }
+    for (const c of this.connections) deps.metrics.addServer(c.name);
   }
 
   get inFlight(): number {
