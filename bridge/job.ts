@@ -7,7 +7,6 @@
  * Every answer is a JSON object sent with WORK_COMPLETE, PASS or FAIL alike: clients read
  * its `response`. WORK_FAIL is kept for the case where no JSON can be produced at all.
  */
-import { isUtf8 } from 'node:buffer';
 import type { Action, FunctionName, Message } from '../contract';
 import {
   ACTIONS,
@@ -18,6 +17,7 @@ import {
   isMessage,
   normaliseAction,
   oneLine,
+  utf8Text,
   wrap,
 } from '../contract';
 import type { InvokeOutcome } from './invoker';
@@ -94,9 +94,8 @@ export function prepareJob(
     );
   }
   if (payload.length === 0) return answer(undefined, 'payload is empty; send one JSON object', 'invalid');
-  // isUtf8 is one native pass (a fatal TextDecoder throws and catches to say the same).
-  if (!isUtf8(payload)) return answer(undefined, 'payload is not UTF-8 text; send one JSON object', 'invalid');
-  const decoded = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+  const decoded = utf8Text(payload);
+  if (decoded === undefined) return answer(undefined, 'payload is not UTF-8 text; send one JSON object', 'invalid');
   // A leading byte order mark is dropped, as TextDecoder does.
   const text = decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded;
   let parsed: unknown;
