@@ -21,7 +21,7 @@ interface HistogramValue {
   value: number;
 }
 
-export class LabelledHistogram {
+class LabelledHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
   private readonly series = new Map<string, { counts: Float64Array; sum: number; count: number }>();
@@ -84,10 +84,10 @@ export class LabelledHistogram {
 
 export class BridgeMetrics {
   readonly registry = new Registry();
-  readonly jobs: Counter<'action' | 'outcome'>;
+  private readonly jobs: Counter<'action' | 'outcome'>;
   readonly inFlight: Gauge;
   readonly orphaned: Gauge;
-  readonly invokeSeconds: LabelledHistogram;
+  private readonly invokeSeconds: LabelledHistogram;
   readonly throttleRetries: Counter<'function'>;
   readonly lostAnswerRetries: Counter<'function'>;
   readonly reconnects: Counter<'server'>;
