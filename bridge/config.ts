@@ -19,8 +19,8 @@ import {
   functionPrefix,
   longestFunctionTimeoutSeconds,
 } from '../contract';
+import type { ServerAddress } from './address';
 import { parseHostPort } from './address';
-import type { ServerAddress } from './connection';
 
 export { parseHostPort };
 import { isLoopback } from './health';

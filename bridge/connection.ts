@@ -30,8 +30,6 @@ import { ASSIGN_ARGUMENTS_MAX } from './gearman/protocol/packets';
 import { PacketParser, decodeResponse } from './gearman/protocol/parser';
 import { worker as request } from './gearman/protocol/serializer';
 
-export type { ServerAddress };
-
 export interface TlsFiles {
   ca?: Buffer;
   cert?: Buffer;
