@@ -2,6 +2,7 @@
  * Job server addresses as the command lines take them. Kept apart from config.ts (zod, YAML)
  * so the operator's job CLI can use it without loading the bridge's whole configuration.
  */
+import { DEFAULT_GEARMAN_PORT } from '../contract/gearman';
 
 /** A job server's host and port. */
 export interface ServerAddress {
@@ -12,6 +13,11 @@ export interface ServerAddress {
 /** "host:port" for messages and metric labels, an IPv6 host in brackets. */
 export function formatServer(server: ServerAddress): string {
   return server.host.includes(':') ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
+}
+
+/** A job server given as "host:port" ("[v6]:port"; the port defaults to gearmand's 4730) or as an address. */
+export function toServerAddress(server: string | ServerAddress): ServerAddress {
+  return typeof server === 'string' ? parseHostPort(server, DEFAULT_GEARMAN_PORT) : server;
 }
 
 /** "host:port", "[v6]:port" or "host" (port defaults to defaultPort). */

@@ -19,8 +19,8 @@ import {
   functionPrefix,
   longestFunctionTimeoutSeconds,
 } from '../contract';
+import type { ServerAddress } from './address';
 import { parseHostPort } from './address';
-import type { ServerAddress } from './connection';
 
 export { parseHostPort };
 import { isLoopback } from './health';
@@ -144,9 +144,12 @@ const pattern = (re: RegExp, message: string) =>
     return re.test(t) ? t : new Invalid(message);
   });
 
+/** A number as written; a blank string is no number (Number('') would be 0). */
+const toNumber = (v: string | number): number => (typeof v === 'number' ? v : v.trim() === '' ? Number.NaN : Number(v));
+
 const seconds = (min: number, max: number) =>
   rule(stringOrNumber, (v) => {
-    const n = typeof v === 'number' ? v : v.trim() === '' ? Number.NaN : Number(v);
+    const n = toNumber(v);
     return Number.isFinite(n) && n >= min && n <= max
       ? Math.round(n * 1000)
       : new Invalid(`must be a number of seconds from ${min} to ${max}`);
@@ -154,7 +157,7 @@ const seconds = (min: number, max: number) =>
 
 const integer = (min: number, max: number) =>
   rule(stringOrNumber, (v) => {
-    const n = typeof v === 'number' ? v : v.trim() === '' ? Number.NaN : Number(v);
+    const n = toNumber(v);
     return Number.isInteger(n) && n >= min && n <= max ? n : new Invalid(`must be an integer from ${min} to ${max}`);
   });
 

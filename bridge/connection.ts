@@ -23,15 +23,12 @@ import tls from 'node:tls';
 import type { LogSink } from '../contract';
 import { describeUnique } from '../contract';
 import { backoffDelay } from './invoker';
-import { DEFAULT_MAX_PAYLOAD_BYTES } from './job';
 import type { ServerAddress } from './address';
 import { formatServer } from './address';
 import type { ResponsePacket } from './gearman/protocol/packets';
 import { ASSIGN_ARGUMENTS_MAX } from './gearman/protocol/packets';
 import { PacketParser, decodeResponse } from './gearman/protocol/parser';
 import { worker as request } from './gearman/protocol/serializer';
-
-export type { ServerAddress };
 
 export interface TlsFiles {
   ca?: Buffer;
@@ -51,15 +48,15 @@ export interface ConnectionOptions {
   reconnectMaxMs: number;
   /** Connect plus registration must finish within this (default 10 s). */
   connectTimeoutMs?: number;
-  /** Probe (ECHO_REQ) a connection that has been silent this long (default 10 s). */
-  probeIntervalMs?: number;
-  /** Recycle a connection whose probe gets no answer within this (default 5 s). */
-  probeTimeoutMs?: number;
+  /** Probe (ECHO_REQ) a connection that has been silent this long. */
+  probeIntervalMs: number;
+  /** Recycle a connection whose probe gets no answer within this. */
+  probeTimeoutMs: number;
   /**
    * Job payloads over this are dropped as they stream in (the job is answered FAIL); any
-   * other packet over this plus ASSIGN_ARGUMENTS_MAX closes the connection. Default 256 KiB.
+   * other packet over this plus ASSIGN_ARGUMENTS_MAX closes the connection.
    */
-  maxPayloadBytes?: number;
+  maxPayloadBytes: number;
 }
 
 export interface AssignedJob {
@@ -84,8 +81,8 @@ export interface ConnectionHooks {
   onReady(connection: ServerConnection): void;
   /** The socket closed with these jobs unanswered: gearmand re-queues them, their answers go nowhere. */
   onOrphaned?(connection: ServerConnection, jobs: AssignedJob[]): void;
-  /** Connection state changed (for health and metrics). */
-  onStateChange?(connection: ServerConnection): void;
+  /** Connection state changed from `previous` (for health and metrics). */
+  onStateChange?(connection: ServerConnection, previous: ConnectionState): void;
   /** A reconnect is scheduled after a lost or failed connection. */
   onReconnectScheduled?(connection: ServerConnection, delayMs: number): void;
   /** A probe went unanswered: the connection is being recycled. */
@@ -196,15 +193,15 @@ export class ServerConnection {
    * gearmand has re-queued the job, and the answer is dropped.
    */
   answer(job: AssignedJob, packet: Buffer): boolean {
-    // Handles are only unique per gearmand run: a restarted server hands out H:host:1
-    // again, so a job is matched by identity, never by handle alone.
-    if (job.epoch !== this.epochValue || this.jobs.get(job.handle) !== job) return false;
+    if (!this.holds(job)) return false;
     this.jobs.delete(job.handle);
     return this.send(packet);
   }
 
   /** True while the job can still be answered: it came on the socket this connection has now. */
   holds(job: AssignedJob): boolean {
+    // Handles are only unique per gearmand run: a restarted server hands out H:host:1
+    // again, so a job is matched by identity, never by handle alone.
     return job.epoch === this.epochValue && this.jobs.get(job.handle) === job;
   }
 
@@ -277,7 +274,7 @@ export class ServerConnection {
     this.timer = undefined;
     this.epochValue += 1;
     const epoch = this.epochValue;
-    const maxPayload = this.options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    const maxPayload = this.options.maxPayloadBytes;
     this.parser = new PacketParser({ maxPacketSize: maxPayload + ASSIGN_ARGUMENTS_MAX, maxJobPayload: maxPayload });
     this.outstanding = 0;
     this.window = 1;
@@ -359,7 +356,7 @@ export class ServerConnection {
       case 'ECHO_RES':
         if (this.probeSentAt !== undefined && packet.data.toString() === PROBE) {
           this.probeSentAt = undefined;
-          this.armProbe(this.probeIntervalMs);
+          this.armProbe(this.options.probeIntervalMs);
           return;
         }
         if (this.stateValue === 'registering' && packet.data.toString() === HELLO) {
@@ -367,7 +364,7 @@ export class ServerConnection {
           this.attempt = 0;
           this.lastError = undefined;
           this.setState('connected');
-          this.armProbe(this.probeIntervalMs);
+          this.armProbe(this.options.probeIntervalMs);
           this.logger.info('registered with job server', {
             server: this.name,
             function: this.options.functionName,
@@ -424,14 +421,6 @@ export class ServerConnection {
     }
   }
 
-  private get probeIntervalMs(): number {
-    return this.options.probeIntervalMs ?? 10_000;
-  }
-
-  private get probeTimeoutMs(): number {
-    return this.options.probeTimeoutMs ?? 5000;
-  }
-
   /**
    * One timer per connection for the probe: at the interval it looks at when the job server
    * was last heard from; silent that long, it sends ECHO_REQ and waits the probe timeout for
@@ -447,14 +436,15 @@ export class ServerConnection {
   private probe(): void {
     this.probeTimer = undefined;
     if (this.stateValue !== 'connected' || !this.socket) return;
+    const { probeIntervalMs, probeTimeoutMs } = this.options;
     const now = performance.now();
     if (this.probeSentAt !== undefined) {
-      const seconds = this.probeTimeoutMs / 1000;
+      const seconds = probeTimeoutMs / 1000;
       this.probeFailureCount += 1;
       this.lastError = `no answer to a probe (ECHO_REQ) within ${seconds} s: the job server is stopped or wedged; connection recycled`;
       this.logger.warn('job server did not answer a probe; recycling the connection', {
         server: this.name,
-        probeTimeoutMs: this.probeTimeoutMs,
+        probeTimeoutMs,
         silentMs: Math.round(now - this.lastHeard),
       });
       this.hooks.onProbeFailed?.(this);
@@ -463,13 +453,13 @@ export class ServerConnection {
       return;
     }
     const silent = now - this.lastHeard;
-    if (silent < this.probeIntervalMs) {
-      this.armProbe(this.probeIntervalMs - silent);
+    if (silent < probeIntervalMs) {
+      this.armProbe(probeIntervalMs - silent);
       return;
     }
     this.probeSentAt = now;
     this.send(PROBE_PACKET);
-    this.armProbe(this.probeTimeoutMs);
+    this.armProbe(probeTimeoutMs);
   }
 
   private closed(epoch: number): void {
@@ -544,9 +534,10 @@ export class ServerConnection {
   }
 
   private setState(state: ConnectionState): void {
-    if (this.stateValue === state) return;
+    const previous = this.stateValue;
+    if (previous === state) return;
     this.stateValue = state;
     this.stateSince = new Date();
-    this.hooks.onStateChange?.(this);
+    this.hooks.onStateChange?.(this, previous);
   }
 }

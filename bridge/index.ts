@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import type { LogSink } from '../contract';
 import { ConfigurationError, createLogger } from '../contract';
+import { formatServer } from './address';
 import type { BridgeConfig } from './config';
 import type { TlsFiles } from './connection';
 import type { HealthReport, HealthServer } from './health';
@@ -76,7 +77,6 @@ export async function startBridge(config: BridgeConfig, deps: BridgeDeps): Promi
         reconnectMaxMs: config.reconnectMaxDelayMs,
         probeIntervalMs: config.probeIntervalMs,
         probeTimeoutMs: config.probeTimeoutMs,
-        maxPayloadBytes: config.maxPayloadBytes,
         ...(tlsFiles ? { tls: tlsFiles } : {}),
       },
     },
@@ -121,7 +121,7 @@ export async function startBridge(config: BridgeConfig, deps: BridgeDeps): Promi
   worker.start();
   queue?.start();
   logger.info('bridge started', {
-    servers: config.servers.map((s) => `${s.host}:${s.port}`),
+    servers: config.servers.map(formatServer),
     function: config.functionName,
     concurrency: config.concurrency,
     functionPrefix: config.functionPrefix,

@@ -40,6 +40,22 @@ export interface Invoker {
   invoke(functionName: string, payload: Uint8Array, signal?: AbortSignal, timeoutMs?: number): Promise<InvokeOutcome>;
 }
 
+/** The outcome of an invoke given up because the bridge is stopping. */
+export const ABORTED: InvokeOutcome = {
+  status: 'failed',
+  reason: 'aborted',
+  message: 'the bridge stopped before the function answered',
+};
+
+/** The outcome of an invoke with no answer within `ms`; `limit` names which limit that was. */
+export function timedOut(ms: number, limit = 'invoke timeout'): InvokeOutcome {
+  return {
+    status: 'failed',
+    reason: 'timeout',
+    message: `no answer within the ${ms / 1000} s ${limit} (the function may still be running)`,
+  };
+}
+
 /**
  * --dry-run: every job goes through the same parsing and routing as a real one, and is
  * answered with a FAIL instead of an invoke (never a PASS: nothing was done). For checking

@@ -12,7 +12,7 @@
  * once, and the lines of one turn of the event loop in one write per stream. Every other line goes through
  * Powertools as before; the writer's buffer is flushed first, so the order of lines holds.
  */
-import { LogFormatter } from '@aws-lambda-powertools/logger';
+import { LogFormatter, LogLevelThreshold } from '@aws-lambda-powertools/logger';
 import type { LogSink, Logger } from '../contract';
 
 export type JobFields = Record<string, string | number | undefined>;
@@ -45,8 +45,6 @@ export function jobLinesVia(logger: LogSink): JobLines {
     flush: () => undefined,
   };
 }
-
-const THRESHOLDS: Record<string, number> = { TRACE: 6, DEBUG: 8, INFO: 12, WARN: 16, ERROR: 20, CRITICAL: 24 };
 
 /** Powertools' own timestamp format (ISO 8601, in the TZ of the environment), from its formatter. */
 class Timestamps extends LogFormatter {
@@ -86,7 +84,7 @@ export class JobLineWriter implements JobLines {
     serviceName: string,
     private readonly streams: LineStreams,
   ) {
-    this.threshold = THRESHOLDS[logger.getLevelName()] ?? Number.POSITIVE_INFINITY;
+    this.threshold = LogLevelThreshold[logger.getLevelName()];
     const persistent = JSON.stringify(logger.getPersistentLogAttributes());
     this.middle = `${JSON.stringify({ service: serviceName, sampling_rate: 0 }).slice(1, -1)}${persistent === '{}' ? '' : `,${persistent.slice(1, -1)}`}`;
   }
@@ -110,11 +108,11 @@ export class JobLineWriter implements JobLines {
   }
 
   taken(fields: JobFields): void {
-    if (this.threshold <= 8) this.line('DEBUG', 'job taken', fields);
+    if (this.threshold <= LogLevelThreshold.DEBUG) this.line('DEBUG', 'job taken', fields);
   }
 
   answered(level: 'INFO' | 'WARN', message: string, fields: JobFields): void {
-    if (this.threshold <= (level === 'INFO' ? 12 : 16)) this.line(level, message, fields);
+    if (this.threshold <= LogLevelThreshold[level]) this.line(level, message, fields);
   }
 
   flush(): void {
@@ -147,26 +145,17 @@ export class JobLineWriter implements JobLines {
 
 /** A LogSink over `logger` that writes the job lines buffered so far first, so lines stay in order. */
 export function afterJobLines(logger: Logger, lines: JobLines): LogSink & Pick<Logger, 'critical'> {
+  const after =
+    (level: 'debug' | 'info' | 'warn' | 'error' | 'critical') =>
+    (message: string, ...extra: Record<string, unknown>[]): void => {
+      lines.flush();
+      logger[level](message, ...extra);
+    };
   return {
-    debug: (message, ...extra) => {
-      lines.flush();
-      logger.debug(message, ...extra);
-    },
-    info: (message, ...extra) => {
-      lines.flush();
-      logger.info(message, ...extra);
-    },
-    warn: (message, ...extra) => {
-      lines.flush();
-      logger.warn(message, ...extra);
-    },
-    error: (message, ...extra) => {
-      lines.flush();
-      logger.error(message, ...extra);
-    },
-    critical: (message, ...extra) => {
-      lines.flush();
-      logger.critical(message, ...extra);
-    },
+    debug: after('debug'),
+    info: after('info'),
+    warn: after('warn'),
+    error: after('error'),
+    critical: after('critical'),
   };
 }

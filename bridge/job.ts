@@ -7,7 +7,6 @@
  * Every answer is a JSON object sent with WORK_COMPLETE, PASS or FAIL alike: clients read
  * its `response`. WORK_FAIL is kept for the case where no JSON can be produced at all.
  */
-import { isUtf8 } from 'node:buffer';
 import type { Action, FunctionName, Message } from '../contract';
 import {
   ACTIONS,
@@ -18,6 +17,7 @@ import {
   isMessage,
   normaliseAction,
   oneLine,
+  utf8Text,
   wrap,
 } from '../contract';
 import type { InvokeOutcome } from './invoker';
@@ -56,8 +56,8 @@ export type PreparedJob =
 export interface JobOptions {
   /** Prepended to the action's function name, e.g. "pool-manager-dev-". */
   functionPrefix: string;
-  /** Larger payloads get a FAIL without being parsed (default 256 KiB). */
-  maxPayloadBytes?: number;
+  /** Larger payloads get a FAIL without being parsed. */
+  maxPayloadBytes: number;
   /**
    * The functions' POOL_NODE_BASENAME (--device-basename): with it, a BUILD_DEVICE whose
    * function may have run is answered with the name of the device that run would have
@@ -66,27 +66,36 @@ export interface JobOptions {
   deviceBasename?: string;
 }
 
-export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
-
 const KNOWN_ACTIONS = Object.keys(ACTIONS).join(', ');
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * `declaredBytes`: the payload's size as the job server sent it, when the connection
+ * dropped an oversized payload as it streamed in (`payload` is then empty).
+ */
 export function prepareJob(
   payload: Uint8Array,
   unique: string | Uint8Array | undefined,
   handle: string | undefined,
   options: JobOptions,
+  declaredBytes = payload.length,
 ): PreparedJob {
-  const limit = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  const limit = options.maxPayloadBytes;
   const answer = (message: Message | undefined, error: string, action: ActionLabel): PreparedJob => ({
     kind: 'answer',
     answer: failAnswer(message, error, action),
   });
-  if (payload.length > limit) return { kind: 'answer', answer: payloadTooLarge(payload.length, limit) };
+  if (declaredBytes > limit) {
+    // Not parsed (nor, when the connection streamed it past, even kept).
+    return answer(
+      undefined,
+      `payload is ${declaredBytes} bytes, ${declaredBytes - limit} over the ${limit}-byte limit (max-payload-bytes); send one JSON object`,
+      'invalid',
+    );
+  }
   if (payload.length === 0) return answer(undefined, 'payload is empty; send one JSON object', 'invalid');
-  // isUtf8 is one native pass (a fatal TextDecoder throws and catches to say the same).
-  if (!isUtf8(payload)) return answer(undefined, 'payload is not UTF-8 text; send one JSON object', 'invalid');
-  const decoded = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+  const decoded = utf8Text(payload);
+  if (decoded === undefined) return answer(undefined, 'payload is not UTF-8 text; send one JSON object', 'invalid');
   // A leading byte order mark is dropped, as TextDecoder does.
   const text = decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded;
   let parsed: unknown;
@@ -192,15 +201,6 @@ export function finishJob(
   };
 }
 
-/** The FAIL for a payload over the limit: not parsed (nor, from the parser, even kept). */
-export function payloadTooLarge(bytes: number, limit: number): JobAnswer {
-  return failAnswer(
-    undefined,
-    `payload is ${bytes} bytes, ${bytes - limit} over the ${limit}-byte limit (max-payload-bytes); send one JSON object`,
-    'invalid',
-  );
-}
-
 /**
  * The device a BUILD_DEVICE run that may have happened would have booted: its name is
  * `<basename>-<UUIDv5 of the unique id>` (contract/naming.ts), and the FAIL carries the
@@ -257,25 +257,16 @@ export function failAnswer(
         error: `${result.error} (and no JSON: ${errorText(cause)})`,
       };
     }
+    // Only strings left: this always stringifies.
     const shown = typeof message?.action === 'string' ? { action: message.action } : undefined;
     const bare = fail(shown, `${error} (the message is too deeply nested to echo)`);
-    try {
-      return {
-        packet: 'WORK_COMPLETE',
-        data: Buffer.from(JSON.stringify(bare), 'utf8'),
-        outcome: 'fail',
-        action,
-        error: bare.error,
-      };
-    } catch {
-      return {
-        packet: 'WORK_FAIL',
-        data: Buffer.alloc(0),
-        outcome: 'work_fail',
-        action,
-        error: `${result.error} (and no JSON: ${errorText(cause)})`,
-      };
-    }
+    return {
+      packet: 'WORK_COMPLETE',
+      data: Buffer.from(JSON.stringify(bare), 'utf8'),
+      outcome: 'fail',
+      action,
+      error: bare.error,
+    };
   }
 }
 

@@ -22,7 +22,7 @@ import type { LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 import type { Invoker, InvokeOutcome } from './invoker';
-import { backoffDelay } from './invoker';
+import { ABORTED, backoffDelay, timedOut } from './invoker';
 
 export interface ThrottleRetryOptions {
   /** Retries after the first throttled attempt (default 8). */
@@ -129,10 +129,7 @@ export class LambdaInvoker implements Invoker {
     signal?.addEventListener('abort', onAbort, { once: true });
     if (signal?.aborted) controller.abort();
     const timer = setTimeout(() => controller.abort(), limitMs);
-    const ended = (): InvokeOutcome =>
-      signal?.aborted
-        ? { status: 'failed', reason: 'aborted', message: 'the bridge stopped before the function answered' }
-        : timedOut(limitMs);
+    const ended = (): InvokeOutcome => (signal?.aborted ? ABORTED : timedOut(limitMs));
     let throttled = 0;
     let lost = 0;
     try {
@@ -212,14 +209,6 @@ export class LambdaInvoker implements Invoker {
     }
     return out;
   }
-}
-
-function timedOut(ms: number): InvokeOutcome {
-  return {
-    status: 'failed',
-    reason: 'timeout',
-    message: `no answer within the ${ms / 1000} s invoke timeout (the function may still be running)`,
-  };
 }
 
 interface ErrorShape {

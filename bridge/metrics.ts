@@ -21,7 +21,7 @@ interface HistogramValue {
   value: number;
 }
 
-export class LabelledHistogram {
+class LabelledHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
   private readonly series = new Map<string, { counts: Float64Array; sum: number; count: number }>();
@@ -84,25 +84,22 @@ export class LabelledHistogram {
 
 export class BridgeMetrics {
   readonly registry = new Registry();
-  readonly jobs: Counter<'action' | 'outcome'>;
+  private readonly jobs: Counter<'action' | 'outcome'>;
   readonly inFlight: Gauge;
   readonly orphaned: Gauge;
-  readonly invokeSeconds: LabelledHistogram;
+  private readonly invokeSeconds: LabelledHistogram;
   readonly throttleRetries: Counter<'function'>;
   readonly lostAnswerRetries: Counter<'function'>;
   readonly reconnects: Counter<'server'>;
   readonly probeFailures: Counter<'server'>;
-  readonly connected: Gauge<'server'>;
-  readonly disconnects: Counter<'server'>;
+  private readonly connected: Gauge<'server'>;
+  private readonly disconnects: Counter<'server'>;
   readonly concurrency: Gauge;
   readonly invokeTimeout: Gauge;
   readonly gearmanQueued: Gauge<'server' | 'function'>;
   readonly gearmanRunning: Gauge<'server' | 'function'>;
   readonly gearmanWorkers: Gauge<'server' | 'function'>;
   readonly gearmanAdminUp: Gauge<'server'>;
-  /** Per job server: was it connected at its last state change (for disconnects). */
-  private readonly wasConnected = new Map<string, boolean>();
-
   /**
    * pool_bridge_jobs_total, counted here and handed to prom-client when it is scraped:
    * prom-client hashes the label set on every inc(), once per job otherwise.
@@ -235,16 +232,21 @@ export class BridgeMetrics {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'pool_bridge_' });
   }
 
+  /** A job server's series, at 0 from the start (so a rate() sees their first increase). */
+  addServer(server: string): void {
+    this.connected.set({ server }, 0);
+    this.reconnects.inc({ server }, 0);
+    this.probeFailures.inc({ server }, 0);
+    this.disconnects.inc({ server }, 0);
+  }
+
   /**
-   * A job server connection's state: the connected gauge, and a lost registration counted
-   * (connected to anything but stopped), so a flapping connection shows even when it is back
-   * before the next scrape.
+   * A job server connection's state changed: the connected gauge, and a lost registration
+   * counted (connected to anything but stopped), so a flapping connection shows even when
+   * it is back before the next scrape.
    */
-  serverState(server: string, state: string): void {
-    const connected = state === 'connected';
-    const was = this.wasConnected.get(server) ?? false;
-    if (was && !connected && state !== 'stopped') this.disconnects.inc({ server });
-    this.wasConnected.set(server, connected);
-    this.connected.set({ server }, connected ? 1 : 0);
+  serverState(server: string, state: string, previous: string): void {
+    if (previous === 'connected' && state !== 'stopped') this.disconnects.inc({ server });
+    this.connected.set({ server }, state === 'connected' ? 1 : 0);
   }
 }

@@ -20,11 +20,13 @@ import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { FunctionName, LogSink } from '../contract';
 import { BRIDGE_MARGIN_SECONDS, FUNCTION_LIMITS, describeUnique } from '../contract';
-import type { AssignedJob, ConnectionOptions, ServerAddress, ServerStatus } from './connection';
+import type { ServerAddress } from './address';
+import type { AssignedJob, ConnectionOptions, ConnectionState, ServerStatus } from './connection';
 import { ServerConnection } from './connection';
 import type { Invoker, InvokeOutcome } from './invoker';
+import { ABORTED, timedOut } from './invoker';
 import type { JobAnswer, JobOptions } from './job';
-import { DEFAULT_MAX_PAYLOAD_BYTES, failAnswer, finishJob, payloadTooLarge, prepareJob } from './job';
+import { failAnswer, finishJob, prepareJob } from './job';
 import type { JobLines } from './job-lines';
 import { jobLinesVia } from './job-lines';
 import type { BridgeMetrics } from './metrics';
@@ -32,7 +34,8 @@ import { worker as request } from './gearman/protocol/serializer';
 
 export interface WorkerOptions {
   servers: ServerAddress[];
-  connection: ConnectionOptions;
+  /** The connections' payload limit is the jobs' (job.maxPayloadBytes). */
+  connection: Omit<ConnectionOptions, 'maxPayloadBytes'>;
   concurrency: number;
   job: JobOptions;
   /** Orphaned invokes allowed before the bridge stops taking jobs (default: concurrency). */
@@ -89,21 +92,14 @@ export class Worker {
       },
       onReady: () => this.schedule(),
       onOrphaned: (c: ServerConnection, jobs: AssignedJob[]) => this.onOrphaned(c, jobs),
-      onStateChange: (c: ServerConnection) => {
-        deps.metrics.serverState(c.name, c.state);
-      },
+      onStateChange: (c: ServerConnection, previous: ConnectionState) =>
+        deps.metrics.serverState(c.name, c.state, previous),
       onReconnectScheduled: (c: ServerConnection) => deps.metrics.reconnects.inc({ server: c.name }),
       onProbeFailed: (c: ServerConnection) => deps.metrics.probeFailures.inc({ server: c.name }),
     };
-    this.connections = options.servers.map(
-      (server) => new ServerConnection(server, options.connection, hooks, deps.logger),
-    );
-    for (const c of this.connections) {
-      deps.metrics.connected.set({ server: c.name }, 0);
-      deps.metrics.reconnects.inc({ server: c.name }, 0);
-      deps.metrics.probeFailures.inc({ server: c.name }, 0);
-      deps.metrics.disconnects.inc({ server: c.name }, 0);
-    }
+    const connection = { ...options.connection, maxPayloadBytes: options.job.maxPayloadBytes };
+    this.connections = options.servers.map((server) => new ServerConnection(server, connection, hooks, deps.logger));
+    for (const c of this.connections) deps.metrics.addServer(c.name);
   }
 
   get inFlight(): number {
@@ -219,12 +215,16 @@ export class Worker {
       },
     );
     this.noteOrphanBound();
-    if (this.active.size === 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      waiters.forEach((resolve) => resolve());
-    }
+    this.wakeIfIdle();
     this.schedule();
+  }
+
+  /** Resolves the whenIdle() waiters once no job holds a slot. */
+  private wakeIfIdle(): void {
+    if (this.active.size > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    waiters.forEach((resolve) => resolve());
   }
 
   /** Logs when the orphans go over their bound (no job is taken) and when they are back under it. */
@@ -318,11 +318,7 @@ export class Worker {
           this.active.delete(job);
           this.deps.metrics.inFlight.dec();
         }
-        if (this.active.size === 0) {
-          const waiters = this.idleWaiters;
-          this.idleWaiters = [];
-          waiters.forEach((resolve) => resolve());
-        }
+        this.wakeIfIdle();
         if (this.drainingFlag) this.closeIfIdle(connection);
         else this.schedule();
       });
@@ -336,13 +332,13 @@ export class Worker {
     if (job.functionName !== this.options.connection.functionName) {
       this.jobLog(job).warn('job for a function this bridge did not register', { function: job.functionName });
     }
-    const prepared =
-      job.payloadBytes !== undefined
-        ? ({
-            kind: 'answer',
-            answer: payloadTooLarge(job.payloadBytes, this.options.job.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES),
-          } as const)
-        : prepareJob(job.data, job.unique.length > 0 ? job.unique : undefined, job.handle, this.options.job);
+    const prepared = prepareJob(
+      job.data,
+      job.unique.length > 0 ? job.unique : undefined,
+      job.handle,
+      this.options.job,
+      job.payloadBytes,
+    );
     let answer: JobAnswer;
     if (prepared.kind === 'answer') {
       answer = prepared.answer;
@@ -356,16 +352,7 @@ export class Worker {
         payloadBytes: job.data.length,
       });
       const invokeStarted = performance.now();
-      let outcome: InvokeOutcome;
-      try {
-        outcome = await this.invoke(prepared.functionName, prepared.payload, this.deadlineMs(prepared.baseName));
-      } catch (error) {
-        outcome = {
-          status: 'failed',
-          reason: 'error',
-          message: error instanceof Error ? error.message : String(error),
-        };
-      }
+      const outcome = await this.invoke(prepared.functionName, prepared.payload, this.deadlineMs(prepared.baseName));
       this.deps.metrics.invokeDone(prepared.action, (performance.now() - invokeStarted) / 1000);
       try {
         answer = finishJob(prepared, outcome, this.options.job);
@@ -418,6 +405,7 @@ export class Worker {
    * does. One timer per job, released when it ends; the invoker gets the deadline and the
    * worker's one stop signal (no AbortController per job: creating one is a good part of
    * a short job's cost, and the Lambda invoker makes its own per request anyway).
+   * Never rejects: an invoker that throws or rejects gives a failed outcome.
    */
   private invoke(functionName: string, payload: Buffer, timeoutMs: number): Promise<InvokeOutcome> {
     return new Promise<InvokeOutcome>((resolve) => {
@@ -430,7 +418,7 @@ export class Worker {
         resolve(outcome);
       };
       const stop = (why: 'timeout' | 'aborted'): void =>
-        settle(why === 'timeout' ? this.timedOut(functionName, timeoutMs) : ABORTED);
+        settle(why === 'timeout' ? this.deadlinePassed(functionName, timeoutMs) : ABORTED);
       const timer = setTimeout(stop, timeoutMs, 'timeout');
       this.running.add(stop);
       try {
@@ -445,15 +433,10 @@ export class Worker {
     });
   }
 
-  private timedOut(functionName: string, timeoutMs: number): InvokeOutcome {
-    return {
-      status: 'failed',
-      reason: 'timeout',
-      message:
-        timeoutMs === this.options.invokeTimeoutMs
-          ? `no answer within the ${timeoutMs / 1000} s invoke timeout (the function may still be running)`
-          : `no answer within the ${timeoutMs / 1000} s deadline of ${functionName}, its timeout plus ${BRIDGE_MARGIN_SECONDS} s (the function may still be running)`,
-    };
+  private deadlinePassed(functionName: string, timeoutMs: number): InvokeOutcome {
+    return timeoutMs === this.options.invokeTimeoutMs
+      ? timedOut(timeoutMs)
+      : timedOut(timeoutMs, `deadline of ${functionName}, its timeout plus ${BRIDGE_MARGIN_SECONDS} s`);
   }
 
   private closeIfIdle(connection: ServerConnection): void {
@@ -462,12 +445,6 @@ export class Worker {
 }
 
 type LogExtra = Record<string, unknown>;
-
-const ABORTED: InvokeOutcome = {
-  status: 'failed',
-  reason: 'aborted',
-  message: 'the bridge stopped before the function answered',
-};
 
 /** An invoker that threw or rejected (it should resolve to an outcome): a FAIL with its error. */
 function invokerFailed(error: unknown): InvokeOutcome {

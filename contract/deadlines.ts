@@ -27,7 +27,7 @@ import type { FunctionName } from './actions';
 import { ACTIONS } from './actions';
 import deadlines from './deadlines.json';
 
-export interface FunctionLimits {
+interface FunctionLimits {
   /** Lambda timeout, seconds. */
   timeout: number;
   /** Lambda memory, MB. */
@@ -59,7 +59,7 @@ export const DEFAULT_REQUEST_POLICY: Readonly<RequestPolicy> = Object.freeze({
 export const RETRY_BASE_DELAY_MS: number = deadlines.request.retryBaseDelayMilliseconds;
 
 /** The longest one request can take under the policy: every attempt timing out, every pause at its cap. */
-export function requestWorstCaseMs(policy: RequestPolicy): number {
+function requestWorstCaseMs(policy: RequestPolicy): number {
   return (policy.retries + 1) * policy.timeoutMs + policy.retries * policy.retryMaxDelayMs;
 }
 

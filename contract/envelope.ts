@@ -40,24 +40,25 @@ export function uniqueBytes(unique: string | Uint8Array): Uint8Array {
   return typeof unique === 'string' ? new TextEncoder().encode(unique) : unique;
 }
 
-/** The unique id as text when its bytes are valid UTF-8, else undefined. */
-export function uniqueText(unique: Uint8Array): string | undefined {
+/** The bytes as text when they are valid UTF-8, else undefined (a unique id, a job payload). */
+export function utf8Text(bytes: Uint8Array): string | undefined {
   // isUtf8 and toString rather than a fatal TextDecoder: one native pass with no exception
   // thrown for other bytes (the bridge does this for every job), and a leading byte order
-  // mark kept, so the text encodes back to the very bytes the device name is derived from.
-  return isUtf8(unique) ? Buffer.from(unique.buffer, unique.byteOffset, unique.byteLength).toString('utf8') : undefined;
+  // mark kept, so a unique id's text encodes back to the very bytes the device name is
+  // derived from.
+  return isUtf8(bytes) ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : undefined;
 }
 
 /** The unique id for log lines and messages: its text, or `base64:<bytes>` when it is not UTF-8. */
 export function describeUnique(unique: Uint8Array): string {
-  return uniqueText(unique) ?? `base64:${Buffer.from(unique).toString('base64')}`;
+  return utf8Text(unique) ?? `base64:${Buffer.from(unique).toString('base64')}`;
 }
 
 export function wrap(message: Message, unique?: string | Uint8Array, handle?: string): Envelope {
   const envelope: Envelope = { envelope: ENVELOPE_VERSION, message };
   if (unique !== undefined && unique.length > 0) {
     const bytes = uniqueBytes(unique);
-    const text = uniqueText(bytes);
+    const text = utf8Text(bytes);
     if (text !== undefined) envelope.unique = text;
     else envelope.uniqueBase64 = Buffer.from(bytes).toString('base64');
   }

@@ -31,7 +31,7 @@ const floatingIp = z.pipe(
 
 /** Every input field of the contract and its check. */
 const FIELDS = { ip: floatingIp, name: deviceName };
-export type InputField = keyof typeof FIELDS;
+type InputField = keyof typeof FIELDS;
 
 /** The fields each action's message must carry, in the order a person writes them. */
 export const INPUT_FIELDS: Readonly<Record<Action, readonly InputField[]>> = {

@@ -13,8 +13,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { PoolManagerError } from '../../contract/errors';
 import type { ServerAddress } from '../address';
-import { formatServer, parseHostPort } from '../address';
-import { DEFAULT_PORT } from './protocol/packets';
+import { formatServer, toServerAddress } from '../address';
 
 const DEFAULT_TIMEOUT_MS = 2000;
 
@@ -124,7 +123,7 @@ export function adminCommand(
   options: AdminOptions = {},
 ): Promise<string[]> {
   if (/[\r\n]/.test(command)) throw new RangeError(`an admin command is one line: ${JSON.stringify(command)}`);
-  const { host, port } = typeof server === 'string' ? parseHostPort(server, DEFAULT_PORT) : server;
+  const { host, port } = toServerAddress(server);
   const where = formatServer({ host, port });
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const list = LIST_COMMANDS.has(command.trim().split(/\s+/)[0] ?? '');

@@ -21,8 +21,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { PoolManagerError } from '../../contract/errors';
 import type { ServerAddress } from '../address';
-import { formatServer, parseHostPort } from '../address';
-import { DEFAULT_PORT } from './protocol/packets';
+import { formatServer, toServerAddress } from '../address';
 import { PacketParser, decodeResponse } from './protocol/parser';
 import { client as request } from './protocol/serializer';
 
@@ -129,7 +128,7 @@ export class GearmanClient {
 
   /** Connects to "host:port" ("[v6]:port"; the port defaults to 4730) or { host, port }. */
   static connect(server: string | ServerAddress, options: ConnectOptions = {}): Promise<GearmanClient> {
-    const { host, port } = typeof server === 'string' ? parseHostPort(server, DEFAULT_PORT) : server;
+    const { host, port } = toServerAddress(server);
     const where = formatServer({ host, port });
     const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     return new Promise((resolve, reject) => {

@@ -15,7 +15,7 @@ export type {
   RawPacket,
   ResponsePacket,
 } from './protocol/packets';
-export { DEFAULT_MAX_PACKET_SIZE, DEFAULT_PORT, PacketType, ProtocolError, packetTypeName } from './protocol/packets';
+export { DEFAULT_MAX_PACKET_SIZE, PacketType, ProtocolError, packetTypeName } from './protocol/packets';
 export type { ParseResult, ParserOptions } from './protocol/parser';
 export { PacketParser, decodeResponse, splitArguments } from './protocol/parser';
 export type { Argument } from './protocol/serializer';

@@ -1,4 +1,4 @@
-import { uniqueText } from '../../contract';
+import { utf8Text } from '../../contract';
 
 /** The device name derivation is the contract's: pool-bridge names the same device in a FAIL. */
 export { deviceName, deviceUuid } from '../../contract';
@@ -9,7 +9,7 @@ export { deviceName, deviceUuid } from '../../contract';
  * `libra-pool-manager job-bytes <base64>` for other bytes, a form no text unique id gives.
  */
 export function floatingIpDescription(unique: Uint8Array): string {
-  const text = uniqueText(unique);
+  const text = utf8Text(unique);
   return text !== undefined
     ? `libra-pool-manager job ${text}`
     : `libra-pool-manager job-bytes ${Buffer.from(unique).toString('base64')}`;

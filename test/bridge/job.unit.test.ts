@@ -8,7 +8,7 @@ import type { InvokeOutcome } from '../../bridge/invoker';
 import type { JobAnswer, PreparedJob } from '../../bridge/job';
 import { failAnswer, finishJob, prepareJob } from '../../bridge/job';
 
-const opts = { functionPrefix: 'pool-manager-dev-' };
+const opts = { functionPrefix: 'pool-manager-dev-', maxPayloadBytes: 256 * 1024 };
 const bytes = (s: string): Buffer => Buffer.from(s, 'utf8');
 
 function answerOf(p: PreparedJob): JobAnswer {
@@ -71,7 +71,9 @@ describe('prepareJob: routing', () => {
   });
 
   test('the prefix is configurable', () => {
-    const p = invokeOf(prepareJob(bytes('{"action":"BUILD_IP"}'), 'u', 'H', { functionPrefix: 'pool-manager-prod-' }));
+    const p = invokeOf(
+      prepareJob(bytes('{"action":"BUILD_IP"}'), 'u', 'H', { ...opts, functionPrefix: 'pool-manager-prod-' }),
+    );
     assert.equal(p.functionName, 'pool-manager-prod-buildIp');
   });
 });
@@ -96,6 +98,12 @@ describe('prepareJob: payloads that are not a JSON object get a FAIL object', ()
       assert.deepEqual(Object.keys(result(a)).sort(), ['error', 'response']);
     });
   }
+
+  test('a payload the connection dropped as it streamed in: its declared size is what is over', () => {
+    const a = answerOf(prepareJob(Buffer.alloc(0), 'u', 'H', opts, 70 * 1024 * 1024));
+    assertFail(a, /^payload is 73400320 bytes, 73138176 over the 262144-byte limit/);
+    assert.equal(a.action, 'invalid');
+  });
 
   test('an unknown action: FAIL with the message echoed, action as sent', () => {
     const a = answerOf(prepareJob(bytes('{"action":"Reboot_World","x":1}'), 'u', 'H', opts));
@@ -228,4 +236,13 @@ test('failAnswer: WORK_FAIL only when no JSON can be produced', () => {
   assert.equal(a.packet, 'WORK_FAIL');
   assert.equal(a.outcome, 'work_fail');
   assert.equal(failAnswer({ a: 1 }, 'x', 'invalid').packet, 'WORK_COMPLETE');
+});
+
+test('a message nested too deeply to write back: a FAIL object with only its action echoed', () => {
+  const depth = 100_000;
+  const payload = bytes(`{"action":"BUILD_IP","x":${'['.repeat(depth)}${']'.repeat(depth)}}`);
+  const a = answerOf(prepareJob(payload, 'u', 'H', opts));
+  assertFail(a, /nested too deeply to forward .*\(the message is too deeply nested to echo\)/, { action: 'BUILD_IP' });
+  assert.deepEqual(Object.keys(result(a)).sort(), ['action', 'error', 'response']);
+  assert.equal(a.action, 'BUILD_IP');
 });

@@ -21,9 +21,6 @@
 
 import { PoolManagerError } from '../../../contract/errors';
 
-/** The job server's port unless told otherwise (IANA-assigned, per PROTOCOL). */
-export const DEFAULT_PORT = 4730;
-
 export const HEADER_SIZE = 12;
 
 export const MAGIC_REQ = Uint8Array.of(0x00, 0x52, 0x45, 0x51); // "\0REQ"
