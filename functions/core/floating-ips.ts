@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { PreconditionFailedError } from '../openstack';
 import type { FloatingIp, FloatingIps } from '../openstack';
-import { associationFixedIp } from './addresses';
+import { selectAddress } from './addresses';
 import type { ActionContext } from './context';
 import { describeError } from './errors';
 import { outsideWindow, reuseRefused } from './idempotency';
@@ -112,7 +112,7 @@ export async function assignIp(ctx: ActionContext, message: Message & IpOnDevice
   const { ip, name } = message;
   const server = await findPoolServer(ctx, name);
   if (typeof server === 'string') return fail(message, server);
-  const fixedIp = associationFixedIp(server, ctx.pool.addrNetwork);
+  const fixedIp = selectAddress(server, ctx.pool.addrNetwork);
   const floatingIps = await ctx.openstack.floatingIps();
   const first = await floatingIps.findByAddress(ip);
   if (!first) return fail(message, `no floating IP ${ip} in this project`);
