@@ -91,19 +91,22 @@ export async function buildDevice(ctx: ActionContext, message: Message): Promise
         booted.add(serverId);
         logger.info('server requested', { name, serverId });
       } catch (error) {
-        createUncertain = mayHaveBeenCarriedOut(error) || answerLost(error);
-        if (mayHaveBeenCarriedOut(error)) {
-          // The create failed after it was sent: Nova may have stored the server anyway.
-          try {
-            claimOwn(await openstack.compute.findServersByName(name));
-          } catch (lookup) {
-            logger.warn('could not look for the server of a failed create request', {
-              name,
-              error: describeError(lookup),
-            });
+        const lost = answerLost(error);
+        createUncertain = lost || mayHaveBeenCarriedOut(error);
+        if (!lost) {
+          if (createUncertain) {
+            // The create failed after it was sent: Nova may have stored the server anyway.
+            try {
+              claimOwn(await openstack.compute.findServersByName(name));
+            } catch (lookup) {
+              logger.warn('could not look for the server of a failed create request', {
+                name,
+                error: describeError(lookup),
+              });
+            }
           }
+          throw error;
         }
-        if (!answerLost(error)) throw error;
         // The request may still be processed after its answer was lost: the server can show
         // up later, so look for it by name (as a rerun would) instead of leaving it behind.
         logger.warn('the create request got no answer; looking for the server by its name', {
