@@ -4,7 +4,7 @@ import type { FloatingIp, FloatingIps } from '../openstack';
 import { selectAddress } from './addresses';
 import type { ActionContext } from './context';
 import { describeError } from './errors';
-import { outsideWindow, reuseRefused } from './idempotency';
+import { reuseRefusal } from './idempotency';
 import { floatingIpDescription } from './naming';
 import { answerLost, pollUntilDeadline } from './poll';
 import { findPoolServer } from './servers';
@@ -42,8 +42,8 @@ export async function buildIp(ctx: ActionContext, message: Message): Promise<Res
   const earlier = await floatingIps.findByDescription(description);
   if (earlier.length > 0) {
     const kept = oldest(earlier);
-    if (outsideWindow(ctx, kept.createdAt))
-      return fail(message, reuseRefused(ctx, `floating IP ${kept.ip} (id ${kept.id})`, kept.createdAt));
+    const refusal = reuseRefusal(ctx, `floating IP ${kept.ip} (id ${kept.id})`, kept.createdAt);
+    if (refusal) return fail(message, refusal);
     ctx.logger.info('returning the floating IP an earlier run of this job allocated', { ip: kept.ip, id: kept.id });
     return pass(message, { id: String(kept.id), ip: kept.ip });
   }

@@ -24,8 +24,7 @@ import { asObject, asString } from './json';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
-/** contract/deadlines.json's request policy: the cleanup reserve is sized from the same numbers. */
-export const DEFAULT_RETRY_BASE_DELAY_MS = RETRY_BASE_DELAY_MS;
+/** Retry delays default to contract/deadlines.json's request policy: the cleanup reserve is sized from the same numbers. */
 export const DEFAULT_RETRY_MAX_DELAY_MS = DEFAULT_REQUEST_POLICY.retryMaxDelayMs;
 
 const IDEMPOTENT: ReadonlySet<HttpMethod> = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
@@ -112,7 +111,7 @@ export class HttpClient {
   private readonly random: () => number;
 
   constructor(private readonly options: HttpClientOptions) {
-    this.baseDelayMs = options.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS;
+    this.baseDelayMs = options.retryBaseDelayMs ?? RETRY_BASE_DELAY_MS;
     this.maxDelayMs = options.retryMaxDelayMs ?? DEFAULT_RETRY_MAX_DELAY_MS;
     this.random = options.random ?? Math.random;
   }
