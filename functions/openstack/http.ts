@@ -50,6 +50,10 @@ const RETRYABLE_CONNECTION_CODES = new Set([
   'UND_ERR_SOCKET',
   'UND_ERR_CLOSED',
 ]);
+/** Connection failures that sent nothing: the service cannot have acted on the request. */
+const NOT_SENT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+/** A certificate or TLS failure (by its code): the handshake failed, so nothing was sent either. */
+const TLS_CODE = /CERT|SELF_SIGNED|TLS|SSL/i;
 
 /** How one attempt failed, for `isRetryable`. */
 export type Failure = { kind: 'status'; status: number } | { kind: 'timeout' } | { kind: 'connection'; code: string };
@@ -277,10 +281,12 @@ export class HttpClient {
     }
     const text = cause instanceof Error ? cause.message : String(cause);
     const retryable = isRetryable({ kind: 'connection', code });
-    const hint = /CERT|SELF_SIGNED|TLS|SSL/i.test(code) ? ' (TLS: set the CA bundle, OS_CACERT)' : '';
+    const tls = TLS_CODE.test(code);
+    const hint = tls ? ' (TLS: set the CA bundle, OS_CACERT)' : '';
     return new ConnectionError(this.redactFor(req, `${prefix}: ${code ? `${code} ` : ''}${text}${hint}`), {
       ...details,
       retryable,
+      requestSent: !tls && !NOT_SENT_CODES.has(code),
     });
   }
 }
@@ -294,6 +300,7 @@ function withAttempts(error: OpenStackError, attempts: number): OpenStackError {
     status: error.status,
     retryable: error.retryable,
     fault: error.fault,
+    requestSent: error.requestSent,
   });
 }
 
