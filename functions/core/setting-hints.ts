@@ -57,10 +57,12 @@ export function describeBootError(error: unknown, pool: PoolSettings): string {
 
 function refusedSetting(error: unknown): Hint | undefined {
   if (!(error instanceof OpenStackError) || error instanceof QuotaError) return undefined;
-  // A name the lookups did not find (or found twice): only POOL_IMAGE and POOL_FLAVOR are looked up by name.
-  if (error instanceof NotFoundError || error instanceof AmbiguousNameError) {
-    if (/^no image named |images named /.test(error.message)) return HINTS.find((h) => h.setting === 'POOL_IMAGE');
-    if (/^no flavor named |flavors named /.test(error.message)) return HINTS.find((h) => h.setting === 'POOL_FLAVOR');
+  // A name the lookups did not find (or found twice): only POOL_IMAGE and POOL_FLAVOR are looked up
+  // by name. pickByName names the list request it searched and sets no status (the list answered).
+  if ((error instanceof NotFoundError || error instanceof AmbiguousNameError) && error.status === undefined) {
+    if (error.service === 'Glance' && error.path === '/v2/images') return HINTS.find((h) => h.setting === 'POOL_IMAGE');
+    if (error.service === 'Nova' && error.path === '/flavors/detail')
+      return HINTS.find((h) => h.setting === 'POOL_FLAVOR');
   }
   const refusedCreate =
     error.service === 'Nova' &&
