@@ -216,11 +216,7 @@ export class HttpClient {
 
   /** Redacts every secret (and the given extra values) from a text bound for a message. */
   redact(text: string, extra: readonly (string | undefined)[] = []): string {
-    let out = text;
-    for (const secret of [...this.options.secrets(), ...extra]) {
-      if (secret) out = out.split(secret).join('***');
-    }
-    return out;
+    return redactValues(text, [...this.options.secrets(), ...extra]);
   }
 
   private redactFor(req: HttpRequest, text: string): string {
@@ -289,6 +285,15 @@ export class HttpClient {
       requestSent: !tls && !NOT_SENT_CODES.has(code),
     });
   }
+}
+
+/** `text` with every occurrence of each non-empty value replaced by `***`. */
+export function redactValues(text: string, values: Iterable<string | undefined>): string {
+  let out = text;
+  for (const value of values) {
+    if (value) out = out.split(value).join('***');
+  }
+  return out;
 }
 
 function withAttempts(error: OpenStackError, attempts: number): OpenStackError {
