@@ -2,24 +2,23 @@ import type { Server } from '../openstack';
 
 /**
  * The address reported as a device's `addr`: an IPv4 on the configured network first,
- * else the first public (not private, shared or link-local) IPv4, else the first fixed IPv4.
+ * else the first public (not private, shared or link-local) IPv4, else the first IPv4.
+ * Floating addresses are left out: a rerun of BUILD_DEVICE after ASSIGN_IP answers with the
+ * address the first run did, and ASSIGN_IP puts a floating IP on the port that holds it.
  * The original took the first address not starting with "10.", which picked 172.16/12 and
  * 192.168/16 addresses as if they were public.
  */
 export function selectAddress(server: Pick<Server, 'addresses'>, preferredNetwork?: string): string | undefined {
   const ipv4ByNetwork = Object.entries(server.addresses).map(
-    ([network, addresses]) => [network, addresses.filter((address) => address.version === 4)] as const,
+    ([network, addresses]) =>
+      [network, addresses.filter((address) => address.version === 4 && address.type !== 'floating')] as const,
   );
   if (preferredNetwork) {
     const preferred = ipv4ByNetwork.find(([network]) => network === preferredNetwork)?.[1][0];
     if (preferred) return preferred.addr;
   }
   const all = ipv4ByNetwork.flatMap(([, addresses]) => addresses);
-  return (
-    all.find((address) => !isPrivateIpv4(address.addr))?.addr ??
-    all.find((address) => address.type !== 'floating')?.addr ??
-    all[0]?.addr
-  );
+  return (all.find((address) => !isPrivateIpv4(address.addr)) ?? all[0])?.addr;
 }
 
 export function isPrivateIpv4(ip: string): boolean {
@@ -36,19 +35,4 @@ export function isPrivateIpv4(ip: string): boolean {
 
 export function hasIpv4(server: Pick<Server, 'addresses'>): boolean {
   return Object.values(server.addresses).some((addresses) => addresses.some((address) => address.version === 4));
-}
-
-/**
- * The fixed IPv4 of the server a floating IP goes to: the one on POOL_ADDR_NETWORK, else the
- * one BUILD_DEVICE reported as the device's `addr` (the same choice, floating addresses
- * left out). A device with several ports gets the address on the port its clients use.
- */
-export function associationFixedIp(server: Pick<Server, 'addresses'>, addrNetwork?: string): string | undefined {
-  const fixed = Object.fromEntries(
-    Object.entries(server.addresses).map(([network, addresses]) => [
-      network,
-      addresses.filter((address) => address.type !== 'floating'),
-    ]),
-  );
-  return selectAddress({ addresses: fixed }, addrNetwork);
 }

@@ -6,7 +6,7 @@ import { fail, pass } from '../../contract';
 import { hasIpv4, selectAddress } from './addresses';
 import type { ActionContext } from './context';
 import { describeError } from './errors';
-import { outsideWindow, reuseRefused } from './idempotency';
+import { reuseRefusal } from './idempotency';
 import { deviceName, deviceUuid } from './naming';
 import { answerLost, mayHaveBeenCarriedOut, pollUntilDeadline } from './poll';
 import { JOB_MARK, POOL_MARK, RUN_MARK } from './servers';
@@ -39,7 +39,7 @@ export async function buildDevice(ctx: ActionContext, message: Message): Promise
   /** The servers this run booted itself: the only ones it deletes while another run may be waiting on the rest. */
   const booted = new Set<string>();
   /** The server this run waits on (its own, or the one another run of the job booted). */
-  let waitedOn: string | undefined;
+  let serverId: string | undefined;
   /** A create whose outcome this run does not know (no answer, or the connection dropped). */
   let createUncertain = false;
   const claimOwn = (servers: readonly Server[]): void => {
@@ -51,12 +51,11 @@ export async function buildDevice(ctx: ActionContext, message: Message): Promise
     if (existing.length > 1) {
       return fail(message, `${existing.length} servers are already named ${name}; delete the extra ones by id`, device);
     }
-    let serverId: string;
     if (existing[0]) {
       const earlier = existing[0];
+      const refusal = reuseRefusal(ctx, `device ${name} (server ${earlier.id})`, earlier.created);
       // Not the device: the admin API deletes a failed device by the name it is given.
-      if (outsideWindow(ctx, earlier.created))
-        return fail(message, reuseRefused(ctx, `device ${name} (server ${earlier.id})`, earlier.created));
+      if (refusal) return fail(message, refusal);
       serverId = earlier.id;
       logger.info('resuming the build of an earlier run of this job', { name, serverId, status: earlier.status });
     } else {
@@ -91,19 +90,22 @@ export async function buildDevice(ctx: ActionContext, message: Message): Promise
         booted.add(serverId);
         logger.info('server requested', { name, serverId });
       } catch (error) {
-        createUncertain = mayHaveBeenCarriedOut(error) || answerLost(error);
-        if (mayHaveBeenCarriedOut(error)) {
-          // The create failed after it was sent: Nova may have stored the server anyway.
-          try {
-            claimOwn(await openstack.compute.findServersByName(name));
-          } catch (lookup) {
-            logger.warn('could not look for the server of a failed create request', {
-              name,
-              error: describeError(lookup),
-            });
+        const lost = answerLost(error);
+        createUncertain = lost || mayHaveBeenCarriedOut(error);
+        if (!lost) {
+          if (createUncertain) {
+            // The create failed after it was sent: Nova may have stored the server anyway.
+            try {
+              claimOwn(await openstack.compute.findServersByName(name));
+            } catch (lookup) {
+              logger.warn('could not look for the server of a failed create request', {
+                name,
+                error: describeError(lookup),
+              });
+            }
           }
+          throw error;
         }
-        if (!answerLost(error)) throw error;
         // The request may still be processed after its answer was lost: the server can show
         // up later, so look for it by name (as a rerun would) instead of leaving it behind.
         logger.warn('the create request got no answer; looking for the server by its name', {
@@ -120,7 +122,6 @@ export async function buildDevice(ctx: ActionContext, message: Message): Promise
       }
     }
 
-    waitedOn = serverId;
     const started = ctx.clock.now();
     let outcome = await waitForActive(ctx, serverId);
     // Another run of this job (gearmand re-queued it when a bridge died while this run's
@@ -131,9 +132,10 @@ export async function buildDevice(ctx: ActionContext, message: Message): Promise
     for (let round = 0; outcome.kind === 'active' && round < 3; round += 1) {
       const twins = await openstack.compute.findServersByName(name);
       claimOwn(twins); // a create of this run answered late shows up here too
-      const oldest = twins[twins.length - 1];
-      const extra = [...booted].filter((id) => id !== oldest?.id);
-      if (!oldest || (oldest.id === serverId && extra.length === 0)) break;
+      if (twins.length === 0) break;
+      const oldest = oldestOf(twins);
+      const extra = [...booted].filter((id) => id !== oldest.id);
+      if (oldest.id === serverId && extra.length === 0) break;
       for (const twinId of extra) {
         try {
           await openstack.compute.deleteServer(twinId);
@@ -153,7 +155,6 @@ export async function buildDevice(ctx: ActionContext, message: Message): Promise
       }
       if (oldest.id === serverId) break;
       serverId = oldest.id;
-      waitedOn = serverId;
       outcome = await waitForActive(ctx, serverId);
     }
     if (outcome.kind === 'active') {
@@ -170,8 +171,8 @@ export async function buildDevice(ctx: ActionContext, message: Message): Promise
   } catch (error) {
     // Something other than the server failed (a request, a setting): only this run's own servers go.
     const reason = describeBootError(error, pool);
-    if (booted.size === 0 && waitedOn === undefined && !createUncertain) return fail(message, reason, device);
-    return fail(message, await cleanUp(ctx, name, reason, [...booted], waitedOn), device);
+    if (booted.size === 0 && serverId === undefined && !createUncertain) return fail(message, reason, device);
+    return fail(message, await cleanUp(ctx, name, reason, [...booted], serverId), device);
   }
 }
 

@@ -1,10 +1,10 @@
 import { connect } from 'node:net';
 import { PreconditionFailedError } from '../openstack';
 import type { FloatingIp, FloatingIps } from '../openstack';
-import { associationFixedIp } from './addresses';
+import { selectAddress } from './addresses';
 import type { ActionContext } from './context';
 import { describeError } from './errors';
-import { outsideWindow, reuseRefused } from './idempotency';
+import { reuseRefusal } from './idempotency';
 import { floatingIpDescription } from './naming';
 import { answerLost, pollUntilDeadline } from './poll';
 import { findPoolServer } from './servers';
@@ -42,8 +42,8 @@ export async function buildIp(ctx: ActionContext, message: Message): Promise<Res
   const earlier = await floatingIps.findByDescription(description);
   if (earlier.length > 0) {
     const kept = oldest(earlier);
-    if (outsideWindow(ctx, kept.createdAt))
-      return fail(message, reuseRefused(ctx, `floating IP ${kept.ip} (id ${kept.id})`, kept.createdAt));
+    const refusal = reuseRefusal(ctx, `floating IP ${kept.ip} (id ${kept.id})`, kept.createdAt);
+    if (refusal) return fail(message, refusal);
     ctx.logger.info('returning the floating IP an earlier run of this job allocated', { ip: kept.ip, id: kept.id });
     return pass(message, { id: String(kept.id), ip: kept.ip });
   }
@@ -112,7 +112,7 @@ export async function assignIp(ctx: ActionContext, message: Message & IpOnDevice
   const { ip, name } = message;
   const server = await findPoolServer(ctx, name);
   if (typeof server === 'string') return fail(message, server);
-  const fixedIp = associationFixedIp(server, ctx.pool.addrNetwork);
+  const fixedIp = selectAddress(server, ctx.pool.addrNetwork);
   const floatingIps = await ctx.openstack.floatingIps();
   const first = await floatingIps.findByAddress(ip);
   if (!first) return fail(message, `no floating IP ${ip} in this project`);

@@ -8,14 +8,13 @@ import type { ActionContext } from './context';
  * not be handed out again as if it were new.
  */
 
-/** Whether something the cloud created at `createdAt` (ISO 8601) is older than the window. */
-export function outsideWindow(ctx: ActionContext, createdAt: string | undefined): boolean {
+/**
+ * The FAIL text when what the cloud created at `createdAt` (ISO 8601) is older than the
+ * window, else undefined (the rerun may answer with it); `what` names the earlier device or address.
+ */
+export function reuseRefusal(ctx: ActionContext, what: string, createdAt: string | undefined): string | undefined {
   const created = createdAt === undefined ? Number.NaN : Date.parse(createdAt);
-  return Number.isFinite(created) && ctx.clock.now() - created > ctx.pool.idempotencyWindowMs;
-}
-
-/** The FAIL text for a unique id reused after the window; `what` names the earlier device or address. */
-export function reuseRefused(ctx: ActionContext, what: string, createdAt: string | undefined): string {
+  if (!Number.isFinite(created) || ctx.clock.now() - created <= ctx.pool.idempotencyWindowMs) return undefined;
   const unique = ctx.unique ? describeUnique(ctx.unique) : '';
   const seconds = Math.round(ctx.pool.idempotencyWindowMs / 1000);
   return (

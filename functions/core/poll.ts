@@ -70,9 +70,10 @@ export function answerLost(error: unknown): boolean {
  * The request may have been carried out although it failed: the connection dropped after it
  * was sent (a reset, a closed socket), or the service or a gateway in front of it answered 5xx.
  * What the cloud made then can be found at once (Nova and Neutron store a resource before they
- * answer). A refused connection sent nothing.
+ * answer). A refused connection, an unknown host or a failed TLS handshake sent nothing (the
+ * client records which as `requestSent`).
  */
 export function mayHaveBeenCarriedOut(error: unknown): boolean {
-  if (error instanceof ConnectionError) return !/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|CERT|TLS|SSL/.test(error.message);
+  if (error instanceof ConnectionError) return error.requestSent !== false;
   return error instanceof OpenStackError && error.status !== undefined && error.status >= 500;
 }

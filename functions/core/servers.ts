@@ -15,7 +15,7 @@ export const RUN_MARK = 'libra-pool-manager-run';
 export const JOB_MARK = 'libra-job';
 
 /** Whether BUILD_DEVICE built this server (it carries the mark). */
-export function builtByPool(server: Pick<Server, 'metadata'>): boolean {
+function builtByPool(server: Pick<Server, 'metadata'>): boolean {
   const mark = server.metadata[POOL_MARK];
   return typeof mark === 'string' && mark !== '';
 }
@@ -24,7 +24,7 @@ export function builtByPool(server: Pick<Server, 'metadata'>): boolean {
 export type NamedServer =
   | { kind: 'none' }
   | { kind: 'many'; count: number }
-  | { kind: 'foreign'; server: Server; reason: string }
+  | { kind: 'foreign'; reason: string }
   | { kind: 'one'; server: Server };
 
 /**
@@ -39,7 +39,6 @@ export async function findNamedServer(ctx: ActionContext, name: string): Promise
   if (!builtByPool(server) && !ctx.pool.acceptUntaggedServers) {
     return {
       kind: 'foreign',
-      server,
       reason:
         `server ${name} (${server.id}) was not built by the pool manager (it has no '${POOL_MARK}' metadata): not touching it; ` +
         'if the pool manager built it before it marked its servers, set POOL_ACCEPT_UNTAGGED_SERVERS=true',

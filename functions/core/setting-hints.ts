@@ -1,5 +1,5 @@
 import type { PoolSettings } from '../config';
-import { AmbiguousNameError, NotFoundError, OpenStackError, QuotaError } from '../openstack';
+import { AmbiguousNameError, NotFoundError, OpenStackError, QuotaError, redactValues } from '../openstack';
 import { describeError } from './errors';
 
 /**
@@ -43,7 +43,10 @@ const HINTS: readonly Hint[] = [
  * data never shown.
  */
 export function describeBootError(error: unknown, pool: PoolSettings): string {
-  const text = withoutUserData(describeError(error), pool);
+  const { userData } = pool;
+  // Nova quotes the user data back as the base64 it was sent as.
+  const userDataBase64 = userData && Buffer.from(userData, 'utf8').toString('base64');
+  const text = redactValues(describeError(error), [userDataBase64, userData]);
   const hint = refusedSetting(error);
   if (!hint) return text;
   const value = hint.value(pool);
@@ -57,10 +60,12 @@ export function describeBootError(error: unknown, pool: PoolSettings): string {
 
 function refusedSetting(error: unknown): Hint | undefined {
   if (!(error instanceof OpenStackError) || error instanceof QuotaError) return undefined;
-  // A name the lookups did not find (or found twice): only POOL_IMAGE and POOL_FLAVOR are looked up by name.
-  if (error instanceof NotFoundError || error instanceof AmbiguousNameError) {
-    if (/^no image named |images named /.test(error.message)) return HINTS.find((h) => h.setting === 'POOL_IMAGE');
-    if (/^no flavor named |flavors named /.test(error.message)) return HINTS.find((h) => h.setting === 'POOL_FLAVOR');
+  // A name the lookups did not find (or found twice): only POOL_IMAGE and POOL_FLAVOR are looked up
+  // by name. pickByName names the list request it searched and sets no status (the list answered).
+  if ((error instanceof NotFoundError || error instanceof AmbiguousNameError) && error.status === undefined) {
+    if (error.service === 'Glance' && error.path === '/v2/images') return HINTS.find((h) => h.setting === 'POOL_IMAGE');
+    if (error.service === 'Nova' && error.path === '/flavors/detail')
+      return HINTS.find((h) => h.setting === 'POOL_FLAVOR');
   }
   const refusedCreate =
     error.service === 'Nova' &&
@@ -71,14 +76,4 @@ function refusedSetting(error: unknown): Hint | undefined {
   if (!refusedCreate) return undefined;
   const fault = error.fault ?? error.message;
   return HINTS.find((hint) => hint.pattern.test(fault));
-}
-
-function withoutUserData(text: string, pool: PoolSettings): string {
-  const userData = pool.userData;
-  if (!userData) return text;
-  let out = text;
-  for (const secret of [Buffer.from(userData, 'utf8').toString('base64'), userData]) {
-    if (secret) out = out.split(secret).join('***');
-  }
-  return out;
 }

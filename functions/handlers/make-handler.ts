@@ -31,12 +31,21 @@ import { recordOutcome, recordSecondsToActive } from './business-metrics';
 import { systemClock } from '../core/context';
 import { describeError } from '../core/errors';
 import { runAction } from '../core/run';
-import type { CloudSettings } from '../openstack';
 import { createOpenStack } from '../openstack';
 import type { ParameterFetcher } from '../secrets';
 import { resolveEnv, ssmFetcher } from '../secrets';
 
 export type PoolManagerHandler = (event: unknown, context?: Partial<Context>) => Promise<Result>;
+
+/** Settings parsed from the variables in `key`, and what is computed from them once. */
+interface Parsed {
+  key: string;
+  settings: Settings;
+  /** The cloud settings as a key: the client is kept while it stays the same. */
+  cloudKey: string;
+  /** The cleanup reserve kept from Lambda's remaining time (contract reserveMs). */
+  cleanupReserveMs: number;
+}
 
 export interface HandlerOptions {
   /** The environment settings are read from, per invocation (default: process.env). */
@@ -50,23 +59,37 @@ export function makeHandler(action: Action, options: HandlerOptions = {}): PoolM
   const fetchParameter = options.fetchParameter ?? ssmFetcher;
   const logger = createLogger(SERVICE_NAME);
   const metrics = new Metrics({ namespace: 'LibraPoolManager', serviceName: SERVICE_NAME });
-  // The settings of the last environment seen, and one client (one connection pool, one
-  // set of image and flavor lookups) for their cloud settings: both replaced when they change.
-  let parsed: { key: string; settings: Settings } | undefined;
-  let client: { key: string; openstack: ReturnType<typeof createOpenStack> } | undefined;
-  const settingsFor = async (env: Env): Promise<Settings> => {
+  // The settings of the last environment seen (with what is derived from them), and one
+  // client (one connection pool, one set of image and flavor lookups) for their cloud
+  // settings: both replaced when they change, so a POOL_*-only change keeps the client.
+  let parsed: Parsed | undefined;
+  let client: { cloudKey: string; openstack: ReturnType<typeof createOpenStack> } | undefined;
+  const settingsFor = async (env: Env): Promise<Parsed> => {
     const variables = settingsVariables(env);
     const key = JSON.stringify(variables);
     // Parsed from exactly the variables in the key, so nothing else can go stale. A failed
     // load is not kept: the next invocation reports the problem again.
-    if (parsed?.key !== key) parsed = { key, settings: await loadSettings(Object.fromEntries(variables)) };
-    return parsed.settings;
+    if (parsed?.key !== key) {
+      const settings = await loadSettings(Object.fromEntries(variables));
+      parsed = {
+        key,
+        settings,
+        cloudKey: JSON.stringify(settings.cloud),
+        // Kept from Lambda's own timeout whatever the build deadline says, sized from the
+        // request policy in use.
+        cleanupReserveMs: reserveMs(functionNameFor(action), {
+          ...DEFAULT_REQUEST_POLICY,
+          timeoutMs: settings.cloud.requestTimeoutMs,
+          retries: settings.cloud.retries,
+        }),
+      };
+    }
+    return parsed;
   };
-  const openstackFor = (cloud: CloudSettings) => {
-    const key = JSON.stringify(cloud);
-    if (client?.key !== key) {
+  const openstackFor = ({ cloudKey, settings }: Parsed) => {
+    if (client?.cloudKey !== cloudKey) {
       void client?.openstack.close();
-      client = { key, openstack: createOpenStack(cloud, { logger }) };
+      client = { cloudKey, openstack: createOpenStack(settings.cloud, { logger }) };
     }
     return client.openstack;
   };
@@ -108,22 +131,16 @@ export function makeHandler(action: Action, options: HandlerOptions = {}): PoolM
     }
     try {
       // The secret fetch is cached (OS_CREDENTIALS_MAX_AGE_SECONDS); settings stay pure.
-      const settings = await settingsFor(await resolveEnv(readEnv(), fetchParameter));
+      const current = await settingsFor(await resolveEnv(readEnv(), fetchParameter));
+      const { settings, cleanupReserveMs } = current;
       const remaining = context?.getRemainingTimeInMillis?.();
-      // Keep the cleanup reserve (sized from the request policy in use) from Lambda's own
-      // timeout, whatever the build deadline says.
-      const reserve = reserveMs(functionNameFor(action), {
-        ...DEFAULT_REQUEST_POLICY,
-        timeoutMs: settings.cloud.requestTimeoutMs,
-        retries: settings.cloud.retries,
-      });
       const lambdaBudget =
-        remaining !== undefined && Number.isFinite(remaining) ? remaining - reserve : Number.POSITIVE_INFINITY;
+        remaining !== undefined && Number.isFinite(remaining) ? remaining - cleanupReserveMs : Number.POSITIVE_INFINITY;
       const deadlineAt = Date.now() + Math.min(settings.pool.buildDeadlineMs, lambdaBudget);
       return await runAction(
         action,
         {
-          openstack: openstackFor(settings.cloud),
+          openstack: openstackFor(current),
           pool: settings.pool,
           logger,
           unique: job.unique,

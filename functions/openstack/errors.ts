@@ -18,6 +18,12 @@ export interface OpenStackErrorDetails {
   retryable?: boolean;
   /** The fault text the service returned, already redacted. */
   fault?: string;
+  /**
+   * A connection failure only: false when the request cannot have reached the service (the
+   * connection was refused, the host unknown, TLS failed), true when it may have (a reset, a
+   * closed socket after it was sent). See `transportError` in http.ts.
+   */
+  requestSent?: boolean;
   cause?: unknown;
 }
 
@@ -30,6 +36,7 @@ export class OpenStackError extends PoolManagerError {
   readonly status: number | undefined;
   readonly retryable: boolean;
   readonly fault: string | undefined;
+  readonly requestSent: boolean | undefined;
 
   constructor(message: string, details: OpenStackErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -39,6 +46,7 @@ export class OpenStackError extends PoolManagerError {
     this.status = details.status;
     this.retryable = details.retryable ?? false;
     this.fault = details.fault;
+    this.requestSent = details.requestSent;
   }
 }
 

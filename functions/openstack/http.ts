@@ -24,8 +24,7 @@ import { asObject, asString } from './json';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
-/** contract/deadlines.json's request policy: the cleanup reserve is sized from the same numbers. */
-export const DEFAULT_RETRY_BASE_DELAY_MS = RETRY_BASE_DELAY_MS;
+/** Retry delays default to contract/deadlines.json's request policy: the cleanup reserve is sized from the same numbers. */
 export const DEFAULT_RETRY_MAX_DELAY_MS = DEFAULT_REQUEST_POLICY.retryMaxDelayMs;
 
 const IDEMPOTENT: ReadonlySet<HttpMethod> = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
@@ -51,6 +50,10 @@ const RETRYABLE_CONNECTION_CODES = new Set([
   'UND_ERR_SOCKET',
   'UND_ERR_CLOSED',
 ]);
+/** Connection failures that sent nothing: the service cannot have acted on the request. */
+const NOT_SENT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+/** A certificate or TLS failure (by its code): the handshake failed, so nothing was sent either. */
+const TLS_CODE = /CERT|SELF_SIGNED|TLS|SSL/i;
 
 /** How one attempt failed, for `isRetryable`. */
 export type Failure = { kind: 'status'; status: number } | { kind: 'timeout' } | { kind: 'connection'; code: string };
@@ -112,7 +115,7 @@ export class HttpClient {
   private readonly random: () => number;
 
   constructor(private readonly options: HttpClientOptions) {
-    this.baseDelayMs = options.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS;
+    this.baseDelayMs = options.retryBaseDelayMs ?? RETRY_BASE_DELAY_MS;
     this.maxDelayMs = options.retryMaxDelayMs ?? DEFAULT_RETRY_MAX_DELAY_MS;
     this.random = options.random ?? Math.random;
   }
@@ -213,11 +216,7 @@ export class HttpClient {
 
   /** Redacts every secret (and the given extra values) from a text bound for a message. */
   redact(text: string, extra: readonly (string | undefined)[] = []): string {
-    let out = text;
-    for (const secret of [...this.options.secrets(), ...extra]) {
-      if (secret) out = out.split(secret).join('***');
-    }
-    return out;
+    return redactValues(text, [...this.options.secrets(), ...extra]);
   }
 
   private redactFor(req: HttpRequest, text: string): string {
@@ -278,12 +277,23 @@ export class HttpClient {
     }
     const text = cause instanceof Error ? cause.message : String(cause);
     const retryable = isRetryable({ kind: 'connection', code });
-    const hint = /CERT|SELF_SIGNED|TLS|SSL/i.test(code) ? ' (TLS: set the CA bundle, OS_CACERT)' : '';
+    const tls = TLS_CODE.test(code);
+    const hint = tls ? ' (TLS: set the CA bundle, OS_CACERT)' : '';
     return new ConnectionError(this.redactFor(req, `${prefix}: ${code ? `${code} ` : ''}${text}${hint}`), {
       ...details,
       retryable,
+      requestSent: !tls && !NOT_SENT_CODES.has(code),
     });
   }
+}
+
+/** `text` with every occurrence of each non-empty value replaced by `***`. */
+export function redactValues(text: string, values: Iterable<string | undefined>): string {
+  let out = text;
+  for (const value of values) {
+    if (value) out = out.split(value).join('***');
+  }
+  return out;
 }
 
 function withAttempts(error: OpenStackError, attempts: number): OpenStackError {
@@ -295,6 +305,7 @@ function withAttempts(error: OpenStackError, attempts: number): OpenStackError {
     status: error.status,
     retryable: error.retryable,
     fault: error.fault,
+    requestSent: error.requestSent,
   });
 }
 

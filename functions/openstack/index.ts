@@ -140,6 +140,7 @@ function rememberingLookups(
 }
 
 export { clearTokenCache } from './identity/keystone';
+export { redactValues } from './http';
 export { COMPUTE_MICROVERSION } from './compute';
 export * from './errors';
 export type * from './types';

@@ -109,6 +109,27 @@ describe('with Neutron', () => {
     assert.equal(sim.counts().floatingIps, 2);
   });
 
+  test('a rerun of BUILD_DEVICE after ASSIGN_IP answers the addr the first run did, not the floating IP', async () => {
+    const build = () =>
+      runAction('BUILD_DEVICE', actionContext(sim, { unique: 'job-rerun-assigned' }), { action: 'BUILD_DEVICE' });
+    const first = await build();
+    assert.equal(first.response, 'PASS', JSON.stringify(first));
+    const fip = await runAction('BUILD_IP', actionContext(sim, { unique: 'ip-rerun-assigned' }), {
+      action: 'BUILD_IP',
+    });
+    const ip = String(fip.ip);
+    const assign = { action: 'ASSIGN_IP', ip, name: String(first.name) };
+    assert.equal((await runAction('ASSIGN_IP', actionContext(sim), assign)).response, 'PASS');
+    assert.deepEqual(sim.servers()[0]?.floatingIps, [ip], 'the server lists the floating IP');
+
+    const rerun = await build();
+    assert.deepEqual(rerun, first);
+    assert.notEqual(rerun.addr, ip);
+    // ASSIGN_IP again still finds the address on the port of the device's addr: nothing moves.
+    assert.equal((await runAction('ASSIGN_IP', actionContext(sim), assign)).response, 'PASS');
+    assert.equal(sim.floatingIps()[0]?.fixedIp, first.addr);
+  });
+
   test('BUILD_IP whose allocation answer is lost finds the address by its description instead of leaking it', async () => {
     sim.faults.add({ service: 'network', method: 'POST', path: '/floatingips$', effect: { delayMs: 800 }, times: 1 });
     const ctx = actionContext(sim, { unique: 'lost-answer', env: { OS_REQUEST_TIMEOUT_MS: '300' } });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { v5 as uuidv5 } from 'uuid';
 import { normaliseAction, unwrap, wrap, fail, uniqueBytes, describeUnique } from '../../contract';
-import { associationFixedIp, isPrivateIpv4, selectAddress } from '../../functions/core/addresses';
+import { isPrivateIpv4, selectAddress } from '../../functions/core/addresses';
 import { deviceName, deviceUuid, floatingIpDescription } from '../../functions/core/naming';
 import { validate } from '../../contract';
 
@@ -34,21 +34,19 @@ test('device uuid over the bytes: the same as over the text for UTF-8 ids, disti
   assert.equal(describeUnique(ff), 'base64:av8=');
 });
 
-test('the fixed address a floating IP goes to: on POOL_ADDR_NETWORK, else the device addr, never a floating one', () => {
-  const server = {
-    addresses: {
-      'lb-mgmt': [{ addr: '10.1.0.7', version: 4 as const, type: 'fixed' as const }],
-      private: [
-        { addr: '10.0.0.5', version: 4 as const, type: 'fixed' as const },
-        { addr: '127.0.100.9', version: 4 as const, type: 'floating' as const },
-      ],
-    },
-  };
-  assert.equal(associationFixedIp(server, 'private'), '10.0.0.5');
-  assert.equal(associationFixedIp(server, 'lb-mgmt'), '10.1.0.7');
-  // No setting: the device's addr, which BUILD_DEVICE chose the same way (the floating address left out).
-  assert.equal(associationFixedIp(server), selectAddress({ addresses: { 'lb-mgmt': server.addresses['lb-mgmt'] } }));
-  assert.equal(associationFixedIp({ addresses: {} }), undefined);
+test('addr and the fixed address a floating IP goes to: on POOL_ADDR_NETWORK, else the first public, never a floating one', () => {
+  const fixed = { addr: '10.0.0.5', version: 4 as const, type: 'fixed' as const };
+  const floating = { addr: '127.0.100.9', version: 4 as const, type: 'floating' as const };
+  const mgmt = [{ addr: '10.1.0.7', version: 4 as const, type: 'fixed' as const }];
+  const server = { addresses: { 'lb-mgmt': mgmt, private: [fixed, floating] } };
+  assert.equal(selectAddress(server, 'private'), '10.0.0.5');
+  assert.equal(selectAddress(server, 'lb-mgmt'), '10.1.0.7');
+  // No setting: the floating address is public but left out, so the device's addr is the
+  // one BUILD_DEVICE answered before ASSIGN_IP put the floating address on it.
+  assert.equal(selectAddress(server), '10.1.0.7');
+  assert.equal(selectAddress(server), selectAddress({ addresses: { 'lb-mgmt': mgmt, private: [fixed] } }));
+  assert.equal(selectAddress({ addresses: { private: [floating, fixed] } }), '10.0.0.5');
+  assert.equal(selectAddress({ addresses: {} }), undefined);
 });
 
 test('action is matched case-insensitively', () => {

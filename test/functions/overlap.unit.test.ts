@@ -359,6 +359,7 @@ describe('a boot refused because of a pool setting names the setting', () => {
     ],
     [{ POOL_IMAGE: 'no-such-image' }, /^no image named no-such-image \(POOL_IMAGE=no-such-image\)$/],
     [{ POOL_FLAVOR: 'm9.huge' }, /^no flavor named m9\.huge \(POOL_FLAVOR=m9\.huge\)$/],
+    [{ POOL_IMAGE: 'duplicate-name' }, /^2 images named duplicate-name: give an id \(POOL_IMAGE=duplicate-name\)$/],
   ];
   for (const [env, expected] of cases) {
     test(Object.keys(env).join(', '), async () => {
@@ -370,6 +371,26 @@ describe('a boot refused because of a pool setting names the setting', () => {
       assert.equal(sim.counts().servers, 0);
     });
   }
+
+  test('POOL_FLAVOR found twice', async () => {
+    const flavors = ['c1', 'c2'].map((id) => ({ id, name: 'dup-flavor' }));
+    sim.faults.add({
+      service: 'compute',
+      method: 'GET',
+      path: '/flavors/detail$',
+      effect: { status: 200, body: { flavors } },
+    });
+    const result = await runAction(
+      'BUILD_DEVICE',
+      actionContext(sim, { unique: 'settings', env: { POOL_FLAVOR: 'dup-flavor' } }),
+      {
+        action: 'BUILD_DEVICE',
+      },
+    );
+    assert.equal(result.response, 'FAIL');
+    assert.match(String(result.error), /^2 flavors named dup-flavor: give an id \(POOL_FLAVOR=dup-flavor\)$/);
+    assert.equal(sim.counts().servers, 0);
+  });
 
   test('POOL_USER_DATA is named but never shown, not even as the base64 the cloud quotes back', async () => {
     const userData = `#cloud-config\npassword: s3cret-${'x'.repeat(70_000)}`;

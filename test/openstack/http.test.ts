@@ -129,7 +129,11 @@ describe('http', () => {
     assert.equal(calls, 1);
     await assert.rejects(
       client.compute.createServer({ name: 'reset', imageRef: 'i', flavorRef: 'f' }),
-      ConnectionError,
+      (e: unknown) => {
+        assert.ok(e instanceof ConnectionError);
+        assert.equal(e.requestSent, true, 'reset after the request was sent: Nova may have stored the server');
+        return true;
+      },
     );
     assert.equal(calls, 2);
   });
@@ -143,6 +147,7 @@ describe('http', () => {
     await assert.rejects(open(settings, { ...FAST, logger }).compute.getServer('s1'), (e: unknown) => {
       assert.ok(e instanceof ConnectionError);
       assert.match(e.message, /^Nova GET \/servers\/s1 failed: ECONNREFUSED .*\(after 2 attempts\)$/);
+      assert.equal(e.requestSent, false, 'a refused connection sent nothing');
       return true;
     });
     const retries = logger.lines.filter((l) => l.message === 'openstack request retry');
@@ -564,6 +569,7 @@ describe('http', () => {
         await assert.rejects(open(settings).compute.getServer('s1'), (e: unknown) => {
           assert.ok(e instanceof ConnectionError);
           assert.match(e.message, /^Keystone POST \/v3\/auth\/tokens failed: .*OS_CACERT/);
+          assert.equal(e.requestSent, false, 'a failed TLS handshake sent nothing');
           return true;
         });
         assert.equal((await open({ ...settings, caCertPem: pem.cert }).compute.getServer('s1'))?.id, 's1');

@@ -36,7 +36,7 @@ function mapMetadata(value: unknown): Record<string, string> {
 }
 
 /** Nova's server body as the core sees it; undefined when it has no id. */
-export function mapServer(value: unknown): Server | undefined {
+function mapServer(value: unknown): Server | undefined {
   const id = asId(field(value, 'id'));
   if (!id) return undefined;
   const server: Server = {
@@ -62,7 +62,7 @@ export function mapServer(value: unknown): Server | undefined {
   return server;
 }
 
-export function createServerBody(request: CreateServerRequest): Record<string, unknown> {
+function createServerBody(request: CreateServerRequest): Record<string, unknown> {
   const server: Record<string, unknown> = {
     name: request.name,
     imageRef: request.imageRef,
