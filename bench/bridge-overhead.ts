@@ -34,7 +34,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { echoPass, startFakeLambda } from '../scripts/lambda/fake-lambda';
 import type { FakeLambda } from '../scripts/lambda/fake-lambda';
-import { BRIDGE_FILE, buildBridge } from '../scripts/build/bridge';
+import { buildBridge } from '../scripts/build/bridge';
+import { BRIDGE_BIN } from '../scripts/fleet';
 import type { JobResult } from '../bridge/gearman';
 import { GearmanClient, gearmanStatus } from '../bridge/gearman';
 import type { Child } from '../scripts/harness';
@@ -119,7 +120,7 @@ async function startDryRunBridge(logLevel: string, run: number | string, profile
     command: process.execPath,
     args: [
       ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-      BRIDGE_FILE,
+      BRIDGE_BIN,
       '--dry-run',
       '--gearman',
       gd.address,
@@ -244,25 +245,11 @@ async function bridgeStart(
   round: number,
 ): Promise<{ ms: number; idle: number; afterJobs: number }> {
   const t0 = performance.now();
-  const child = spawnChild({
-    name: 'pool-bridge',
-    command: process.execPath,
-    args: [
-      BRIDGE_FILE,
-      '--gearman',
-      gd.address,
-      '--lambda-endpoint',
-      lambda.url,
-      '--health-listen',
-      'off',
-      '--client-id',
-      `start-${round}`,
-      '--drain-timeout',
-      '5',
-    ],
-    cwd: ROOT,
-    env: envWithoutServices({ NODE_NO_WARNINGS: '1', AWS_EC2_METADATA_DISABLED: 'true' }),
-    keepOutput: 200,
+  const { child } = startBridgeCli({
+    gearman: gd.address,
+    lambdaEndpoint: lambda.url,
+    logLevel: 'INFO',
+    extraArgs: ['--client-id', `start-${round}`],
   });
   try {
     await child.waitForLine(/"message":"registered with job server"/, 20_000);
@@ -320,7 +307,6 @@ async function footprint(): Promise<Footprint> {
     idleRssMiB: stat(idle),
     idleRssAfterJobsMiB: stat(afterJobs),
     burstJobs: quick ? 500 : 3000,
-    fileKiB: round(fs.statSync(BRIDGE_FILE).size / 1024, 0),
   };
 }
 

@@ -110,7 +110,9 @@ export interface BridgeProcess {
 export function startBridgeCli(options: {
   gearman: string;
   lambdaEndpoint: string;
-  concurrency: number;
+  /** Default: the bridge's own (64). */
+  concurrency?: number;
+  /** Default WARN. */
   logLevel?: string;
   extraArgs?: string[];
   /** Name of its log file in bench/out/logs/. */
@@ -125,8 +127,7 @@ export function startBridgeCli(options: {
       options.gearman,
       '--lambda-endpoint',
       options.lambdaEndpoint,
-      '--concurrency',
-      String(options.concurrency),
+      ...(options.concurrency === undefined ? [] : ['--concurrency', String(options.concurrency)]),
       '--health-listen',
       'off',
       '--log-level',

@@ -114,7 +114,6 @@ export interface Footprint {
   /** RSS idle again 2 s after a burst of burstJobs jobs through a local Lambda endpoint. */
   idleRssAfterJobsMiB: Stat;
   burstJobs: number;
-  fileKiB: number;
 }
 
 export interface BridgeOverhead {
