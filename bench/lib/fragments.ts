@@ -237,7 +237,6 @@ export interface ColdInit {
 
 export interface FunctionPackage {
   quick: boolean;
-  targets: { zipKB: number; initOverMinimal: number };
   esbuild: Record<string, unknown>;
   packageSeconds: number;
   packaged: Packaged[];
