@@ -19,13 +19,12 @@
  * Sizes: KB = 1,000 bytes (KiB = 1,024 bytes where stated). Writes bench/out/function-package.json.
  */
 import { build } from 'esbuild';
-import type { BuildOptions, Metafile } from 'esbuild';
+import type { Metafile } from 'esbuild';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
-import { parse } from 'yaml';
 import { SERVICE_NAME } from '../contract';
 import type { Stat } from './lib/common';
 import { envWithoutServices, run } from '../scripts/harness';
@@ -34,6 +33,8 @@ import type { BundleContributors, ColdInit, FunctionPackage, InitTimes, Packaged
 import { writeFragment } from './lib/fragments';
 import { TARGETS } from './lib/report/headline';
 import { stageService } from './lib/fleet';
+import { SERVERLESS_BIN } from '../scripts/fleet';
+import { handlerEntry, serverlessEsbuildOptions, serverlessYaml } from '../scripts/lambda/bundle';
 
 const NAME = 'function-package' as const;
 const { values } = parseArgs({
@@ -44,20 +45,7 @@ const { values } = parseArgs({
 });
 const INIT_RUNS = values.quick ? 3 : Number(values['init-runs']);
 
-interface EsbuildYaml {
-  [key: string]: unknown;
-  exclude?: string[];
-  outputFileExtension?: string;
-}
-interface ServerlessYaml {
-  provider: { environment?: Record<string, string> };
-  custom: { esbuild: EsbuildYaml };
-  functions: Record<string, { handler: string }>;
-}
-
-const slsYaml = parse(fs.readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), {
-  logLevel: 'silent',
-}) as ServerlessYaml;
+const slsYaml = serverlessYaml();
 const FUNCTIONS = Object.keys(slsYaml.functions);
 /** What serverless.yml gives every function in NODE_OPTIONS (undefined: nothing). */
 const NODE_OPTIONS = slsYaml.provider.environment?.NODE_OPTIONS;
@@ -86,30 +74,6 @@ const UNDICI_AGENT_AND_REQUEST_PROBE = `module.exports = {
   api: require('undici/lib/api/index.js'),
 };
 `;
-
-/** The esbuild options serverless-esbuild passes for serverless.yml's custom.esbuild. */
-function esbuildOptions(): BuildOptions {
-  const e = slsYaml.custom.esbuild;
-  // serverless-esbuild's own keys, which it does not pass to esbuild (plugins is a file it loads).
-  const own = new Set([
-    'exclude',
-    'outputFileExtension',
-    'keepOutputDirectory',
-    'packager',
-    'concurrency',
-    'zipConcurrency',
-    'nativeZip',
-    'external',
-    'plugins',
-  ]);
-  return {
-    ...(Object.fromEntries(Object.entries(e).filter(([k]) => !own.has(k))) as BuildOptions),
-    external: [...((e.external as string[] | undefined) ?? []), ...(e.exclude ?? [])],
-    outExtension: { '.js': e.outputFileExtension ?? '.js' },
-    absWorkingDir: ROOT,
-    logLevel: 'silent',
-  };
-}
 
 /** Deflated as serverless-esbuild zips (archiver: zlib level 1), for sizes of bundles not zipped. */
 const zippedBytes = (data: Buffer): number => zlib.deflateRawSync(data, { level: 1 }).length;
@@ -168,20 +132,16 @@ async function packageAll(
   const outDir = path.join(workDir, 'package');
   const t0 = performance.now();
   try {
-    const result = await run(
-      process.execPath,
-      [path.join(ROOT, 'node_modules/serverless/bin/serverless.js'), 'package', '--package', outDir],
-      {
-        cwd: staging.dir,
-        env: envWithoutServices({
-          AWS_ACCESS_KEY_ID: 'offline',
-          AWS_SECRET_ACCESS_KEY: 'offline',
-          SLS_TELEMETRY_DISABLED: '1',
-          SLS_NOTIFICATIONS_MODE: 'off',
-        }),
-        timeoutMs: 300_000,
-      },
-    );
+    const result = await run(process.execPath, [SERVERLESS_BIN, 'package', '--package', outDir], {
+      cwd: staging.dir,
+      env: envWithoutServices({
+        AWS_ACCESS_KEY_ID: 'offline',
+        AWS_SECRET_ACCESS_KEY: 'offline',
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+      }),
+      timeoutMs: 300_000,
+    });
     if (result.code !== 0)
       throw new Error(`serverless package failed (${result.code}):\n${result.output.slice(-3000)}`);
   } finally {
@@ -232,17 +192,13 @@ function owner(input: string): string {
 async function contributors(
   workDir: string,
 ): Promise<{ bundles: BundleContributors[]; undici: UndiciShare; references: Map<string, string> }> {
-  const options = esbuildOptions();
+  const options = serverlessEsbuildOptions();
   const out: BundleContributors[] = [];
   let firstMeta: Metafile | undefined;
   for (const fn of FUNCTIONS) {
-    const entry = path.join(
-      ROOT,
-      `${(slsYaml.functions[fn] as { handler: string }).handler.replace(/\.handler$/, '')}.ts`,
-    );
     const result = await build({
       ...options,
-      entryPoints: [entry],
+      entryPoints: [handlerEntry(fn)],
       outdir: path.join(workDir, 'meta', fn),
       metafile: true,
       write: true,
@@ -281,7 +237,7 @@ async function contributors(
     const result = await build({
       ...options,
       stdin: { contents, resolveDir: ROOT, sourcefile: `${name}.${loader}`, loader },
-      outfile: path.join(workDir, 'reference', `${name}${slsYaml.custom.esbuild.outputFileExtension ?? '.js'}`),
+      outfile: path.join(workDir, 'reference', `${name}${options.outExtension['.js']}`),
       metafile: true,
       write: true,
     });
