@@ -28,7 +28,7 @@ import { DEFAULT_FUNCTION_PREFIX, DEFAULT_GEARMAN_PORT, GEARMAN_FUNCTION } from 
 import type { CloudSim, CloudSimOptions } from '../cloud-sim';
 import { startCloudSim } from '../cloud-sim';
 import type { Gearmand, Service } from '../harness';
-import { GEARMAND, StartError, accepts, freePort, startGearmand, startService } from '../harness';
+import { GEARMAND, StartError, accepts, answers, freePort, startGearmand, startService } from '../harness';
 import type { Prometheus } from './prometheus';
 import { findPrometheus, startPrometheus } from './prometheus';
 
@@ -340,7 +340,7 @@ async function startOffline(
         logFile,
         ready: {
           line: /Offline \[http for lambda\] listening on (https?:\/\/\S+)/,
-          check: () => accepts(HOST, lambdaPort),
+          port: { host: HOST, port: lambdaPort },
         },
         readyTimeoutMs: options.functionsReadyTimeoutMs ?? 120_000,
         ...(options.onLog ? { onLine: (line: string) => options.onLog?.('functions', line) } : {}),
@@ -397,11 +397,9 @@ async function startPoolBridge(
     ready: {
       line: /^\{.*"health endpoint listening".*\}$/,
       // Ready once /healthz says 200: connected to gearmand.
-      check: async (match) => {
+      check: (match) => {
         healthUrl ||= `${String((JSON.parse(match?.[0] ?? '{}') as { url?: unknown }).url)}/healthz`;
-        const res = await fetch(healthUrl, { signal: AbortSignal.timeout(1000) });
-        await res.body?.cancel();
-        return res.status === 200;
+        return answers(healthUrl, (status) => status === 200);
       },
     },
     readyTimeoutMs: 30_000,
