@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs';
 import { BRIDGE_BIN, SERVERLESS_BIN, stageService as stageFleetService } from '../../scripts/fleet';
-import type { Child } from '../../scripts/harness';
+import { gearmanStatus } from '../../bridge/gearman';
+import type { Child, Gearmand } from '../../scripts/harness';
 import { envWithoutServices, freePort, spawnChild } from '../../scripts/harness';
 import { ROOT, logFile } from './common';
 
@@ -99,6 +100,12 @@ export async function startOffline(options: OfflineOptions): Promise<Offline> {
     throw error;
   }
   return { url, child, startMs: performance.now() - t0, stop };
+}
+
+/** The workers gearmand counts as available for fn (0 when it does not answer). */
+export async function availableWorkers(gd: Gearmand, fn: string): Promise<number> {
+  const functions = await gearmanStatus(gd).catch(() => []);
+  return functions.find((f) => f.function === fn)?.availableWorkers ?? 0;
 }
 
 export interface BridgeProcess {
