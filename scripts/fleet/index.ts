@@ -244,7 +244,13 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       cleanups.push(() => fs.rmSync(staging, { recursive: true, force: true }));
       const fnEnv = functionsEnv(env, cloud?.env);
       basename = fnEnv.POOL_NODE_BASENAME;
-      functions = await startOffline(staging, fnEnv, path.join(logDir, 'functions.log'), options);
+      functions = await startOffline({
+        staging,
+        env: fnEnv,
+        logFile: path.join(logDir, 'functions.log'),
+        ...(options.functionsReadyTimeoutMs !== undefined ? { readyTimeoutMs: options.functionsReadyTimeoutMs } : {}),
+        ...(options.onLog ? { onLine: (line: string) => options.onLog?.('functions', line) } : {}),
+      });
       cleanups.push(() => functions?.stop());
     }
 
@@ -308,12 +314,22 @@ export function stageService(prefix = 'pool-fleet-service-'): string {
   return dir;
 }
 
-async function startOffline(
-  staging: string,
-  env: NodeJS.ProcessEnv,
-  logFile: string,
-  options: FleetOptions,
-): Promise<FleetService & { url: string }> {
+export interface OfflineOptions {
+  /** The service directory it runs in (stageService()). */
+  staging: string;
+  /** Its environment, which the handlers inherit. */
+  env: NodeJS.ProcessEnv;
+  logFile: string;
+  /** More serverless offline arguments (the benchmarks add --useInProcess). */
+  extraArgs?: string[];
+  /** How long it may take to bundle and listen (default 120 s). */
+  readyTimeoutMs?: number;
+  onLine?: (line: string) => void;
+}
+
+/** serverless offline on free loopback ports, ready once its Lambda endpoint accepts connections. */
+export async function startOffline(options: OfflineOptions): Promise<FleetService & { url: string }> {
+  const { staging, env, logFile } = options;
   for (let attempt = 1; ; attempt += 1) {
     const lambdaPort = await freePort(HOST);
     const httpPort = await freePort(HOST);
@@ -333,6 +349,7 @@ async function startOffline(
           '--httpPort',
           String(httpPort),
           '--localEnvironment',
+          ...(options.extraArgs ?? []),
         ],
         cwd: staging,
         env,
@@ -342,8 +359,8 @@ async function startOffline(
           line: /Offline \[http for lambda\] listening on (https?:\/\/\S+)/,
           port: { host: HOST, port: lambdaPort },
         },
-        readyTimeoutMs: options.functionsReadyTimeoutMs ?? 120_000,
-        ...(options.onLog ? { onLine: (line: string) => options.onLog?.('functions', line) } : {}),
+        readyTimeoutMs: options.readyTimeoutMs ?? 120_000,
+        ...(options.onLine ? { onLine: options.onLine } : {}),
       });
       return Object.assign(service, { url: `http://${HOST}:${lambdaPort}`, logFile });
     } catch (error) {
