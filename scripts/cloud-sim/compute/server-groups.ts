@@ -18,8 +18,7 @@ function groupView(cr: ComputeRequest, group: ServerGroupRecord): Record<string,
     view.policies = [group.policy];
     view.metadata = {};
   }
-  const live = group.members.filter((id) => cr.cloud.state.servers.has(id));
-  view.members = live;
+  view.members = group.members;
   if (cr.atLeast('2.13')) {
     view.project_id = group.projectId;
     view.user_id = group.userId;
