@@ -35,6 +35,7 @@ import { TARGETS } from './lib/report/headline';
 import { stageService } from './lib/fleet';
 import { SERVERLESS_BIN } from '../scripts/fleet';
 import { handlerEntry, serverlessEsbuildOptions, serverlessYaml } from '../scripts/lambda/bundle';
+import { readZip } from '../scripts/lambda/zip';
 
 const NAME = 'function-package' as const;
 const { values } = parseArgs({
@@ -78,51 +79,6 @@ const UNDICI_AGENT_AND_REQUEST_PROBE = `module.exports = {
 /** Deflated as serverless-esbuild zips (archiver: zlib level 1), for sizes of bundles not zipped. */
 const zippedBytes = (data: Buffer): number => zlib.deflateRawSync(data, { level: 1 }).length;
 
-// ------------------------------------------------------------------ zip reading
-
-interface ZipEntry {
-  name: string;
-  compressed: number;
-  size: number;
-  method: number;
-  localOffset: number;
-}
-
-/** The central directory of a zip file (no zip64: these are small). */
-function zipEntries(buf: Buffer): ZipEntry[] {
-  let eocd = -1;
-  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 65_557); i -= 1) {
-    if (buf.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw new Error('not a zip file');
-  const count = buf.readUInt16LE(eocd + 10);
-  let p = buf.readUInt32LE(eocd + 16);
-  const entries: ZipEntry[] = [];
-  for (let i = 0; i < count; i += 1) {
-    if (buf.readUInt32LE(p) !== 0x02014b50) throw new Error('bad zip central directory');
-    const method = buf.readUInt16LE(p + 10);
-    const compressed = buf.readUInt32LE(p + 20);
-    const size = buf.readUInt32LE(p + 24);
-    const nameLen = buf.readUInt16LE(p + 28);
-    const extraLen = buf.readUInt16LE(p + 30);
-    const commentLen = buf.readUInt16LE(p + 32);
-    const localOffset = buf.readUInt32LE(p + 42);
-    entries.push({ name: buf.toString('utf8', p + 46, p + 46 + nameLen), compressed, size, method, localOffset });
-    p += 46 + nameLen + extraLen + commentLen;
-  }
-  return entries;
-}
-
-function zipRead(buf: Buffer, e: ZipEntry): Buffer {
-  const p = e.localOffset;
-  const start = p + 30 + buf.readUInt16LE(p + 26) + buf.readUInt16LE(p + 28);
-  const data = buf.subarray(start, start + e.compressed);
-  return e.method === 0 ? Buffer.from(data) : zlib.inflateRawSync(data);
-}
-
 // ------------------------------------------------------------------ steps
 
 async function packageAll(
@@ -152,13 +108,13 @@ async function packageAll(
   const extracted = new Map<string, string>();
   for (const fn of FUNCTIONS) {
     const zip = fs.readFileSync(path.join(outDir, `${fn}.zip`));
-    const entries = zipEntries(zip);
+    const entries = readZip(zip);
     const dir = path.join(workDir, 'unzipped', fn);
     for (const e of entries) {
       if (e.name.endsWith('/')) continue;
       const target = path.join(dir, e.name);
       fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.writeFileSync(target, zipRead(zip, e));
+      fs.writeFileSync(target, e.data());
       if (e.name.endsWith('.cjs') || e.name.endsWith('.js') || e.name.endsWith('.mjs')) extracted.set(fn, target);
     }
     // The source map serverless package builds beside the zip, at the bundle's path in it.
@@ -168,14 +124,14 @@ async function packageAll(
       fn,
       zipBytes: zip.length,
       zipKB: round(zip.length / 1000, 1),
-      files: entries.map((e) => ({ name: e.name, bytes: e.size, compressedBytes: e.compressed })),
+      files: entries.map((e) => ({ name: e.name, bytes: e.bytes, compressedBytes: e.compressedBytes })),
       ...(mapFile && fs.existsSync(mapFile)
         ? { sourceMapBeside: { path: `sourcemaps/${bundleName}.map`, bytes: fs.statSync(mapFile).size } }
         : {}),
     });
     log(
       NAME,
-      `${fn}.zip ${round(zip.length / 1000, 1)} KB: ${entries.map((e) => `${e.name} ${round(e.size / 1000, 0)} KB → ${round(e.compressed / 1000, 0)} KB`).join(', ')}`,
+      `${fn}.zip ${round(zip.length / 1000, 1)} KB: ${entries.map((e) => `${e.name} ${round(e.bytes / 1000, 0)} KB → ${round(e.compressedBytes / 1000, 0)} KB`).join(', ')}`,
     );
   }
   return { packaged, seconds: round(seconds, 1), extracted };

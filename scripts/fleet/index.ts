@@ -295,16 +295,28 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   }
 }
 
+/** What serverless needs from the project besides node_modules: its config, the function sources, the alarms' helper. */
+export const SERVICE_FILES = [
+  'serverless.yml',
+  'package.json',
+  'tsconfig.json',
+  'contract',
+  'functions',
+  'ops/cloudwatch',
+] as const;
+
 /**
  * A private directory serverless can run in: serverless.yml copied, the code symlinked, so its
  * .esbuild folder never collides with `npm run package` or another fleet (the benchmarks use it too).
  */
 export function stageService(prefix = 'pool-fleet-service-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  // osls does not accept a symlinked serverless.yml; a copy is the same file.
-  fs.copyFileSync(path.join(ROOT, 'serverless.yml'), path.join(dir, 'serverless.yml'));
-  for (const name of ['contract', 'functions', 'ops', 'node_modules', 'package.json', 'tsconfig.json']) {
-    fs.symlinkSync(path.join(ROOT, name), path.join(dir, name));
+  for (const name of [...SERVICE_FILES, 'node_modules']) {
+    const target = path.join(dir, name);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    // osls does not accept a symlinked serverless.yml; a copy is the same file.
+    if (name === 'serverless.yml') fs.copyFileSync(path.join(ROOT, name), target);
+    else fs.symlinkSync(path.join(ROOT, name), target);
   }
   // The functions read ./clouds.yaml relative to their working directory: keep the user's.
   for (const name of ['clouds.yaml', 'secure.yaml']) {
