@@ -27,25 +27,25 @@
  *
  * Writes bench/out/bridge-overhead.json.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { echoPass, startFakeLambda } from '../scripts/lambda/fake-lambda';
 import type { FakeLambda } from '../scripts/lambda/fake-lambda';
-import { BRIDGE_FILE, buildBridge } from '../scripts/build/bridge';
+import { buildBridge } from '../scripts/build/bridge';
+import { BRIDGE_BIN } from '../scripts/fleet';
 import type { JobResult } from '../bridge/gearman';
-import { GearmanClient, gearmanStatus } from '../bridge/gearman';
+import { GearmanClient } from '../bridge/gearman';
 import type { Child } from '../scripts/harness';
-import { envWithoutServices, memoryOf, sleep, spawnChild, until } from '../scripts/harness';
+import { envWithoutServices, sleep, spawnChild, until } from '../scripts/harness';
 import type { Stat } from './lib/common';
-import { MiB, ROOT, log, logFile, round, stat } from './lib/common';
+import { MiB, ROOT, gitState, log, logFile, round, stat } from './lib/common';
 import type { BridgeOverhead, Footprint, InFlightMemory, LoadRun, WorkerConfigResult } from './lib/fragments';
 import { writeFragment } from './lib/fragments';
 import type { ProfileSummary } from './lib/cpuprofile';
 import { summariseProfile } from './lib/cpuprofile';
-import { startBridgeCli } from './lib/fleet';
+import { availableWorkers, startBridgeCli } from './lib/fleet';
 import { gearmanLoad } from './lib/load';
 import type { Gearmand } from '../scripts/harness';
 import { startGearmand } from '../scripts/harness';
@@ -74,17 +74,14 @@ const OUTSTANDING = Number(values.outstanding);
 const POOLS = values.pools.split(',').map(Number);
 const INFLIGHT = quick ? 200 : Number(values.inflight);
 const STARTS = quick ? 2 : Number(values.starts);
+/** Jobs through each started bridge before its idle RSS is read again. */
+const BURST_JOBS = quick ? 500 : 3000;
 const GD_THREADS = Number(values['gearmand-threads']);
 const TIME_LIMIT_MS = 20_000;
 const BRIDGE_CONCURRENCY = 64;
 const DRY_RUN_ERROR = /^dry run: no function invoked/;
 
 let gd: Gearmand;
-
-async function workersFor(fn: string): Promise<number> {
-  const functions = await gearmanStatus(gd).catch(() => []);
-  return functions.find((f) => f.function === fn)?.availableWorkers ?? 0;
-}
 
 interface Server {
   children: Child[];
@@ -107,7 +104,7 @@ async function startCWorkers(p: number, run: number): Promise<Server> {
     }),
   );
   fs.closeSync(out);
-  await until(async () => (await workersFor(FN)) >= p, `${p} C workers to register`, 15_000);
+  await until(async () => (await availableWorkers(gd, FN)) >= p, `${p} C workers to register`, 15_000);
   return { children, stop: () => stopAll(children) };
 }
 
@@ -119,7 +116,7 @@ async function startDryRunBridge(logLevel: string, run: number | string, profile
     command: process.execPath,
     args: [
       ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-      BRIDGE_FILE,
+      BRIDGE_BIN,
       '--dry-run',
       '--gearman',
       gd.address,
@@ -140,13 +137,13 @@ async function startDryRunBridge(logLevel: string, run: number | string, profile
     stderr: out,
   });
   fs.closeSync(out);
-  await until(async () => (await workersFor(FN)) >= 1, 'the bridge to register', 15_000);
+  await until(async () => (await availableWorkers(gd, FN)) >= 1, 'the bridge to register', 15_000);
   return { children: [child], stop: () => stopAll([child]) };
 }
 
 async function stopAll(children: Child[]): Promise<void> {
   await Promise.all(children.map((c) => c.stop(8000)));
-  await until(async () => (await workersFor(FN)) === 0, 'workers to leave gearmand', 10_000);
+  await until(async () => (await availableWorkers(gd, FN)) === 0, 'workers to leave gearmand', 10_000);
 }
 
 interface Config {
@@ -244,44 +241,34 @@ async function bridgeStart(
   round: number,
 ): Promise<{ ms: number; idle: number; afterJobs: number }> {
   const t0 = performance.now();
-  const child = spawnChild({
-    name: 'pool-bridge',
-    command: process.execPath,
-    args: [
-      BRIDGE_FILE,
-      '--gearman',
-      gd.address,
-      '--lambda-endpoint',
-      lambda.url,
-      '--health-listen',
-      'off',
-      '--client-id',
-      `start-${round}`,
-      '--drain-timeout',
-      '5',
-    ],
-    cwd: ROOT,
-    env: envWithoutServices({ NODE_NO_WARNINGS: '1', AWS_EC2_METADATA_DISABLED: 'true' }),
-    keepOutput: 200,
+  const { child } = startBridgeCli({
+    gearman: gd.address,
+    lambdaEndpoint: lambda.url,
+    logLevel: 'INFO',
+    extraArgs: ['--client-id', `start-${round}`],
   });
   try {
     await child.waitForLine(/"message":"registered with job server"/, 20_000);
     const ms = performance.now() - t0;
     await sleep(2000);
-    const idle = memoryOf(child.pid).rss;
+    const idle = child.memory().rss;
     const burst = await gearmanLoad({
       ...loadBase(),
       functionName: GEARMAN_FUNCTION,
-      jobs: quick ? 500 : 3000,
+      jobs: BURST_JOBS,
       check: (r) => (r.json as { response?: string } | undefined)?.response === 'PASS',
       uniquePrefix: `burst-${round}`,
     });
     if (burst.wrong > 0) throw new Error(`${burst.wrong} jobs of the burst were not PASS`);
     await sleep(2000);
-    return { ms, idle, afterJobs: memoryOf(child.pid).rss };
+    return { ms, idle, afterJobs: child.memory().rss };
   } finally {
     await child.stop(8000);
-    await until(async () => (await workersFor(GEARMAN_FUNCTION)) === 0, 'the bridge to leave gearmand', 10_000);
+    await until(
+      async () => (await availableWorkers(gd, GEARMAN_FUNCTION)) === 0,
+      'the bridge to leave gearmand',
+      10_000,
+    );
   }
 }
 
@@ -306,7 +293,7 @@ async function footprint(): Promise<Footprint> {
       log(
         NAME,
         `start ${i}: node -e 0 ${round(b, 0)} ms, bridge exec -> registered ${round(s.ms, 0)} ms (${round(s.ms / b, 2)}x); ` +
-          `idle RSS ${MiB(s.idle)} MiB, after ${quick ? 500 : 3000} jobs ${MiB(s.afterJobs)} MiB`,
+          `idle RSS ${MiB(s.idle)} MiB, after ${BURST_JOBS} jobs ${MiB(s.afterJobs)} MiB`,
       );
     }
   } finally {
@@ -319,8 +306,7 @@ async function footprint(): Promise<Footprint> {
     startOverBareNode: stat(ratios),
     idleRssMiB: stat(idle),
     idleRssAfterJobsMiB: stat(afterJobs),
-    burstJobs: quick ? 500 : 3000,
-    fileKiB: round(fs.statSync(BRIDGE_FILE).size / 1024, 0),
+    burstJobs: BURST_JOBS,
   };
 }
 
@@ -335,9 +321,9 @@ async function memoryInFlight(): Promise<InFlightMemory> {
   });
   const clients: GearmanClient[] = [];
   try {
-    await until(async () => (await workersFor(GEARMAN_FUNCTION)) > 0, 'the bridge to register', 30_000);
+    await until(async () => (await availableWorkers(gd, GEARMAN_FUNCTION)) > 0, 'the bridge to register', 30_000);
     await sleep(1000);
-    const idle = memoryOf(bridge.child.pid);
+    const idle = bridge.child.memory();
     for (let i = 0; i < 10; i += 1) clients.push(await GearmanClient.connect(gd.address));
     const t0 = performance.now();
     for (let i = 0; i < INFLIGHT; i += 1) {
@@ -348,7 +334,7 @@ async function memoryInFlight(): Promise<InFlightMemory> {
     await until(() => lambda.requests.length >= INFLIGHT, `${INFLIGHT} invokes in flight`, 60_000);
     const fillMs = performance.now() - t0;
     await sleep(1000);
-    const busy = memoryOf(bridge.child.pid);
+    const busy = bridge.child.memory();
     const result = {
       inflight: INFLIGHT,
       reached: lambda.requests.length,
@@ -397,22 +383,6 @@ async function profileBridge(): Promise<ProfileSummary & { jobsPerSecond: number
   return summary;
 }
 
-/** The commit measured, and how many files differ from it. */
-function commit(): { commit: string; uncommitted: number } {
-  const git = (...args: string[]): string => {
-    try {
-      return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
-    } catch {
-      return '';
-    }
-  };
-  const status = git('status', '--porcelain');
-  return {
-    commit: git('rev-parse', '--short=12', 'HEAD') || 'unknown',
-    uncommitted: status ? status.split('\n').length : 0,
-  };
-}
-
 async function main(): Promise<void> {
   const t0 = performance.now();
   const built = await buildBridge();
@@ -443,7 +413,7 @@ async function main(): Promise<void> {
       file: path.relative(ROOT, built.file),
       kib: round(built.bytes / 1024, 0),
       node: process.version,
-      ...commit(),
+      ...gitState(),
     },
     gearmandThreads: GD_THREADS,
     load: {

@@ -28,19 +28,17 @@ import { parseArgs } from 'node:util';
 import { GEARMAN_FUNCTION, POLL_GROWTH } from '../contract';
 import type { CloudSim } from '../scripts/cloud-sim';
 import { startCloudSim } from '../scripts/cloud-sim';
-import type { JobResult } from '../bridge/gearman';
-import { GearmanClient, gearmanStatus } from '../bridge/gearman';
+import { GearmanClient } from '../bridge/gearman';
 import { MiB, log, percentile, round, stat } from './lib/common';
 import type { FleetBuilds, FleetRound, FleetSeries } from './lib/fragments';
 import { writeFragment } from './lib/fragments';
 import type { BridgeProcess, Offline } from './lib/fleet';
-import { startBridgeCli, startOffline } from './lib/fleet';
+import { availableWorkers, startBridgeCli, startOffline } from './lib/fleet';
 import { STATUS_POLL_KEY, TOKEN_KEY, countRequests } from './lib/requests';
 import type { Gearmand } from '../scripts/harness';
-import { memoryOf, startGearmand, until } from '../scripts/harness';
+import { startGearmand, until, within } from '../scripts/harness';
 
 const NAME = 'fleet-builds' as const;
-const FN = 'libra_pool_mgm';
 const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '10,50,200' },
@@ -83,8 +81,7 @@ let fnEnv: Record<string, string>;
 let runSeq = 0;
 
 async function registered(): Promise<boolean> {
-  const functions = await gearmanStatus(gd).catch(() => []);
-  return (functions.find((f) => f.function === FN)?.availableWorkers ?? 0) > 0;
+  return (await availableWorkers(gd, GEARMAN_FUNCTION)) > 0;
 }
 
 async function unregistered(): Promise<boolean> {
@@ -97,7 +94,6 @@ async function buildRound(n: number): Promise<FleetRound> {
   const tag = `bench-${process.pid}-${runSeq}`;
   const clients = await Promise.all(Array.from({ length: 4 }, () => GearmanClient.connect(gd.address)));
   const before = sim.requests().length;
-  let timer: NodeJS.Timeout | undefined;
   try {
     const t0 = performance.now();
     const epoch0 = Date.now();
@@ -108,15 +104,7 @@ async function buildRound(n: number): Promise<FleetRound> {
         JSON.stringify({ action: 'BUILD_DEVICE' }),
       ),
     );
-    const results = await Promise.race([
-      Promise.all(jobs),
-      new Promise<JobResult[]>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`round of ${n} builds not finished after ${ROUND_TIMEOUT_MS} ms`)),
-          ROUND_TIMEOUT_MS,
-        );
-      }),
-    ]);
+    const results = await within(Promise.all(jobs), ROUND_TIMEOUT_MS, `a round of ${n} builds to finish`);
     const wallMs = performance.now() - t0;
     const records = sim.requests().slice(before);
     const counts = countRequests(records);
@@ -147,7 +135,6 @@ async function buildRound(n: number): Promise<FleetRound> {
       loadAvg1m: round(os.loadavg()[0] ?? 0, 2),
     };
   } finally {
-    clearTimeout(timer);
     for (const c of clients) c.close();
   }
 }
@@ -249,7 +236,7 @@ async function measure(spec: Spec): Promise<FleetSeries[]> {
           warm.push(r);
         }
       }
-      peak = Math.max(peak, memoryOf(stack.offline.child.pid).hwm);
+      peak = Math.max(peak, stack.offline.child.memory().hwm);
     } finally {
       await stopBridge(stack);
       if (spec.cold > 0) await stack.offline.stop();
@@ -268,42 +255,13 @@ async function measure(spec: Spec): Promise<FleetSeries[]> {
 
 const offlineStartMs: number[] = [];
 
-/**
- * The simulator's Nova quotas besides instances (1,000 cores, 1,024,000 MB of RAM) stop a run
- * at 500 m1.small servers, and the rounds leave theirs in place: lifted before the first round,
- * as `openstack quota set --cores -1 --ram -1 <project>` would.
- */
-async function liftQuotas(cloud: CloudSim): Promise<void> {
-  const e = cloud.env;
-  const auth = await fetch(`${cloud.authUrl}/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: {
-          methods: ['password'],
-          password: {
-            user: { name: e.OS_USERNAME, domain: { name: e.OS_USER_DOMAIN_NAME }, password: e.OS_PASSWORD },
-          },
-        },
-        scope: { project: { name: e.OS_PROJECT_NAME, domain: { name: e.OS_PROJECT_DOMAIN_NAME } } },
-      },
-    }),
-  });
-  const token = auth.headers.get('x-subject-token') ?? '';
-  const { token: body } = (await auth.json()) as { token: { project: { id: string } } };
-  const put = await fetch(`${cloud.url}/compute/v2.1/os-quota-sets/${body.project.id}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json', 'x-auth-token': token },
-    body: JSON.stringify({ quota_set: { cores: -1, ram: -1 } }),
-  });
-  if (!put.ok) throw new Error(`lifting the simulator's quotas failed: ${put.status} ${await put.text()}`);
-}
-
 async function main(): Promise<void> {
   const t0 = performance.now();
-  sim = await startCloudSim({ bootDelayMs: BOOT_MS, quotas: { instances: 1_000_000, floatingIps: 100 } });
-  await liftQuotas(sim);
+  // Unlimited cores and RAM: the default RAM stops a run at 500 m1.small servers, and the rounds leave theirs in place.
+  sim = await startCloudSim({
+    bootDelayMs: BOOT_MS,
+    quotas: { instances: 1_000_000, cores: -1, ram: -1, floatingIps: 100 },
+  });
   gd = await startGearmand({ threads: 2 });
   fnEnv = {
     ...sim.env,

@@ -19,20 +19,23 @@
  * Sizes: KB = 1,000 bytes (KiB = 1,024 bytes where stated). Writes bench/out/function-package.json.
  */
 import { build } from 'esbuild';
-import type { BuildOptions, Metafile } from 'esbuild';
+import type { Metafile } from 'esbuild';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
-import { parse } from 'yaml';
 import { SERVICE_NAME } from '../contract';
 import type { Stat } from './lib/common';
 import { envWithoutServices, run } from '../scripts/harness';
 import { ROOT, log, round, stat } from './lib/common';
 import type { BundleContributors, ColdInit, FunctionPackage, InitTimes, Packaged, UndiciShare } from './lib/fragments';
 import { writeFragment } from './lib/fragments';
+import { TARGETS } from './lib/report/headline';
 import { stageService } from './lib/fleet';
+import { SERVERLESS_BIN } from '../scripts/fleet';
+import { handlerEntry, serverlessEsbuildOptions, serverlessYaml } from '../scripts/lambda/bundle';
+import { readZip } from '../scripts/lambda/zip';
 
 const NAME = 'function-package' as const;
 const { values } = parseArgs({
@@ -42,24 +45,8 @@ const { values } = parseArgs({
   },
 });
 const INIT_RUNS = values.quick ? 3 : Number(values['init-runs']);
-const TARGET_ZIP_KB = 250;
-/** The slowest function's median cold init ÷ the minimal handler's, measured in the same rounds. */
-const TARGET_INIT_OVER_MINIMAL = 1.5;
 
-interface EsbuildYaml {
-  [key: string]: unknown;
-  exclude?: string[];
-  outputFileExtension?: string;
-}
-interface ServerlessYaml {
-  provider: { environment?: Record<string, string> };
-  custom: { esbuild: EsbuildYaml };
-  functions: Record<string, { handler: string }>;
-}
-
-const slsYaml = parse(fs.readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), {
-  logLevel: 'silent',
-}) as ServerlessYaml;
+const slsYaml = serverlessYaml();
 const FUNCTIONS = Object.keys(slsYaml.functions);
 /** What serverless.yml gives every function in NODE_OPTIONS (undefined: nothing). */
 const NODE_OPTIONS = slsYaml.provider.environment?.NODE_OPTIONS;
@@ -89,77 +76,8 @@ const UNDICI_AGENT_AND_REQUEST_PROBE = `module.exports = {
 };
 `;
 
-/** The esbuild options serverless-esbuild passes for serverless.yml's custom.esbuild. */
-function esbuildOptions(): BuildOptions {
-  const e = slsYaml.custom.esbuild;
-  // serverless-esbuild's own keys, which it does not pass to esbuild (plugins is a file it loads).
-  const own = new Set([
-    'exclude',
-    'outputFileExtension',
-    'keepOutputDirectory',
-    'packager',
-    'concurrency',
-    'zipConcurrency',
-    'nativeZip',
-    'external',
-    'plugins',
-  ]);
-  return {
-    ...(Object.fromEntries(Object.entries(e).filter(([k]) => !own.has(k))) as BuildOptions),
-    external: [...((e.external as string[] | undefined) ?? []), ...(e.exclude ?? [])],
-    outExtension: { '.js': e.outputFileExtension ?? '.js' },
-    absWorkingDir: ROOT,
-    logLevel: 'silent',
-  };
-}
-
 /** Deflated as serverless-esbuild zips (archiver: zlib level 1), for sizes of bundles not zipped. */
 const zippedBytes = (data: Buffer): number => zlib.deflateRawSync(data, { level: 1 }).length;
-
-// ------------------------------------------------------------------ zip reading
-
-interface ZipEntry {
-  name: string;
-  compressed: number;
-  size: number;
-  method: number;
-  localOffset: number;
-}
-
-/** The central directory of a zip file (no zip64: these are small). */
-function zipEntries(buf: Buffer): ZipEntry[] {
-  let eocd = -1;
-  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 65_557); i -= 1) {
-    if (buf.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw new Error('not a zip file');
-  const count = buf.readUInt16LE(eocd + 10);
-  let p = buf.readUInt32LE(eocd + 16);
-  const entries: ZipEntry[] = [];
-  for (let i = 0; i < count; i += 1) {
-    if (buf.readUInt32LE(p) !== 0x02014b50) throw new Error('bad zip central directory');
-    const method = buf.readUInt16LE(p + 10);
-    const compressed = buf.readUInt32LE(p + 20);
-    const size = buf.readUInt32LE(p + 24);
-    const nameLen = buf.readUInt16LE(p + 28);
-    const extraLen = buf.readUInt16LE(p + 30);
-    const commentLen = buf.readUInt16LE(p + 32);
-    const localOffset = buf.readUInt32LE(p + 42);
-    entries.push({ name: buf.toString('utf8', p + 46, p + 46 + nameLen), compressed, size, method, localOffset });
-    p += 46 + nameLen + extraLen + commentLen;
-  }
-  return entries;
-}
-
-function zipRead(buf: Buffer, e: ZipEntry): Buffer {
-  const p = e.localOffset;
-  const start = p + 30 + buf.readUInt16LE(p + 26) + buf.readUInt16LE(p + 28);
-  const data = buf.subarray(start, start + e.compressed);
-  return e.method === 0 ? Buffer.from(data) : zlib.inflateRawSync(data);
-}
 
 // ------------------------------------------------------------------ steps
 
@@ -170,20 +88,16 @@ async function packageAll(
   const outDir = path.join(workDir, 'package');
   const t0 = performance.now();
   try {
-    const result = await run(
-      process.execPath,
-      [path.join(ROOT, 'node_modules/serverless/bin/serverless.js'), 'package', '--package', outDir],
-      {
-        cwd: staging.dir,
-        env: envWithoutServices({
-          AWS_ACCESS_KEY_ID: 'offline',
-          AWS_SECRET_ACCESS_KEY: 'offline',
-          SLS_TELEMETRY_DISABLED: '1',
-          SLS_NOTIFICATIONS_MODE: 'off',
-        }),
-        timeoutMs: 300_000,
-      },
-    );
+    const result = await run(process.execPath, [SERVERLESS_BIN, 'package', '--package', outDir], {
+      cwd: staging.dir,
+      env: envWithoutServices({
+        AWS_ACCESS_KEY_ID: 'offline',
+        AWS_SECRET_ACCESS_KEY: 'offline',
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+      }),
+      timeoutMs: 300_000,
+    });
     if (result.code !== 0)
       throw new Error(`serverless package failed (${result.code}):\n${result.output.slice(-3000)}`);
   } finally {
@@ -194,13 +108,13 @@ async function packageAll(
   const extracted = new Map<string, string>();
   for (const fn of FUNCTIONS) {
     const zip = fs.readFileSync(path.join(outDir, `${fn}.zip`));
-    const entries = zipEntries(zip);
+    const entries = readZip(zip);
     const dir = path.join(workDir, 'unzipped', fn);
     for (const e of entries) {
       if (e.name.endsWith('/')) continue;
       const target = path.join(dir, e.name);
       fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.writeFileSync(target, zipRead(zip, e));
+      fs.writeFileSync(target, e.data());
       if (e.name.endsWith('.cjs') || e.name.endsWith('.js') || e.name.endsWith('.mjs')) extracted.set(fn, target);
     }
     // The source map serverless package builds beside the zip, at the bundle's path in it.
@@ -210,14 +124,14 @@ async function packageAll(
       fn,
       zipBytes: zip.length,
       zipKB: round(zip.length / 1000, 1),
-      files: entries.map((e) => ({ name: e.name, bytes: e.size, compressedBytes: e.compressed })),
+      files: entries.map((e) => ({ name: e.name, bytes: e.bytes, compressedBytes: e.compressedBytes })),
       ...(mapFile && fs.existsSync(mapFile)
         ? { sourceMapBeside: { path: `sourcemaps/${bundleName}.map`, bytes: fs.statSync(mapFile).size } }
         : {}),
     });
     log(
       NAME,
-      `${fn}.zip ${round(zip.length / 1000, 1)} KB: ${entries.map((e) => `${e.name} ${round(e.size / 1000, 0)} KB → ${round(e.compressed / 1000, 0)} KB`).join(', ')}`,
+      `${fn}.zip ${round(zip.length / 1000, 1)} KB: ${entries.map((e) => `${e.name} ${round(e.bytes / 1000, 0)} KB → ${round(e.compressedBytes / 1000, 0)} KB`).join(', ')}`,
     );
   }
   return { packaged, seconds: round(seconds, 1), extracted };
@@ -234,17 +148,13 @@ function owner(input: string): string {
 async function contributors(
   workDir: string,
 ): Promise<{ bundles: BundleContributors[]; undici: UndiciShare; references: Map<string, string> }> {
-  const options = esbuildOptions();
+  const options = serverlessEsbuildOptions();
   const out: BundleContributors[] = [];
   let firstMeta: Metafile | undefined;
   for (const fn of FUNCTIONS) {
-    const entry = path.join(
-      ROOT,
-      `${(slsYaml.functions[fn] as { handler: string }).handler.replace(/\.handler$/, '')}.ts`,
-    );
     const result = await build({
       ...options,
-      entryPoints: [entry],
+      entryPoints: [handlerEntry(fn)],
       outdir: path.join(workDir, 'meta', fn),
       metafile: true,
       write: true,
@@ -283,7 +193,7 @@ async function contributors(
     const result = await build({
       ...options,
       stdin: { contents, resolveDir: ROOT, sourcefile: `${name}.${loader}`, loader },
-      outfile: path.join(workDir, 'reference', `${name}${slsYaml.custom.esbuild.outputFileExtension ?? '.js'}`),
+      outfile: path.join(workDir, 'reference', `${name}${options.outExtension['.js']}`),
       metafile: true,
       write: true,
     });
@@ -393,7 +303,6 @@ async function main(): Promise<void> {
     const maxInit = Math.max(...init.functions.map((f) => f.asDeployed.median));
     const out: FunctionPackage = {
       quick: values.quick,
-      targets: { zipKB: TARGET_ZIP_KB, initOverMinimal: TARGET_INIT_OVER_MINIMAL },
       esbuild: slsYaml.custom.esbuild,
       packageSeconds: seconds,
       packaged,
@@ -407,8 +316,8 @@ async function main(): Promise<void> {
     };
     log(
       NAME,
-      `largest zip ${maxZip} KB (target ≤ ${TARGET_ZIP_KB}); slowest init ${maxInit} ms median = ` +
-        `${out.initOverMinimal}× the minimal handler's ${init.minimal.median} ms (target ≤ ${TARGET_INIT_OVER_MINIMAL}×)`,
+      `largest zip ${maxZip} KB (target ≤ ${TARGETS.zipKB}); slowest init ${maxInit} ms median = ` +
+        `${out.initOverMinimal}× the minimal handler's ${init.minimal.median} ms (target ≤ ${TARGETS.initOverMinimal}×)`,
     );
     log(NAME, `wrote ${writeFragment(NAME, out)} in ${out.seconds} s`);
   } finally {

@@ -12,8 +12,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { run, spawnChild } from '../scripts/harness';
-import { LOG_DIR, ROOT, round } from './lib/common';
+import { GEARMAND, run, spawnChild } from '../scripts/harness';
+import { LOG_DIR, ROOT, gitState, round } from './lib/common';
 import { readFragment } from './lib/fragments';
 import type { Fragments, Machine, ScriptRun } from './lib/report';
 import { renderReport, results } from './lib/report';
@@ -106,8 +106,7 @@ function pkgVersion(name: string): string {
 async function machine(): Promise<Machine> {
   const cpuinfo = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
   const osRelease = fs.existsSync('/etc/os-release') ? fs.readFileSync('/etc/os-release', 'utf8') : '';
-  const gearmand = (await text('/usr/sbin/gearmand', ['--version'])).split('\n').find((l) => l.trim()) ?? 'unknown';
-  const status = await text('git', ['status', '--porcelain']);
+  const gearmand = (await text(GEARMAND, ['--version'])).split('\n').find((l) => l.trim()) ?? 'unknown';
   return {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     cpu: /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown',
@@ -126,8 +125,7 @@ async function machine(): Promise<Machine> {
       esbuild: pkgVersion('esbuild'),
       tsx: pkgVersion('tsx'),
     },
-    commit: (await text('git', ['rev-parse', '--short=12', 'HEAD'])) || 'unknown',
-    uncommitted: status === 'unknown' || status === '' ? 0 : status.split('\n').length,
+    ...gitState(),
     command: values.quick
       ? 'npm run bench -- --quick'
       : values['report-only'] || values.only

@@ -1,8 +1,9 @@
 /**
- * Shared pieces of the benchmarks: paths, statistics, log files. The JSON fragments the
+ * Shared pieces of the benchmarks: paths, statistics, log files, the git state. The JSON fragments the
  * scripts write are in ./fragments.ts.
  * Child processes, waiting and memory readings come from the harness (scripts/harness).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -56,6 +57,22 @@ export function log(name: string, line: string): void {
 // exits. A Ctrl-C or SIGTERM exits through that handler too.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => process.exit(130));
+}
+
+/** The commit measured, and how many files differ from it. */
+export function gitState(): { commit: string; uncommitted: number } {
+  const git = (...args: string[]): string => {
+    try {
+      return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', timeout: 30_000 }).trim();
+    } catch {
+      return '';
+    }
+  };
+  const status = git('status', '--porcelain');
+  return {
+    commit: git('rev-parse', '--short=12', 'HEAD') || 'unknown',
+    uncommitted: status ? status.split('\n').length : 0,
+  };
 }
 
 export const MiB = (bytes: number): number => round(bytes / 1024 / 1024, 1);

@@ -4,9 +4,10 @@
  * pool-bridge command, each a child process on free loopback ports.
  */
 import fs from 'node:fs';
-import { BRIDGE_BIN, SERVERLESS_BIN, stageService as stageFleetService } from '../../scripts/fleet';
-import type { Child } from '../../scripts/harness';
-import { envWithoutServices, freePort, spawnChild } from '../../scripts/harness';
+import { BRIDGE_BIN, startOffline as startFleetOffline, stageService as stageFleetService } from '../../scripts/fleet';
+import { gearmanStatus } from '../../bridge/gearman';
+import type { Child, Gearmand } from '../../scripts/harness';
+import { envWithoutServices, spawnChild } from '../../scripts/harness';
 import { ROOT, logFile } from './common';
 
 /** Staged service directories still to remove when the benchmark process exits. */
@@ -44,61 +45,51 @@ export interface OfflineOptions {
   inProcess?: boolean;
   readyTimeoutMs?: number;
   /** Name of its log file in bench/out/logs/. */
-  log?: string;
+  log: string;
 }
 
 /**
- * serverless-offline with --localEnvironment, so the functions see `env` (the OS_* lines
- * are not in serverless.yml's environment). Dummy AWS credentials; telemetry off.
+ * The fleet's serverless offline (scripts/fleet), in a staged service directory of its own,
+ * timed from staging to ready. Dummy AWS credentials; telemetry off.
  */
 export async function startOffline(options: OfflineOptions): Promise<Offline> {
-  const lambdaPort = await freePort();
-  let httpPort = await freePort();
-  while (httpPort === lambdaPort) httpPort = await freePort();
-  const args = [
-    'offline',
-    '--host',
-    '127.0.0.1',
-    '--lambdaPort',
-    String(lambdaPort),
-    '--httpPort',
-    String(httpPort),
-    '--localEnvironment',
-    ...(options.inProcess ? ['--useInProcess'] : []),
-  ];
   const t0 = performance.now();
   const staging = stageService();
-  const child = spawnChild({
-    name: 'serverless offline',
-    command: process.execPath,
-    args: [SERVERLESS_BIN, ...args],
-    cwd: staging.dir,
-    ...(options.log ? { logFile: logFile(options.log) } : {}),
-    env: envWithoutServices({
-      ...options.env,
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_REGION: 'us-east-1',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      SLS_TELEMETRY_DISABLED: '1',
-      SLS_NOTIFICATIONS_MODE: 'off',
-    }),
-  });
-  const url = `http://127.0.0.1:${lambdaPort}`;
-  const stop = async (): Promise<void> => {
-    await child.stop(15_000);
-    staging.remove();
-  };
   try {
-    await child.waitForLine(
-      new RegExp(`listening on ${url.replace(/[.]/g, '\\.')}`),
-      options.readyTimeoutMs ?? 120_000,
-    );
+    const service = await startFleetOffline({
+      staging: staging.dir,
+      env: envWithoutServices({
+        ...options.env,
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_REGION: 'us-east-1',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+      }),
+      logFile: logFile(options.log),
+      ...(options.inProcess ? { extraArgs: ['--useInProcess'] } : {}),
+      ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+    });
+    return {
+      url: service.url,
+      child: service,
+      startMs: performance.now() - t0,
+      stop: async () => {
+        await service.stop(15_000);
+        staging.remove();
+      },
+    };
   } catch (error) {
-    await stop();
+    staging.remove();
     throw error;
   }
-  return { url, child, startMs: performance.now() - t0, stop };
+}
+
+/** The workers gearmand counts as available for fn (0 when it does not answer). */
+export async function availableWorkers(gd: Gearmand, fn: string): Promise<number> {
+  const functions = await gearmanStatus(gd).catch(() => []);
+  return functions.find((f) => f.function === fn)?.availableWorkers ?? 0;
 }
 
 export interface BridgeProcess {
@@ -110,7 +101,9 @@ export interface BridgeProcess {
 export function startBridgeCli(options: {
   gearman: string;
   lambdaEndpoint: string;
-  concurrency: number;
+  /** Default: the bridge's own (64). */
+  concurrency?: number;
+  /** Default WARN. */
   logLevel?: string;
   extraArgs?: string[];
   /** Name of its log file in bench/out/logs/. */
@@ -125,8 +118,7 @@ export function startBridgeCli(options: {
       options.gearman,
       '--lambda-endpoint',
       options.lambdaEndpoint,
-      '--concurrency',
-      String(options.concurrency),
+      ...(options.concurrency === undefined ? [] : ['--concurrency', String(options.concurrency)]),
       '--health-listen',
       'off',
       '--log-level',

@@ -114,7 +114,6 @@ export interface Footprint {
   /** RSS idle again 2 s after a burst of burstJobs jobs through a local Lambda endpoint. */
   idleRssAfterJobsMiB: Stat;
   burstJobs: number;
-  fileKiB: number;
 }
 
 export interface BridgeOverhead {
@@ -238,7 +237,6 @@ export interface ColdInit {
 
 export interface FunctionPackage {
   quick: boolean;
-  targets: { zipKB: number; initOverMinimal: number };
   esbuild: Record<string, unknown>;
   packageSeconds: number;
   packaged: Packaged[];

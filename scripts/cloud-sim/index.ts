@@ -29,7 +29,7 @@ export async function startCloudSim(options: CloudSimOptions = {}): Promise<Clou
   const now = (): number => Date.now();
   const directory = new Directory(config.users, config.applicationCredentials);
   const state = new CloudState({
-    quotas: new QuotaStore(novaQuotaDefaults(config.quotas.instances), neutronQuotaDefaults(config.quotas.floatingIps)),
+    quotas: new QuotaStore(novaQuotaDefaults(config.quotas), neutronQuotaDefaults(config.quotas.floatingIps)),
     securityGroups: new SecurityGroupStore(config.securityGroups),
     projectIds: directory.projects.map((p) => p.id),
     deleteDelayMs: config.deleteDelayMs,

@@ -9,7 +9,7 @@ export interface SimConfig {
   deleteDelayMs: number;
   tokenTtlSeconds: number;
   networkService: boolean;
-  quotas: { instances: number; floatingIps: number };
+  quotas: { instances: number; cores: number; ram: number; floatingIps: number };
   users: SimUser[];
   applicationCredentials: SimApplicationCredential[];
   securityGroups: string[];
@@ -37,6 +37,14 @@ export function loopbackAddress(host: string): string {
 function nonNegative(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a non-negative number`);
+  return value;
+}
+
+/** A quota limit: a non-negative integer, or -1 for unlimited. */
+function quotaLimit(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < -1)
+    throw new TypeError(`${name} must be a non-negative integer or -1 (unlimited)`);
   return value;
 }
 
@@ -73,6 +81,10 @@ export function resolveOptions(options: CloudSimOptions = {}): SimConfig {
     networkService: options.networkService ?? true,
     quotas: {
       instances: nonNegative(options.quotas?.instances, 100, 'quotas.instances'),
+      // More generous than Nova's 20 cores / 50 GiB, so at the default 100 instances the instance
+      // quota is the one that bites (the RAM stops 500 m1.small, 2 GiB each).
+      cores: quotaLimit(options.quotas?.cores, 1000, 'quotas.cores'),
+      ram: quotaLimit(options.quotas?.ram, 1_024_000, 'quotas.ram'),
       floatingIps: nonNegative(options.quotas?.floatingIps, 50, 'quotas.floatingIps'),
     },
     users,

@@ -53,12 +53,20 @@ export type NeutronQuota = (typeof NEUTRON_QUOTAS)[number];
 /** -1 is "unlimited" in both services. */
 export const UNLIMITED = -1;
 
-export function novaQuotaDefaults(instances: number): Record<NovaQuota, number> {
+/** Nova's defaults; instances, cores and ram (MB) come from the simulator's options. */
+export function novaQuotaDefaults({
+  instances,
+  cores,
+  ram,
+}: {
+  instances: number;
+  cores: number;
+  ram: number;
+}): Record<NovaQuota, number> {
   return {
     instances,
-    // More generous than Nova's 20 cores / 50 GiB, so the instance quota is the one that bites.
-    cores: 1000,
-    ram: 1_024_000,
+    cores,
+    ram,
     key_pairs: 100,
     metadata_items: 128,
     injected_files: 5,

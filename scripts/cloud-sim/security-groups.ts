@@ -87,6 +87,10 @@ export class SecurityGroupStore {
     return [...this.groups.values()].filter((g) => g.projectId === projectId);
   }
 
+  rulesOfProject(projectId: string): SecurityGroupRuleRecord[] {
+    return [...this.rules.values()].filter((r) => r.projectId === projectId);
+  }
+
   /** Nova's lookup for a server's security group: an id first, then a name that must be unique. */
   resolve(projectId: string, ref: string): SecurityGroupLookup {
     const mine = this.ofProject(projectId);

@@ -272,6 +272,11 @@ export class CloudState {
     return [...this.floatingIps.values()].filter((f) => f.projectId === projectId);
   }
 
+  /** A project's Neutron ports (portsOf: one server's). */
+  portsOfProject(projectId: string): PortRecord[] {
+    return [...this.ports.values()].filter((p) => p.projectId === projectId);
+  }
+
   /** Neutron refuses to delete a security group a port still uses. */
   securityGroupInUse(groupId: string): boolean {
     return [...this.ports.values()].some((p) => p.securityGroupIds.includes(groupId));

@@ -34,7 +34,11 @@ export interface CloudSimOptions {
   tokenTtlSeconds?: number;
   /** false: no 'network' catalog entry and every Neutron route answers 404. Default true. */
   networkService?: boolean;
-  quotas?: { instances?: number; floatingIps?: number };
+  /**
+   * Default limits of every project: instances (100), cores (1000), ram in MB (1,024,000),
+   * floatingIps (50). Cores and ram take -1 for unlimited.
+   */
+  quotas?: { instances?: number; cores?: number; ram?: number; floatingIps?: number };
   /** Password of the default 'admin' user (ignored when `users` is given). Default 'sim-password'. */
   password?: string;
   users?: SimUser[];

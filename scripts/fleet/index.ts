@@ -28,7 +28,7 @@ import { DEFAULT_FUNCTION_PREFIX, DEFAULT_GEARMAN_PORT, GEARMAN_FUNCTION } from 
 import type { CloudSim, CloudSimOptions } from '../cloud-sim';
 import { startCloudSim } from '../cloud-sim';
 import type { Gearmand, Service } from '../harness';
-import { GEARMAND, StartError, accepts, freePort, startGearmand, startService } from '../harness';
+import { GEARMAND, StartError, accepts, answers, freePort, startGearmand, startService } from '../harness';
 import type { Prometheus } from './prometheus';
 import { findPrometheus, startPrometheus } from './prometheus';
 
@@ -244,7 +244,13 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       cleanups.push(() => fs.rmSync(staging, { recursive: true, force: true }));
       const fnEnv = functionsEnv(env, cloud?.env);
       basename = fnEnv.POOL_NODE_BASENAME;
-      functions = await startOffline(staging, fnEnv, path.join(logDir, 'functions.log'), options);
+      functions = await startOffline({
+        staging,
+        env: fnEnv,
+        logFile: path.join(logDir, 'functions.log'),
+        ...(options.functionsReadyTimeoutMs !== undefined ? { readyTimeoutMs: options.functionsReadyTimeoutMs } : {}),
+        ...(options.onLog ? { onLine: (line: string) => options.onLog?.('functions', line) } : {}),
+      });
       cleanups.push(() => functions?.stop());
     }
 
@@ -289,16 +295,28 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   }
 }
 
+/** What serverless needs from the project besides node_modules: its config, the function sources, the alarms' helper. */
+export const SERVICE_FILES = [
+  'serverless.yml',
+  'package.json',
+  'tsconfig.json',
+  'contract',
+  'functions',
+  'ops/cloudwatch',
+] as const;
+
 /**
  * A private directory serverless can run in: serverless.yml copied, the code symlinked, so its
  * .esbuild folder never collides with `npm run package` or another fleet (the benchmarks use it too).
  */
 export function stageService(prefix = 'pool-fleet-service-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  // osls does not accept a symlinked serverless.yml; a copy is the same file.
-  fs.copyFileSync(path.join(ROOT, 'serverless.yml'), path.join(dir, 'serverless.yml'));
-  for (const name of ['contract', 'functions', 'ops', 'node_modules', 'package.json', 'tsconfig.json']) {
-    fs.symlinkSync(path.join(ROOT, name), path.join(dir, name));
+  for (const name of [...SERVICE_FILES, 'node_modules']) {
+    const target = path.join(dir, name);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    // osls does not accept a symlinked serverless.yml; a copy is the same file.
+    if (name === 'serverless.yml') fs.copyFileSync(path.join(ROOT, name), target);
+    else fs.symlinkSync(path.join(ROOT, name), target);
   }
   // The functions read ./clouds.yaml relative to their working directory: keep the user's.
   for (const name of ['clouds.yaml', 'secure.yaml']) {
@@ -308,12 +326,22 @@ export function stageService(prefix = 'pool-fleet-service-'): string {
   return dir;
 }
 
-async function startOffline(
-  staging: string,
-  env: NodeJS.ProcessEnv,
-  logFile: string,
-  options: FleetOptions,
-): Promise<FleetService & { url: string }> {
+export interface OfflineOptions {
+  /** The service directory it runs in (stageService()). */
+  staging: string;
+  /** Its environment, which the handlers inherit. */
+  env: NodeJS.ProcessEnv;
+  logFile: string;
+  /** More serverless offline arguments (the benchmarks add --useInProcess). */
+  extraArgs?: string[];
+  /** How long it may take to bundle and listen (default 120 s). */
+  readyTimeoutMs?: number;
+  onLine?: (line: string) => void;
+}
+
+/** serverless offline on free loopback ports, ready once its Lambda endpoint accepts connections. */
+export async function startOffline(options: OfflineOptions): Promise<FleetService & { url: string }> {
+  const { staging, env, logFile } = options;
   for (let attempt = 1; ; attempt += 1) {
     const lambdaPort = await freePort(HOST);
     const httpPort = await freePort(HOST);
@@ -333,6 +361,7 @@ async function startOffline(
           '--httpPort',
           String(httpPort),
           '--localEnvironment',
+          ...(options.extraArgs ?? []),
         ],
         cwd: staging,
         env,
@@ -340,10 +369,10 @@ async function startOffline(
         logFile,
         ready: {
           line: /Offline \[http for lambda\] listening on (https?:\/\/\S+)/,
-          check: () => accepts(HOST, lambdaPort),
+          port: { host: HOST, port: lambdaPort },
         },
-        readyTimeoutMs: options.functionsReadyTimeoutMs ?? 120_000,
-        ...(options.onLog ? { onLine: (line: string) => options.onLog?.('functions', line) } : {}),
+        readyTimeoutMs: options.readyTimeoutMs ?? 120_000,
+        ...(options.onLine ? { onLine: options.onLine } : {}),
       });
       return Object.assign(service, { url: `http://${HOST}:${lambdaPort}`, logFile });
     } catch (error) {
@@ -397,11 +426,9 @@ async function startPoolBridge(
     ready: {
       line: /^\{.*"health endpoint listening".*\}$/,
       // Ready once /healthz says 200: connected to gearmand.
-      check: async (match) => {
+      check: (match) => {
         healthUrl ||= `${String((JSON.parse(match?.[0] ?? '{}') as { url?: unknown }).url)}/healthz`;
-        const res = await fetch(healthUrl, { signal: AbortSignal.timeout(1000) });
-        await res.body?.cancel();
-        return res.status === 200;
+        return answers(healthUrl, (status) => status === 200);
       },
     },
     readyTimeoutMs: 30_000,

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import { formatServer } from '../../bridge/address';
 import type { Exit, Service } from '../harness';
 import { StartError, freePort, startService } from '../harness';
 
@@ -105,7 +106,8 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   try {
     for (let attempt = 1; ; attempt += 1) {
       const port = await freePort(host);
-      const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      const listen = formatServer({ host, port });
+      const url = `http://${listen}`;
       try {
         const service = await startService({
           name: 'prometheus',
@@ -113,7 +115,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
           args: [
             `--config.file=${configFile}`,
             `--storage.tsdb.path=${path.join(dir, 'data')}`,
-            `--web.listen-address=${host.includes(':') ? `[${host}]` : host}:${port}`,
+            `--web.listen-address=${listen}`,
           ],
           cwd: dir,
           group: true,

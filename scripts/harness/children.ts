@@ -205,7 +205,7 @@ async function stopGroup(pgid: number, exited: Promise<unknown>, graceMs: number
 }
 
 /** VmRSS and VmHWM (peak RSS) of a process, in bytes. */
-export function memoryOf(pid: number): { rss: number; hwm: number } {
+function memoryOf(pid: number): { rss: number; hwm: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };

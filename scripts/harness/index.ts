@@ -20,7 +20,7 @@ export type {
   Service,
   ServiceOptions,
 } from './children';
-export { StartError, groupAlive, memoryOf, pidAlive, run, signalGroup, spawnChild, startService } from './children';
+export { StartError, groupAlive, pidAlive, run, signalGroup, spawnChild, startService } from './children';
 export type { Gearmand, GearmandOptions } from './gearmand';
 export { GEARMAND, startGearmand } from './gearmand';
 export { accepts, answers, freePort } from './net';

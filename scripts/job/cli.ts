@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { parseHostPort } from '../../bridge/address';
+import { formatServer, parseHostPort } from '../../bridge/address';
 import type { Action } from '../../contract';
 import {
   ACTIONS,
@@ -178,7 +178,7 @@ function parseJobArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Job
   return {
     host,
     port,
-    address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
+    address: formatServer({ host, port }),
     functionName,
     unique,
     message,

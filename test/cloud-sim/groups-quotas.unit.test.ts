@@ -387,3 +387,23 @@ test('the zone list without hosts, and Keystone projects by id and by name', asy
   assert.equal((await call(`${sim.authUrl}/projects/${project}`, { token })).body.project.name, 'admin');
   assert.equal((await call(`${sim.authUrl}/projects`)).status, 401);
 });
+
+test('the quotas option sets every project default; cores and ram take -1 (unlimited); -2 is refused', async () => {
+  const unlimited = await startCloudSim({ bootDelayMs: 0, quotas: { instances: 7, cores: -1, ram: -1 } });
+  try {
+    const own = await issueToken(unlimited);
+    const validated = await call(`${unlimited.authUrl}/auth/tokens`, {
+      token: own,
+      headers: { 'X-Subject-Token': own },
+    });
+    const id: string = validated.body.token.project.id;
+    const defaults = (await clients(unlimited, own).nova(`/os-quota-sets/${id}/defaults`)).body.quota_set;
+    assert.deepEqual([defaults.instances, defaults.cores, defaults.ram], [7, -1, -1]);
+  } finally {
+    await unlimited.close();
+  }
+  await assert.rejects(startCloudSim({ quotas: { cores: -2 } }), {
+    name: 'TypeError',
+    message: 'quotas.cores must be a non-negative integer or -1 (unlimited)',
+  });
+});

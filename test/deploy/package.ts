@@ -8,12 +8,10 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, sta
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { inflateRawSync } from 'node:zlib';
+import { SERVICE_FILES } from '../../scripts/fleet';
+import { readZip } from '../../scripts/lambda/zip';
 
 export const root = join(import.meta.dirname, '..', '..');
-
-/** What serverless needs from the project: its config, the function sources, the alarms' helper, the deps. */
-const COPIED = ['serverless.yml', 'package.json', 'tsconfig.json', 'contract', 'functions', 'ops/cloudwatch'];
 
 export interface CfnResource {
   Type: string;
@@ -48,7 +46,7 @@ export async function packageStack(options: {
   const work = mkdtempSync(join(tmpdir(), 'pool-manager-package-'));
   try {
     const project = join(work, 'project');
-    for (const entry of COPIED) cpSync(join(root, entry), join(project, entry), { recursive: true });
+    for (const entry of SERVICE_FILES) cpSync(join(root, entry), join(project, entry), { recursive: true });
     symlinkSync(join(root, 'node_modules'), join(project, 'node_modules'), 'dir');
     const out = join(work, 'out');
     const args = ['package', '--package', out, '--stage', options.stage, '--region', options.region ?? 'eu-west-1'];
@@ -76,7 +74,11 @@ export async function packageStack(options: {
     for (const name of readdirSync(out)) {
       if (!name.endsWith('.zip')) continue;
       zips[name] = statSync(join(out, name)).size;
-      zipContents[name] = unzip(readFileSync(join(out, name)));
+      zipContents[name] = Object.fromEntries(
+        readZip(readFileSync(join(out, name)))
+          .filter((e) => !e.name.endsWith('/'))
+          .map((e) => [e.name, e.data()]),
+      );
     }
     const sourceMaps: Record<string, string> = {};
     const maps = join(out, 'sourcemaps');
@@ -90,29 +92,4 @@ export async function packageStack(options: {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-}
-
-/**
- * The entries of a zip as serverless-esbuild writes them (stored or deflated, no zip64),
- * read from its central directory. Hand-written: a dozen lines of the format against a
- * dependency for the tests alone.
- */
-function unzip(zip: Buffer): Record<string, Buffer> {
-  let end = zip.length - 22;
-  while (end >= 0 && zip.readUInt32LE(end) !== 0x06054b50) end -= 1;
-  if (end < 0) throw new Error('not a zip file');
-  const entries: Record<string, Buffer> = {};
-  let p = zip.readUInt32LE(end + 16);
-  for (let i = zip.readUInt16LE(end + 10); i > 0; i -= 1) {
-    const method = zip.readUInt16LE(p + 10);
-    const size = zip.readUInt32LE(p + 20);
-    const nameLength = zip.readUInt16LE(p + 28);
-    const name = zip.toString('utf8', p + 46, p + 46 + nameLength);
-    const local = zip.readUInt32LE(p + 42);
-    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-    const data = zip.subarray(start, start + size);
-    if (!name.endsWith('/')) entries[name] = method === 0 ? Buffer.from(data) : inflateRawSync(data);
-    p += 46 + nameLength + zip.readUInt16LE(p + 30) + zip.readUInt16LE(p + 32);
-  }
-  return entries;
 }

@@ -1,6 +1,7 @@
 /** "1. Fleet build time": N builds at once through the whole stack, against the original's model. */
 import type { Fragment, FleetSeries } from '../fragments';
-import { collect, fixed, load, medianOf, spread, polls } from './format';
+import { stat } from '../common';
+import { collect, fixed, load, spread, polls } from './format';
 import { findSeries, fleetHeadline } from './headline';
 
 export function fleetSection(f: Fragment<'fleet-builds'>): string[] {
@@ -72,8 +73,8 @@ export function fleetSection(f: Fragment<'fleet-builds'>): string[] {
     ? findSeries(f, { endpoint: 'in-process', temperature: 'warm', concurrency: C, n: head.n })
     : undefined;
   if (head) {
-    const last = (s: FleetSeries | undefined): number => medianOf(s?.rounds.map((x) => x.lastCreateMs) ?? []);
-    const first = (s: FleetSeries | undefined): number => medianOf(s?.rounds.map((x) => x.firstCreateMs) ?? []);
+    const last = (s: FleetSeries | undefined): number => stat(s?.rounds.map((x) => x.lastCreateMs) ?? []).median;
+    const first = (s: FleetSeries | undefined): number => stat(s?.rounds.map((x) => x.firstCreateMs) ?? []).median;
     p(
       `Where the ${head.n}-build time goes (medians over the rounds): the first server was requested ${fixed(first(head) / 1000)} s after the`,
       `submission when cold, ${fixed(first(warmHead) / 1000)} s when warm; the last one ${fixed(last(head) / 1000)} s (cold) and ${fixed(last(warmHead) / 1000)} s (warm) after it: that`,

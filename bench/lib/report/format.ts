@@ -1,4 +1,4 @@
-/** Formatting shared by the report's sections: numbers, medians, targets, load averages. */
+/** Formatting shared by the report's sections: numbers, targets, load averages. */
 import type { Stat } from '../common';
 import type { Meta } from '../fragments';
 
@@ -13,15 +13,6 @@ export function collect(): [string[], Put] {
       out.push(...lines);
     },
   ];
-}
-
-export function medianOf(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  if (sorted.length === 0) return Number.NaN;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** n with d decimals, or "n/a". */

@@ -1,5 +1,6 @@
 /** "Targets missed, and why": each target the run missed, with what the figures say about it. */
-import { collect, fixed, kb, medianOf, polls } from './format';
+import { stat } from '../common';
+import { collect, fixed, kb, polls } from './format';
 import { TARGETS, fleetHeadline } from './headline';
 import type { Fragments } from './index';
 
@@ -12,7 +13,7 @@ export function missedSection(fr: Fragments, r: Record<string, number | null>): 
       `  schedule alone puts the floor at ${fixed(polls(fr.fleet.bootMs, fr.fleet.pollInitialMs, fr.fleet.pollGrowth).seenAtMs / fr.fleet.bootMs)}× (section 1); the rest is the time to dispatch 200 jobs through`,
       '  gearmand, the bridge, serverless-offline, the function and the simulator, every one of them on the same two',
       '  cores (with the load generator and whatever else ran on the machine: see the load averages in section 1):',
-      `  the last of the 200 servers was requested ${fixed(medianOf((fleetHeadline(fr.fleet)?.rounds ?? []).map((x) => x.lastCreateMs)) / 1000)} s after the submission (median of the cold rounds), so its`,
+      `  the last of the 200 servers was requested ${fixed(stat((fleetHeadline(fr.fleet)?.rounds ?? []).map((x) => x.lastCreateMs)).median / 1000)} s after the submission (median of the cold rounds), so its`,
       `  build ended about that much after the floor. In AWS the functions run on capacity of`,
       '  their own; locally a faster first poll (POOL_POLL_INITIAL_MS) would lower the floor but not the dispatch.',
     );

@@ -1,6 +1,7 @@
 /** "4. Function package": zip sizes, the source maps beside them, what the bundles hold, cold init. */
 import type { Fragment } from '../fragments';
 import { collect, fixed, kb, load, spread } from './format';
+import { TARGETS } from './headline';
 
 export function packageSection(k: Fragment<'function-package'>): string[] {
   const [out, p] = collect();
@@ -41,7 +42,7 @@ export function packageSection(k: Fragment<'function-package'>): string[] {
     `| undici alone (\`import { Agent, request } from 'undici'\`) | | ${kb(u.aloneBytes)} → ${kb(u.aloneZippedBytes)} | | ${spread(k.init.undiciOnly, 1, ' ms')} | ${fixed(k.init.undiciOnly.median / k.init.minimal.median)}× |`,
     `| \`require('@aws-sdk/client-ssm')\` alone | | | | ${spread(k.init.sdkOnly, 1, ' ms')} | |`,
     '',
-    `The slowest function: **${fixed(k.maxInitMs, 1)} ms = ${fixed(k.initOverMinimal)}× the minimal handler** (target ≤ ${k.targets.initOverMinimal}×).`,
+    `The slowest function: **${fixed(k.maxInitMs, 1)} ms = ${fixed(k.initOverMinimal)}× the minimal handler** (target ≤ ${TARGETS.initOverMinimal}×).`,
     `undici alone takes ${fixed(k.init.undiciOnly.median, 1)} ms to load, ${fixed((100 * k.init.undiciOnly.median) / k.maxInitMs, 0)}% of the slowest function's init: its public`,
     "entry loads all of undici (fetch, WebSocket, EventSource, the cache and mock agents, Node's http, http2, tls, zlib",
     'and worker_threads modules). The SSM client is no longer loaded at init: only when a job reads the credentials',

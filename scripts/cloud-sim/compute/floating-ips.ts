@@ -32,7 +32,7 @@ function findById(cr: ComputeRequest, id: string): FloatingIpRecord {
 
 export function listFloatingIps(cr: ComputeRequest): SimReply {
   cr.cloud.state.advance(cr.now());
-  const mine = [...cr.cloud.state.floatingIps.values()].filter((f) => f.projectId === cr.token.projectId);
+  const mine = cr.cloud.state.floatingIpsOf(cr.token.projectId);
   return json(200, { floating_ips: mine.map((f) => legacyView(cr, f)) });
 }
 

@@ -6,7 +6,7 @@ import { NOVA_QUOTAS, NOVA_QUOTAS_REMOVED_AT_2_36, NOVA_QUOTAS_REMOVED_AT_2_57, 
 import type { NovaQuota } from '../quotas';
 import type { SimReply } from '../http';
 import type { CloudState } from '../state';
-import { quoted, schemaError } from './request';
+import { quoted, rejectUnexpected, schemaError } from './request';
 import type { ComputeRequest } from './request';
 
 const MAX_LIMIT = 0x7fffffff;
@@ -109,15 +109,7 @@ export function updateQuotaSet(cr: ComputeRequest, id: string): SimReply {
   if (!isObject(body) || !('quota_set' in body)) throw new ApiError(400, "'quota_set' is a required property");
   const fields = body.quota_set;
   if (!isObject(fields)) throw schemaError('quota_set', fields, `${quoted(fields)} is not of type 'object'`);
-  const settable: readonly string[] = visibleNovaQuotas(cr);
-  const unexpected = Object.keys(fields).filter((key) => key !== 'force' && !settable.includes(key));
-  if (unexpected.length > 0) {
-    throw schemaError(
-      'quota_set',
-      fields,
-      `Additional properties are not allowed (${unexpected.map((k) => `'${k}'`).join(', ')} ${unexpected.length === 1 ? 'was' : 'were'} unexpected)`,
-    );
-  }
+  rejectUnexpected('quota_set', fields, ['force', ...visibleNovaQuotas(cr)]);
   const force = forceFlag(fields.force);
   const values: Partial<Record<NovaQuota, number>> = {};
   for (const [key, raw] of Object.entries(fields)) {

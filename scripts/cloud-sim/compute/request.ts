@@ -69,3 +69,43 @@ export function quoted(value: unknown): string {
   if (typeof value === 'string') return `'${value}'`;
   return pythonish(value);
 }
+
+/** Nova's `name` of a server or server group; `container` ('server', 'server_group') is the object it belongs to. */
+export function nameField(container: string, fields: Record<string, unknown>): string {
+  const name = fields.name;
+  if (name === undefined) throw schemaError(container, fields, "'name' is a required property");
+  if (typeof name !== 'string') throw schemaError('name', name, `${quoted(name)} is not of type 'string'`);
+  if (name.length === 0) throw schemaError('name', name, "'' should be non-empty");
+  if (name.length > 255) throw schemaError('name', name, `${quoted(name)} is too long`);
+  if (name.trim() !== name)
+    throw schemaError(
+      'name',
+      name,
+      `${quoted(name)} does not match the pattern for names (no leading or trailing whitespace)`,
+    );
+  return name;
+}
+
+/** A non-negative integer query parameter (limit, offset); undefined when absent. */
+export function queryInteger(cr: ComputeRequest, name: string): number | undefined {
+  const raw = cr.request.query.get(name);
+  if (raw === null) return undefined;
+  if (!/^[0-9]+$/.test(raw))
+    throw new ApiError(
+      400,
+      `Invalid input for query parameters ${name}. Value: ${raw}. '${raw}' does not match '^[0-9]*$'`,
+    );
+  return Number(raw);
+}
+
+/** Nova's schema error for keys of `fields` outside `allowed`, all named at once. */
+export function rejectUnexpected(container: string, fields: Record<string, unknown>, allowed: readonly string[]): void {
+  const unexpected = Object.keys(fields).filter((key) => !allowed.includes(key));
+  if (unexpected.length > 0) {
+    throw schemaError(
+      container,
+      fields,
+      `Additional properties are not allowed (${unexpected.map((k) => `'${k}'`).join(', ')} ${unexpected.length === 1 ? 'was' : 'were'} unexpected)`,
+    );
+  }
+}

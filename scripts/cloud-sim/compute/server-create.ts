@@ -8,7 +8,7 @@ import type { ServerGroupRecord } from '../server-groups';
 import type { NewServer } from '../state';
 import { placeServer, zoneHosts } from './placement';
 import { novaUsage } from './quota-sets';
-import { quoted, schemaError } from './request';
+import { nameField, quoted, schemaError } from './request';
 import type { ComputeRequest } from './request';
 
 const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
@@ -30,21 +30,6 @@ function optionalString(server: Record<string, unknown>, field: string, max = 25
   if (typeof value !== 'string') throw schemaError(field, value, `${quoted(value)} is not of type 'string'`);
   if (value.length > max) throw schemaError(field, value, `${quoted(value)} is too long`);
   return value;
-}
-
-function parseName(server: Record<string, unknown>): string {
-  const name = server.name;
-  if (name === undefined) throw requiredProperty(server, 'name');
-  if (typeof name !== 'string') throw schemaError('name', name, `${quoted(name)} is not of type 'string'`);
-  if (name.length === 0) throw schemaError('name', name, "'' should be non-empty");
-  if (name.length > 255) throw schemaError('name', name, `${quoted(name)} is too long`);
-  if (name.trim() !== name)
-    throw schemaError(
-      'name',
-      name,
-      `${quoted(name)} does not match the pattern for names (no leading or trailing whitespace)`,
-    );
-  return name;
 }
 
 function parseImage(server: Record<string, unknown>): string {
@@ -226,7 +211,7 @@ export function parseCreateServer(cr: ComputeRequest): NewServer & { requestedSe
   const server = body.server;
   if (!isObject(server)) throw schemaError('server', server, `${quoted(server)} is not of type 'object'`);
 
-  const name = parseName(server);
+  const name = nameField('server', server);
   const requestedZone = parseAvailabilityZone(cr, server);
   const imageId = parseImage(server);
   const networkIds = parseNetworks(cr, server);

@@ -5,7 +5,7 @@ import type { SimReply } from '../http';
 import { withinLimit } from '../quotas';
 import { SERVER_GROUP_POLICIES } from '../server-groups';
 import type { ServerGroupPolicy, ServerGroupRecord } from '../server-groups';
-import { quoted, schemaError } from './request';
+import { nameField, queryInteger, quoted, rejectUnexpected, schemaError } from './request';
 import type { ComputeRequest } from './request';
 
 /** 2.64 replaced the one-item `policies` list (and an always-empty `metadata`) with `policy` and `rules`. */
@@ -18,8 +18,7 @@ function groupView(cr: ComputeRequest, group: ServerGroupRecord): Record<string,
     view.policies = [group.policy];
     view.metadata = {};
   }
-  const live = group.members.filter((id) => cr.cloud.state.servers.has(id));
-  view.members = live;
+  view.members = group.members;
   if (cr.atLeast('2.13')) {
     view.project_id = group.projectId;
     view.user_id = group.userId;
@@ -34,17 +33,6 @@ function findGroup(cr: ComputeRequest, id: string): ServerGroupRecord {
   return group;
 }
 
-function nonNegativeQuery(cr: ComputeRequest, name: string): number | undefined {
-  const raw = cr.request.query.get(name);
-  if (raw === null) return undefined;
-  if (!/^[0-9]+$/.test(raw))
-    throw new ApiError(
-      400,
-      `Invalid input for query parameters ${name}. Value: ${raw}. '${raw}' does not match '^[0-9]*$'`,
-    );
-  return Number(raw);
-}
-
 export function listServerGroups(cr: ComputeRequest): SimReply {
   const state = cr.cloud.state;
   state.advance(cr.now());
@@ -52,8 +40,8 @@ export function listServerGroups(cr: ComputeRequest): SimReply {
   const groups = cr.request.query.has('all_projects')
     ? [...state.serverGroups.groups.values()]
     : state.serverGroups.ofProject(cr.token.projectId);
-  const offset = nonNegativeQuery(cr, 'offset') ?? 0;
-  const limit = nonNegativeQuery(cr, 'limit');
+  const offset = queryInteger(cr, 'offset') ?? 0;
+  const limit = queryInteger(cr, 'limit');
   const page = groups.slice(offset, limit === undefined ? undefined : offset + limit);
   return json(200, { server_groups: page.map((g) => groupView(cr, g)) });
 }
@@ -67,21 +55,6 @@ export function deleteServerGroup(cr: ComputeRequest, id: string): SimReply {
   return noContent(204);
 }
 
-function parseGroupName(fields: Record<string, unknown>): string {
-  const name = fields.name;
-  if (name === undefined) throw schemaError('server_group', fields, "'name' is a required property");
-  if (typeof name !== 'string') throw schemaError('name', name, `${quoted(name)} is not of type 'string'`);
-  if (name.length === 0) throw schemaError('name', name, "'' should be non-empty");
-  if (name.length > 255) throw schemaError('name', name, `${quoted(name)} is too long`);
-  if (name.trim() !== name)
-    throw schemaError(
-      'name',
-      name,
-      `${quoted(name)} does not match the pattern for names (no leading or trailing whitespace)`,
-    );
-  return name;
-}
-
 function policyChoice(cr: ComputeRequest, field: string, value: unknown): ServerGroupPolicy {
   // 2.15 added the soft policies.
   const allowed: readonly string[] = cr.atLeast('2.15') ? SERVER_GROUP_POLICIES : SERVER_GROUP_POLICIES.slice(0, 2);
@@ -92,15 +65,7 @@ function policyChoice(cr: ComputeRequest, field: string, value: unknown): Server
 }
 
 function parsePolicy(cr: ComputeRequest, fields: Record<string, unknown>): Pick<ServerGroupRecord, 'policy' | 'rules'> {
-  const known = cr.atLeast('2.64') ? ['name', 'policy', 'rules'] : ['name', 'policies'];
-  const unexpected = Object.keys(fields).filter((key) => !known.includes(key));
-  if (unexpected.length > 0) {
-    throw schemaError(
-      'server_group',
-      fields,
-      `Additional properties are not allowed (${unexpected.map((k) => `'${k}'`).join(', ')} ${unexpected.length === 1 ? 'was' : 'were'} unexpected)`,
-    );
-  }
+  rejectUnexpected('server_group', fields, cr.atLeast('2.64') ? ['name', 'policy', 'rules'] : ['name', 'policies']);
   if (!cr.atLeast('2.64')) {
     const policies = fields.policies;
     if (policies === undefined) throw schemaError('server_group', fields, "'policies' is a required property");
@@ -137,7 +102,7 @@ export function createServerGroup(cr: ComputeRequest): SimReply {
   if (!isObject(body) || !('server_group' in body)) throw new ApiError(400, "'server_group' is a required property");
   const fields = body.server_group;
   if (!isObject(fields)) throw schemaError('server_group', fields, `${quoted(fields)} is not of type 'object'`);
-  const name = parseGroupName(fields);
+  const name = nameField('server_group', fields);
   const { policy, rules } = parsePolicy(cr, fields);
   const state = cr.cloud.state;
   const projectId = cr.token.projectId;

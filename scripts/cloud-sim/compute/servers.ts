@@ -8,6 +8,7 @@ import type { ServerRecord } from '../state';
 import { addFloatingIpAction, removeFloatingIpAction } from './floating-ips';
 import { parseCreateServer } from './server-create';
 import { serverAddresses, serverDetail, serverSummary } from './server-view';
+import { queryInteger } from './request';
 import type { ComputeRequest } from './request';
 
 const MAX_LIMIT = 1000;
@@ -71,16 +72,6 @@ function nameFilter(name: string): RegExp {
   }
 }
 
-function parseLimit(raw: string | null): number {
-  if (raw === null) return MAX_LIMIT;
-  if (!/^[0-9]+$/.test(raw))
-    throw new ApiError(
-      400,
-      `Invalid input for query parameters limit. Value: ${raw}. '${raw}' does not match '^[0-9]*$'`,
-    );
-  return Math.min(Number(raw), MAX_LIMIT);
-}
-
 function filteredServers(cr: ComputeRequest): ServerRecord[] | 'no-valid-status' {
   const query = cr.request.query;
   let servers = cr.cloud.state.visibleServers();
@@ -106,7 +97,7 @@ export function listServers(cr: ComputeRequest, detailed: boolean): SimReply {
     return json(200, { servers: [] });
   }
   const query = cr.request.query;
-  const limit = parseLimit(query.get('limit'));
+  const limit = Math.min(queryInteger(cr, 'limit') ?? MAX_LIMIT, MAX_LIMIT);
   let start = 0;
   const marker = query.get('marker');
   if (marker !== null) {

@@ -123,7 +123,7 @@ function bindablePort(
 export function listFloatingIps(nr: NetworkRequest): SimReply {
   const state = nr.cloud.state;
   state.advance(nr.now());
-  const mine = [...state.floatingIps.values()].filter((f) => f.projectId === nr.token.projectId);
+  const mine = state.floatingIpsOf(nr.token.projectId);
   return listCollection(
     nr.request,
     mine.map((f) => floatingIpView(state, f)),

@@ -16,10 +16,10 @@ export function neutronUsage(state: CloudState, projectId: string): Record<Neutr
     floatingip: state.floatingIpsOf(projectId).length,
     network: state.networks.length,
     subnet: state.networks.length,
-    port: [...state.ports.values()].filter((p) => p.projectId === projectId).length,
+    port: state.portsOfProject(projectId).length,
     router: 1,
     security_group: state.securityGroups.ofProject(projectId).length,
-    security_group_rule: [...state.securityGroups.rules.values()].filter((r) => r.projectId === projectId).length,
+    security_group_rule: state.securityGroups.rulesOfProject(projectId).length,
     rbac_policy: 0,
     subnetpool: 0,
   };

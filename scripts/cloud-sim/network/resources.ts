@@ -120,9 +120,7 @@ export function showSubnet(nr: NetworkRequest, id: string): SimReply {
 export function listPorts(nr: NetworkRequest): SimReply {
   const state = nr.cloud.state;
   state.advance(nr.now());
-  const items = [...state.ports.values()]
-    .filter((p) => p.projectId === nr.token.projectId)
-    .map((p) => portView(state, p));
+  const items = state.portsOfProject(nr.token.projectId).map((p) => portView(state, p));
   return listCollection(nr.request, items, {
     collection: 'ports',
     filters: PORT_FILTERS,

@@ -243,8 +243,7 @@ export function deleteSecurityGroup(nr: NetworkRequest, id: string): SimReply {
 }
 
 export function listSecurityGroupRules(nr: NetworkRequest): SimReply {
-  const store = nr.cloud.state.securityGroups;
-  const rules = [...store.rules.values()].filter((r) => r.projectId === nr.token.projectId);
+  const rules = nr.cloud.state.securityGroups.rulesOfProject(nr.token.projectId);
   return listCollection(
     nr.request,
     rules.map((r) => ruleView(nr, r)),
@@ -472,7 +471,7 @@ export function createSecurityGroupRule(nr: NetworkRequest): SimReply {
       'SecurityGroupRuleExists',
     );
   const limit = nr.cloud.state.quotas.neutronLimits(rule.projectId).security_group_rule;
-  const used = [...store.rules.values()].filter((r) => r.projectId === rule.projectId).length;
+  const used = store.rulesOfProject(rule.projectId).length;
   if (!withinLimit(limit, used)) throw overQuota('security_group_rule');
   return json(201, { security_group_rule: ruleView(nr, store.addRule(rule, nr.now())) });
 }
