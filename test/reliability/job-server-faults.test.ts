@@ -8,7 +8,7 @@
  * /metrics.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { JobResult } from '../../bridge/gearman';
 import { GearmanClient } from '../../bridge/gearman';
 import type { Result } from '../../contract';
@@ -16,17 +16,8 @@ import type { Envelope } from '../../contract/envelope';
 import type { FakeLambda, LambdaReply, LambdaRequest } from '../../scripts/lambda/fake-lambda';
 import { startFakeLambda } from '../../scripts/lambda/fake-lambda';
 import type { Gearmand } from '../../scripts/harness';
-import {
-  allConnections,
-  guardFile,
-  installLoopbackGuard,
-  removeGuardFile,
-  sleep,
-  startGearmand,
-  until,
-  within,
-} from '../../scripts/harness';
-import { FN, report } from './helpers/chain';
+import { sleep, startGearmand, until, within } from '../../scripts/harness';
+import { FN, report, useLoopbackGuard } from './helpers/chain';
 import type { BridgeProc } from './helpers/procs';
 import { startBridgeProcess } from './helpers/procs';
 import type { TcpProxy } from './helpers/tcp-proxy';
@@ -34,24 +25,16 @@ import { startTcpProxy } from './helpers/tcp-proxy';
 
 let gd: Gearmand;
 let lambda: FakeLambda;
-const files: string[] = [];
 
+const guard = useLoopbackGuard({
+  teardown: async () => {
+    await lambda.close();
+    await gd.stop();
+  },
+});
 before(async () => {
-  await installLoopbackGuard();
   gd = await startGearmand();
   lambda = await startFakeLambda();
-});
-after(async () => {
-  await lambda.close();
-  await gd.stop();
-  const all = await allConnections(files);
-  files.forEach(removeGuardFile);
-  assert.ok(all.length > 0);
-  assert.deepEqual(
-    all.filter((c) => !c.allowed),
-    [],
-    'every connection was to loopback',
-  );
 });
 
 /** A gate the fake function waits at: open() lets every waiting run answer. */
@@ -77,13 +60,12 @@ function registeredAt(bridge: BridgeProc, n: number): number | undefined {
 }
 
 async function startBehind(proxy: TcpProxy, clientId: string, args: string[]): Promise<BridgeProc> {
-  files.push(guardFile(clientId));
   return startBridgeProcess({
     servers: [proxy.address],
     lambdaUrl: lambda.url,
     clientId,
     args,
-    guardFile: files[files.length - 1],
+    guardFile: guard.file(clientId),
   });
 }
 
@@ -225,7 +207,6 @@ describe('the connection to gearmand drops with 64 jobs in flight', { timeout: 6
 describe('gearmand stops answering (SIGSTOP) and comes back (SIGCONT)', { timeout: 60_000 }, () => {
   test('the bridge notices within the probe bound, /healthz says so, and after SIGCONT it registers and serves', async () => {
     const wedged = await startGearmand();
-    files.push(guardFile('probe'));
     const pid = wedged.pid as number;
     let stopped = false;
     let bridge: BridgeProc | undefined;
@@ -237,7 +218,7 @@ describe('gearmand stops answering (SIGSTOP) and comes back (SIGCONT)', { timeou
         lambdaUrl: lambda.url,
         clientId: 'probe',
         args: ['--probe-interval', '0.5', '--probe-timeout', '0.5'],
-        guardFile: files[files.length - 1],
+        guardFile: guard.file('probe'),
       });
       const proc = bridge;
       assert.equal((await proc.health()).status, 200);
@@ -291,13 +272,12 @@ describe('gearmand stops answering (SIGSTOP) and comes back (SIGCONT)', { timeou
 
 describe('a job larger than any packet the bridge buffers (70 MiB through gearmand)', { timeout: 60_000 }, () => {
   test('answered FAIL saying by how much it is over, without buffering it; the connection stays up and serves', async () => {
-    files.push(guardFile('oversize'));
     lambda.handler = (req) => answer(req, 1);
     const bridge = await startBridgeProcess({
       servers: [gd.address],
       lambdaUrl: lambda.url,
       clientId: 'oversize',
-      guardFile: files[files.length - 1],
+      guardFile: guard.file('oversize'),
     });
     const client = await GearmanClient.connect(gd.address);
     try {
