@@ -37,7 +37,7 @@ import { GEARMAN_FUNCTION } from '../../contract';
 import type { Prometheus, PrometheusAlert } from '../../scripts/fleet/prometheus';
 import { findPrometheus, startPrometheus } from '../../scripts/fleet/prometheus';
 import type { Gearmand } from '../../scripts/harness';
-import { freePort, startGearmand } from '../../scripts/harness';
+import { freePort, sleep, startGearmand, until } from '../../scripts/harness';
 import type { FakeLambda } from '../../scripts/lambda/fake-lambda';
 import { startFakeLambda } from '../../scripts/lambda/fake-lambda';
 import { quietLogger } from '../bridge/helpers/bridge';
@@ -46,6 +46,8 @@ import { ALERTS_FILE, alertRules, dashboardExprs, withGrafanaVariables } from '.
 
 const TIME_SCALE = 120;
 const INTERVAL = '500ms';
+/** How often the waits below ask Prometheus (or the bridge). */
+const POLL_MS = 100;
 const started = performance.now();
 
 /** "5m", "1h30m", "90s" in milliseconds. */
@@ -109,15 +111,7 @@ function runBridge(functionName: string): Promise<BridgeHandle> {
 async function restartBridge(functionName: string): Promise<void> {
   await bridge.stop();
   bridge = await runBridge(functionName);
-  await until(() => bridge.state().status === 'ok', `the bridge registered as ${functionName}`, 10_000);
-}
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await until(() => bridge.state().status === 'ok', `the bridge registered as ${functionName}`, 10_000, POLL_MS);
 }
 
 const since = (t0: number): string => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
@@ -142,6 +136,7 @@ async function alertIn(
     },
     `${name} ${JSON.stringify(labels)} ${state}`,
     timeoutMs,
+    POLL_MS,
   );
   return found as PrometheusAlert;
 }
@@ -158,7 +153,7 @@ before(async () => {
   [gearmand, lambda, healthPort] = await Promise.all([startGearmand(), startFakeLambda(), freePort('127.0.0.1')]);
   lambdaPort = Number(new URL(lambda.url).port);
   bridge = await runBridge(GEARMAN_FUNCTION);
-  await until(() => bridge.state().status === 'ok', 'the bridge registered', 10_000);
+  await until(() => bridge.state().status === 'ok', 'the bridge registered', 10_000, POLL_MS);
   prometheus = await startPrometheus({
     binary,
     targets: [`127.0.0.1:${healthPort}`],
@@ -214,11 +209,13 @@ test('a healthy idle bridge: no alert fires', { timeout: 60_000 }, async (t) => 
     },
     'a scrape of the bridge with its queue metrics',
     20_000,
+    POLL_MS,
   );
   await until(
     async () => (await prometheus.ruleGroups()).every((g) => Date.parse(g.lastEvaluation) > scrapedAt),
     'an evaluation of the rules after that scrape',
     10_000,
+    POLL_MS,
   );
   // For longer than any rule's `for:` (a rule that holds on a healthy bridge would fire by
   // then), sampled every 100 ms.
@@ -228,7 +225,7 @@ test('a healthy idle bridge: no alert fires', { timeout: 60_000 }, async (t) => 
   const end = Date.now() + watchMs;
   while (Date.now() < end) {
     for (const a of await prometheus.alerts()) (a.state === 'firing' ? firing : pending).add(a.labels.alertname ?? '');
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(POLL_MS);
   }
   t.diagnostic(
     `idle for ${(watchMs / 1000).toFixed(1)} s after the first scrape (${since(started)} into the file); pending on the way: ${[...pending].join(', ') || 'none'}`,
@@ -267,6 +264,7 @@ test(
       async () => !(await prometheus.alerts()).some((a) => a.labels.alertname === labels.alertname),
       'PoolBridgeFailRatioHigh to clear',
       20_000,
+      POLL_MS,
     );
     t.diagnostic(
       `PoolBridgeFailRatioHigh: pending ${pendingAfter} and firing ${firingAfter} after the endpoint went down; clear ${since(back)} after it came back`,
@@ -302,7 +300,7 @@ test(
     const fixed = performance.now();
     for (const result of await Promise.all(stuck))
       assert.equal((result.json as { response?: string }).response, 'PASS');
-    await until(async () => (await prometheus.alerts()).length === 0, 'every alert to clear', 20_000);
+    await until(async () => (await prometheus.alerts()).length === 0, 'every alert to clear', 20_000, POLL_MS);
     t.diagnostic(
       `PoolBridgeBacklogStuck: pending ${pendingAfter} and firing ${firingAfter} after the jobs were queued; every alert clear ${since(fixed)} after the bridge was fixed`,
     );
