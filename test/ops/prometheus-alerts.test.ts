@@ -27,12 +27,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import YAML from 'yaml';
-import { makeConfig } from '../../bridge/config';
 import { GearmanClient } from '../../bridge/gearman';
 import type { BridgeHandle } from '../../bridge/index';
-import { startBridge } from '../../bridge/index';
 import { LambdaInvoker } from '../../bridge/lambda-invoker';
-import { BridgeMetrics } from '../../bridge/metrics';
 import { GEARMAN_FUNCTION } from '../../contract';
 import type { Prometheus, PrometheusAlert } from '../../scripts/fleet/prometheus';
 import { findPrometheus, startPrometheus } from '../../scripts/fleet/prometheus';
@@ -40,7 +37,7 @@ import type { Gearmand } from '../../scripts/harness';
 import { freePort, sleep, startGearmand, until } from '../../scripts/harness';
 import type { FakeLambda } from '../../scripts/lambda/fake-lambda';
 import { startFakeLambda } from '../../scripts/lambda/fake-lambda';
-import { quietLogger } from '../bridge/helpers/bridge';
+import { startTestBridge } from '../bridge/helpers/bridge';
 import type { AlertRule } from '../helpers/promql';
 import { ALERTS_FILE, alertRules, dashboardExprs, withGrafanaVariables } from '../helpers/promql';
 
@@ -86,26 +83,27 @@ let client: GearmanClient;
 
 /** The bridge as pool-bridge runs it, on a fixed health port (a restart keeps the target). */
 function runBridge(functionName: string): Promise<BridgeHandle> {
-  const config = makeConfig({
-    servers: [{ host: gearmand.host, port: gearmand.port }],
+  const lambdaEndpoint = `http://127.0.0.1:${lambdaPort}`;
+  const concurrency = 8;
+  const invokeTimeoutMs = 10_000;
+  const invoker = new LambdaInvoker({
+    endpoint: lambdaEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    invokeTimeoutMs,
+    maxSockets: concurrency,
+    throttle: { maxRetries: 0 },
+  });
+  return startTestBridge([gearmand.address], invoker, {
     functionName,
     clientId: 'pool-bridge-alerts-test',
-    concurrency: 8,
+    concurrency,
     health: { host: '127.0.0.1', port: healthPort },
-    lambdaEndpoint: `http://127.0.0.1:${lambdaPort}`,
-    invokeTimeoutMs: 10_000,
+    lambdaEndpoint,
+    invokeTimeoutMs,
     reconnectMaxDelayMs: 200,
     queuePollIntervalMs: 250,
   });
-  const invoker = new LambdaInvoker({
-    endpoint: config.lambdaEndpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    invokeTimeoutMs: config.invokeTimeoutMs,
-    maxSockets: config.concurrency,
-    throttle: { maxRetries: 0 },
-  });
-  return startBridge(config, { invoker, logger: quietLogger(), metrics: new BridgeMetrics() });
 }
 
 async function restartBridge(functionName: string): Promise<void> {
