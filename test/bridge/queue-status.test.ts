@@ -19,6 +19,7 @@ import { FakeInvoker, passThrough } from './helpers/fake-invoker';
 import { startTlsProxy } from './helpers/tls-proxy';
 import { selfSigned } from '../helpers/certs';
 import { captureLogger } from '../openstack/helpers';
+import { metricValue } from '../helpers/promql';
 
 /** One sample of /metrics: its value, or undefined when the series is not there. */
 async function sample(
@@ -26,17 +27,7 @@ async function sample(
   name: string,
   labels: Record<string, string> = {},
 ): Promise<number | undefined> {
-  const text = await (await fetch(`${bridge.health?.url}/metrics`)).text();
-  const want = Object.entries(labels)
-    .map(([k, v]) => `${k}="${v}"`)
-    .sort();
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = (m[2] ?? '').split(',').filter(Boolean).sort();
-    if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(m[3]);
-  }
-  return undefined;
+  return metricValue(await (await fetch(`${bridge.health?.url}/metrics`)).text(), name, labels);
 }
 
 /** The series of a metric present in /metrics, as label strings. */

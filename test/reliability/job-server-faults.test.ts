@@ -22,6 +22,7 @@ import type { BridgeProc } from './helpers/procs';
 import { startBridgeProcess } from './helpers/procs';
 import type { TcpProxy } from './helpers/tcp-proxy';
 import { startTcpProxy } from './helpers/tcp-proxy';
+import { metricValue } from '../helpers/promql';
 
 let gd: Gearmand;
 let lambda: FakeLambda;
@@ -67,11 +68,6 @@ async function startBehind(proxy: TcpProxy, clientId: string, args: string[]): P
     args,
     guardFile: guard.file(clientId),
   });
-}
-
-function metric(text: string, name: string): number {
-  const m = new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text);
-  return m ? Number(m[1]) : Number.NaN;
 }
 
 describe('the connection to gearmand drops with 64 jobs in flight', { timeout: 60_000 }, () => {
@@ -123,18 +119,18 @@ describe('the connection to gearmand drops with 64 jobs in flight', { timeout: 6
       assert.equal(health.body.orphaned, 64);
       assert.equal(health.body.inFlight, 0);
       const during = await bridge.metrics();
-      assert.equal(metric(during, 'pool_bridge_jobs_orphaned'), 64);
-      assert.equal(metric(during, 'pool_bridge_jobs_in_flight'), 0);
+      assert.equal(metricValue(during, 'pool_bridge_jobs_orphaned'), 64);
+      assert.equal(metricValue(during, 'pool_bridge_jobs_in_flight'), 0);
 
       // The first runs end: their answers are dropped (no client gets a second answer).
       firstRuns.open();
       await until(
-        async () => metric(await bridge.metrics(), 'pool_bridge_jobs_orphaned') === 0,
+        async () => metricValue(await bridge.metrics(), 'pool_bridge_jobs_orphaned') === 0,
         'the orphaned invokes to end',
       );
       const text = await bridge.metrics();
-      assert.equal(metric(text, 'pool_bridge_jobs_total{action="BUILD_IP",outcome="lost"}'), 64);
-      assert.equal(metric(text, 'pool_bridge_jobs_total{action="BUILD_IP",outcome="pass"}'), 64);
+      assert.equal(metricValue(text, 'pool_bridge_jobs_total', { action: 'BUILD_IP', outcome: 'lost' }), 64);
+      assert.equal(metricValue(text, 'pool_bridge_jobs_total', { action: 'BUILD_IP', outcome: 'pass' }), 64);
       report('gearmand connection dropped with 64 jobs in flight', {
         injected: 'the relay between bridge and gearmand cut with 64 invokes open (concurrency 64)',
         jobs: 64,
