@@ -18,10 +18,8 @@ import type { FakeLambda } from '../../scripts/lambda/fake-lambda';
 import { echoPass, startFakeLambda } from '../../scripts/lambda/fake-lambda';
 import type { Child, Gearmand } from '../../scripts/harness';
 import { answers, freePort, run, sleep, spawnChild, startGearmand, until, within } from '../../scripts/harness';
-import type { TestCerts } from '../helpers/certs';
-import { makeTestCerts } from '../helpers/certs';
-import type { TlsProxy } from './helpers/tls-proxy';
-import { startTlsProxy } from './helpers/tls-proxy';
+import type { MutualTlsRelay } from '../helpers/relay';
+import { startMutualTlsRelay } from '../helpers/relay';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
 const BUILT = path.join(ROOT, 'dist', 'pool-bridge.mjs');
@@ -193,33 +191,23 @@ describe('the built file under load', { timeout: 90_000 }, () => {
 });
 
 describe('the built file over TLS to the job server', { timeout: 60_000 }, () => {
-  let certs: TestCerts | undefined;
-  let proxy: TlsProxy | undefined;
+  let proxy: MutualTlsRelay | undefined;
   let skip: string | undefined;
   before(async () => {
-    const made = makeTestCerts();
-    if ('skip' in made) {
-      skip = made.skip;
-      return;
-    }
-    certs = made;
-    proxy = await startTlsProxy({
-      target: { host: gd.host, port: gd.port },
-      cert: made.read('server.pem'),
-      key: made.read('server.key'),
-      ca: made.read('ca.pem'),
-    });
+    const started = await startMutualTlsRelay(gd);
+    if ('skip' in started) skip = started.skip;
+    else proxy = started;
   });
   after(async () => {
     await proxy?.close();
-    certs?.remove();
   });
 
   test('verified server, client certificate: registers and serves; a wrong CA is refused', async (t) => {
-    if (skip || !proxy || !certs) {
+    if (skip || !proxy) {
       t.skip(skip);
       return;
     }
+    const { certs } = proxy;
     lambda.handler = echoPass;
     const port = await freePort();
     const child = bridge(BUILT, [

@@ -16,7 +16,7 @@ import type { Gearmand } from '../../scripts/harness';
 import { freePort, run, startGearmand, until, within } from '../../scripts/harness';
 import { allConnected, startTestBridge } from './helpers/bridge';
 import { FakeInvoker, passThrough } from './helpers/fake-invoker';
-import { startTlsProxy } from './helpers/tls-proxy';
+import { startRelay } from '../helpers/relay';
 import { selfSigned } from '../helpers/certs';
 import { captureLogger } from '../openstack/helpers';
 import { metricValue } from '../helpers/promql';
@@ -255,11 +255,7 @@ test('behind a TLS terminator the queue is read over TLS, as the worker connects
   const gd = await startGearmand();
   // A self-signed server certificate, which is also the CA the bridge trusts.
   const cert = selfSigned();
-  const proxy = await startTlsProxy({
-    target: { host: gd.host, port: gd.port },
-    cert: cert.cert,
-    key: cert.key,
-  });
+  const proxy = await startRelay(gd, { tls: { cert: cert.cert, key: cert.key } });
   const bridge = await startTestBridge([proxy.address], new FakeInvoker(), {
     queuePollIntervalMs: 100,
     tls: { caFile: cert.certFile },

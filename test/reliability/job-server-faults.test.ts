@@ -20,8 +20,8 @@ import { sleep, startGearmand, until, within } from '../../scripts/harness';
 import { FN, report, useLoopbackGuard } from './helpers/chain';
 import type { BridgeProc } from './helpers/procs';
 import { startBridgeProcess } from './helpers/procs';
-import type { TcpProxy } from './helpers/tcp-proxy';
-import { startTcpProxy } from './helpers/tcp-proxy';
+import type { Relay } from '../helpers/relay';
+import { startRelay } from '../helpers/relay';
 import { metricValue } from '../helpers/promql';
 
 let gd: Gearmand;
@@ -60,7 +60,7 @@ function registeredAt(bridge: BridgeProc, n: number): number | undefined {
   return line ? Date.parse(String(line.timestamp)) : undefined;
 }
 
-async function startBehind(proxy: TcpProxy, clientId: string, args: string[]): Promise<BridgeProc> {
+async function startBehind(proxy: Relay, clientId: string, args: string[]): Promise<BridgeProc> {
   return startBridgeProcess({
     servers: [proxy.address],
     lambdaUrl: lambda.url,
@@ -72,7 +72,7 @@ async function startBehind(proxy: TcpProxy, clientId: string, args: string[]): P
 
 describe('the connection to gearmand drops with 64 jobs in flight', { timeout: 60_000 }, () => {
   test('the re-queued jobs start within 1 s of re-registration, every client gets one answer, the orphans are shown', async () => {
-    const proxy = await startTcpProxy(gd);
+    const proxy = await startRelay(gd);
     const bridge = await startBehind(proxy, 'blip-64', ['--concurrency', '64']);
     const clients = await Promise.all(Array.from({ length: 8 }, () => GearmanClient.connect(gd.address)));
     const firstRuns = gate();
@@ -148,7 +148,7 @@ describe('the connection to gearmand drops with 64 jobs in flight', { timeout: 6
   });
 
   test('orphans past the bound (concurrency): no job is taken and /healthz says why, until they end', async () => {
-    const proxy = await startTcpProxy(gd);
+    const proxy = await startRelay(gd);
     const bridge = await startBehind(proxy, 'blip-bound', ['--concurrency', '4']);
     const client = await GearmanClient.connect(gd.address);
     const held = gate();
