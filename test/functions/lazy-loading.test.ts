@@ -111,10 +111,7 @@ test('with a credentials parameter, the SSM client loads for the first job, not 
   const loaded = await coldStart({
     ...POOL_ENV,
     OS_CREDENTIALS_PARAMETER: parameter,
-    AWS_REGION: 'eu-west-1',
-    AWS_ENDPOINT_URL_SSM: ssm.url,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
+    ...ssm.awsEnv,
   });
   assert.equal(loaded.results[0]?.response, 'PASS', JSON.stringify(loaded.results));
   assert.ok(!has(loaded.atInit, SSM_CLIENT), 'not at init');
