@@ -20,9 +20,8 @@ import type { Child, Gearmand } from '../../scripts/harness';
 import { answers, freePort, run, sleep, spawnChild, startGearmand, until, within } from '../../scripts/harness';
 import type { MutualTlsRelay } from '../helpers/relay';
 import { startMutualTlsRelay } from '../helpers/relay';
+import { BRIDGE_BIN, ROOT } from '../../scripts/fleet';
 
-const ROOT = path.join(import.meta.dirname, '..', '..');
-const BUILT = path.join(ROOT, 'dist', 'pool-bridge.mjs');
 const FN = GEARMAN_FUNCTION;
 const VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -68,7 +67,7 @@ async function startServing(file: string, args: string[], node?: string): Promis
   await until(
     async () => {
       if (!child.alive()) throw new Error(`the built bridge exited:\n${child.output()}`);
-      return (await answers(health)) && (await fetch(health)).status === 200;
+      return answers(health, (status) => status === 200);
     },
     'the built bridge to register',
     20_000,
@@ -77,13 +76,13 @@ async function startServing(file: string, args: string[], node?: string): Promis
 }
 
 before(async () => {
-  assert.ok(fs.existsSync(BUILT), `${BUILT} is missing: npm run build (npm test runs it first)`);
+  assert.ok(fs.existsSync(BRIDGE_BIN), `${BRIDGE_BIN} is missing: npm run build (npm test runs it first)`);
   alone = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-bridge-alone-'));
   for (let dir = alone; ; dir = path.dirname(dir)) {
     assert.ok(!fs.existsSync(path.join(dir, 'node_modules')), `no node_modules in ${dir}`);
     if (path.dirname(dir) === dir) break;
   }
-  fs.copyFileSync(BUILT, path.join(alone, 'pool-bridge.mjs'));
+  fs.copyFileSync(BRIDGE_BIN, path.join(alone, 'pool-bridge.mjs'));
   assert.deepEqual(fs.readdirSync(alone), ['pool-bridge.mjs'], 'the file alone: no source map, no package.json');
   gd = await startGearmand();
   lambda = await startFakeLambda();
@@ -165,7 +164,7 @@ describe('the built file under load', { timeout: 90_000 }, () => {
       open -= 1;
       return echoPass(req);
     };
-    const { child, health } = await startServing(BUILT, ['--concurrency', '4']);
+    const { child, health } = await startServing(BRIDGE_BIN, ['--concurrency', '4']);
     const clients = await Promise.all(Array.from({ length: 8 }, () => GearmanClient.connect(gd.address)));
     try {
       const results = await Promise.all(
@@ -210,7 +209,7 @@ describe('the built file over TLS to the job server', { timeout: 60_000 }, () =>
     const { certs } = proxy;
     lambda.handler = echoPass;
     const port = await freePort();
-    const child = bridge(BUILT, [
+    const child = bridge(BRIDGE_BIN, [
       '--gearman',
       proxy.address,
       '--gearman-ssl-ca',
@@ -225,7 +224,7 @@ describe('the built file over TLS to the job server', { timeout: 60_000 }, () =>
       `127.0.0.1:${port}`,
     ]);
     const wrongPort = await freePort();
-    const wrong = bridge(BUILT, [
+    const wrong = bridge(BRIDGE_BIN, [
       '--gearman',
       proxy.address,
       '--gearman-ssl-ca',
@@ -240,7 +239,7 @@ describe('the built file over TLS to the job server', { timeout: 60_000 }, () =>
     const client = await GearmanClient.connect(gd.address);
     try {
       const healthz = `http://127.0.0.1:${port}/healthz`;
-      await until(async () => (await answers(healthz)) && (await fetch(healthz)).status === 200, 'TLS registration');
+      await until(() => answers(healthz, (status) => status === 200), 'TLS registration');
       const body = (await (await fetch(healthz)).json()) as { servers: { tls: boolean }[] };
       assert.equal(body.servers[0]?.tls, true);
       const r = await client.submit(FN, 'over-tls-built', '{"action":"BUILD_IP"}');

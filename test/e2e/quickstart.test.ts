@@ -15,6 +15,7 @@ import { test } from 'node:test';
 import { ROOT } from '../../scripts/fleet';
 import { findPrometheus, prometheusApi } from '../../scripts/fleet/prometheus';
 import { groupAlive, pidAlive, run, signalGroup, until } from '../../scripts/harness';
+import { cleanEnv } from './helpers';
 
 const README = process.env.README_FILE ?? path.join(ROOT, 'README.md');
 
@@ -48,9 +49,7 @@ test(
   { timeout: 180_000 },
   async (t) => {
     // A newcomer's shell: no cloud, no fleet settings.
-    const env = Object.fromEntries(
-      Object.entries(process.env).filter(([name]) => !/^(OS_|POOL_|FLEET_|AWS_)/.test(name)),
-    ) as NodeJS.ProcessEnv;
+    const env = cleanEnv();
     const npm = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const pgid = npm.pid;
     assert.ok(pgid, 'npm started');
