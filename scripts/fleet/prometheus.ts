@@ -68,9 +68,8 @@ export interface PrometheusAlert {
   value: string;
 }
 
-export interface Prometheus extends Service {
-  /** e.g. http://127.0.0.1:9090 */
-  readonly url: string;
+/** The HTTP API of a Prometheus, the parts this project reads. */
+export interface PrometheusApi {
   /** Every alert pending or firing now. */
   alerts(): Promise<PrometheusAlert[]>;
   /** An instant query; rejects with Prometheus' error for a bad expression. */
@@ -79,6 +78,11 @@ export interface Prometheus extends Service {
   targets(): Promise<{ scrapeUrl: string; health: string; lastError: string; lastScrape: string }[]>;
   /** The rule groups loaded, and when each was last evaluated. */
   ruleGroups(): Promise<{ name: string; file: string; lastEvaluation: string; rules: { name: string }[] }[]>;
+}
+
+export interface Prometheus extends Service, PrometheusApi {
+  /** e.g. http://127.0.0.1:9090 */
+  readonly url: string;
 }
 
 /** The configuration file's text: one scrape job for the bridges, the rule files. */
@@ -141,6 +145,19 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
 }
 
 function prometheusHandle(service: Service, url: string, dir: string): Prometheus {
+  const stopProcess = service.stop.bind(service);
+  return Object.assign(service, prometheusApi(url), {
+    url,
+    stop: async (graceMs?: number): Promise<Exit> => {
+      const exit = await stopProcess(graceMs);
+      fs.rmSync(dir, { recursive: true, force: true });
+      return exit;
+    },
+  });
+}
+
+/** The API of the Prometheus at `url` (e.g. http://127.0.0.1:9090), whoever started it. */
+export function prometheusApi(url: string): PrometheusApi {
   const api = async <T>(pathAndQuery: string): Promise<T> => {
     const res = await fetch(`${url}${pathAndQuery}`, { signal: AbortSignal.timeout(5000) });
     const body = (await res.json()) as { status: string; data?: T; error?: string; errorType?: string };
@@ -149,14 +166,7 @@ function prometheusHandle(service: Service, url: string, dir: string): Prometheu
     }
     return body.data;
   };
-  const stopProcess = service.stop.bind(service);
-  return Object.assign(service, {
-    url,
-    stop: async (graceMs?: number): Promise<Exit> => {
-      const exit = await stopProcess(graceMs);
-      fs.rmSync(dir, { recursive: true, force: true });
-      return exit;
-    },
+  return {
     alerts: async () => (await api<{ alerts: PrometheusAlert[] }>('/api/v1/alerts')).alerts,
     query: async (expr: string) =>
       (
@@ -176,5 +186,5 @@ function prometheusHandle(service: Service, url: string, dir: string): Prometheu
           groups: { name: string; file: string; lastEvaluation: string; rules: { name: string }[] }[];
         }>('/api/v1/rules')
       ).groups,
-  });
+  };
 }

@@ -11,10 +11,8 @@ import { allConnected, startTestBridge } from './helpers/bridge';
 import { FakeInvoker, json, passThrough, slow } from './helpers/fake-invoker';
 import { GearmanClient, gearmanStatus, gearmanWorkers, submitJob } from '../../bridge/gearman';
 import { gearmanCli } from '../helpers/gearman-cli';
-import type { TestCerts } from '../helpers/certs';
-import { makeTestCerts } from '../helpers/certs';
-import type { TlsProxy } from './helpers/tls-proxy';
-import { startTlsProxy } from './helpers/tls-proxy';
+import type { MutualTlsRelay } from '../helpers/relay';
+import { startMutualTlsRelay } from '../helpers/relay';
 import type { Gearmand } from '../../scripts/harness';
 import { sleep, startGearmand, until } from '../../scripts/harness';
 import { GEARMAN_FUNCTION } from '../../contract';
@@ -484,32 +482,21 @@ describe('invoke timeout in the worker', { timeout: 30_000 }, () => {
 
 describe('TLS to the job server', { timeout: 30_000 }, () => {
   // Debian's gearmand 1.1.20 takes --ssl but does not negotiate TLS, so a TLS terminator
-  // (test/bridge/helpers/tls-proxy.ts, what stunnel does in production) fronts it.
-  let certs: TestCerts | undefined;
-  const file = (name: string): string => certs?.file(name) ?? name;
+  // (test/helpers/relay.ts, what stunnel does in production) fronts it.
   let gd: Gearmand;
-  let proxy: TlsProxy | undefined;
+  let proxy: MutualTlsRelay | undefined;
   let skip: string | undefined;
+  const file = (name: string): string => proxy?.certs.file(name) ?? name;
 
   before(async () => {
     gd = await startGearmand();
-    const made = makeTestCerts();
-    if ('skip' in made) {
-      skip = made.skip;
-      return;
-    }
-    certs = made;
-    proxy = await startTlsProxy({
-      target: { host: gd.host, port: gd.port },
-      cert: made.read('server.pem'),
-      key: made.read('server.key'),
-      ca: made.read('ca.pem'),
-    });
+    const started = await startMutualTlsRelay(gd);
+    if ('skip' in started) skip = started.skip;
+    else proxy = started;
   });
   after(async () => {
     await proxy?.close();
     await gd.stop();
-    certs?.remove();
   });
 
   test('the bridge registers over TLS (CA, client certificate and key) and serves a job', async (t) => {

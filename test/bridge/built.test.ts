@@ -18,13 +18,10 @@ import type { FakeLambda } from '../../scripts/lambda/fake-lambda';
 import { echoPass, startFakeLambda } from '../../scripts/lambda/fake-lambda';
 import type { Child, Gearmand } from '../../scripts/harness';
 import { answers, freePort, run, sleep, spawnChild, startGearmand, until, within } from '../../scripts/harness';
-import type { TestCerts } from '../helpers/certs';
-import { makeTestCerts } from '../helpers/certs';
-import type { TlsProxy } from './helpers/tls-proxy';
-import { startTlsProxy } from './helpers/tls-proxy';
+import type { MutualTlsRelay } from '../helpers/relay';
+import { startMutualTlsRelay } from '../helpers/relay';
+import { BRIDGE_BIN, ROOT } from '../../scripts/fleet';
 
-const ROOT = path.join(import.meta.dirname, '..', '..');
-const BUILT = path.join(ROOT, 'dist', 'pool-bridge.mjs');
 const FN = GEARMAN_FUNCTION;
 const VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -70,7 +67,7 @@ async function startServing(file: string, args: string[], node?: string): Promis
   await until(
     async () => {
       if (!child.alive()) throw new Error(`the built bridge exited:\n${child.output()}`);
-      return (await answers(health)) && (await fetch(health)).status === 200;
+      return answers(health, (status) => status === 200);
     },
     'the built bridge to register',
     20_000,
@@ -79,13 +76,13 @@ async function startServing(file: string, args: string[], node?: string): Promis
 }
 
 before(async () => {
-  assert.ok(fs.existsSync(BUILT), `${BUILT} is missing: npm run build (npm test runs it first)`);
+  assert.ok(fs.existsSync(BRIDGE_BIN), `${BRIDGE_BIN} is missing: npm run build (npm test runs it first)`);
   alone = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-bridge-alone-'));
   for (let dir = alone; ; dir = path.dirname(dir)) {
     assert.ok(!fs.existsSync(path.join(dir, 'node_modules')), `no node_modules in ${dir}`);
     if (path.dirname(dir) === dir) break;
   }
-  fs.copyFileSync(BUILT, path.join(alone, 'pool-bridge.mjs'));
+  fs.copyFileSync(BRIDGE_BIN, path.join(alone, 'pool-bridge.mjs'));
   assert.deepEqual(fs.readdirSync(alone), ['pool-bridge.mjs'], 'the file alone: no source map, no package.json');
   gd = await startGearmand();
   lambda = await startFakeLambda();
@@ -167,7 +164,7 @@ describe('the built file under load', { timeout: 90_000 }, () => {
       open -= 1;
       return echoPass(req);
     };
-    const { child, health } = await startServing(BUILT, ['--concurrency', '4']);
+    const { child, health } = await startServing(BRIDGE_BIN, ['--concurrency', '4']);
     const clients = await Promise.all(Array.from({ length: 8 }, () => GearmanClient.connect(gd.address)));
     try {
       const results = await Promise.all(
@@ -193,36 +190,26 @@ describe('the built file under load', { timeout: 90_000 }, () => {
 });
 
 describe('the built file over TLS to the job server', { timeout: 60_000 }, () => {
-  let certs: TestCerts | undefined;
-  let proxy: TlsProxy | undefined;
+  let proxy: MutualTlsRelay | undefined;
   let skip: string | undefined;
   before(async () => {
-    const made = makeTestCerts();
-    if ('skip' in made) {
-      skip = made.skip;
-      return;
-    }
-    certs = made;
-    proxy = await startTlsProxy({
-      target: { host: gd.host, port: gd.port },
-      cert: made.read('server.pem'),
-      key: made.read('server.key'),
-      ca: made.read('ca.pem'),
-    });
+    const started = await startMutualTlsRelay(gd);
+    if ('skip' in started) skip = started.skip;
+    else proxy = started;
   });
   after(async () => {
     await proxy?.close();
-    certs?.remove();
   });
 
   test('verified server, client certificate: registers and serves; a wrong CA is refused', async (t) => {
-    if (skip || !proxy || !certs) {
+    if (skip || !proxy) {
       t.skip(skip);
       return;
     }
+    const { certs } = proxy;
     lambda.handler = echoPass;
     const port = await freePort();
-    const child = bridge(BUILT, [
+    const child = bridge(BRIDGE_BIN, [
       '--gearman',
       proxy.address,
       '--gearman-ssl-ca',
@@ -237,7 +224,7 @@ describe('the built file over TLS to the job server', { timeout: 60_000 }, () =>
       `127.0.0.1:${port}`,
     ]);
     const wrongPort = await freePort();
-    const wrong = bridge(BUILT, [
+    const wrong = bridge(BRIDGE_BIN, [
       '--gearman',
       proxy.address,
       '--gearman-ssl-ca',
@@ -252,7 +239,7 @@ describe('the built file over TLS to the job server', { timeout: 60_000 }, () =>
     const client = await GearmanClient.connect(gd.address);
     try {
       const healthz = `http://127.0.0.1:${port}/healthz`;
-      await until(async () => (await answers(healthz)) && (await fetch(healthz)).status === 200, 'TLS registration');
+      await until(() => answers(healthz, (status) => status === 200), 'TLS registration');
       const body = (await (await fetch(healthz)).json()) as { servers: { tls: boolean }[] };
       assert.equal(body.servers[0]?.tls, true);
       const r = await client.submit(FN, 'over-tls-built', '{"action":"BUILD_IP"}');

@@ -15,9 +15,8 @@ import { GearmanClient } from '../../bridge/gearman';
 import type { Child, Gearmand } from '../../scripts/harness';
 import { spawnChild, startGearmand, until, within } from '../../scripts/harness';
 import { GEARMAN_FUNCTION } from '../../contract';
+import { BRIDGE_BIN, ROOT } from '../../scripts/fleet';
 
-const ROOT = path.join(import.meta.dirname, '../..');
-const BIN = path.join(ROOT, 'dist/pool-bridge.mjs');
 const FN = GEARMAN_FUNCTION;
 
 /** The child's environment: nothing of ours or of AWS leaks in. */
@@ -35,7 +34,7 @@ function runBridge(args: string[], env: NodeJS.ProcessEnv = {}): Child {
   return spawnChild({
     name: 'pool-bridge',
     command: process.execPath,
-    args: [BIN, ...args],
+    args: [BRIDGE_BIN, ...args],
     cwd: ROOT,
     env: cleanEnv(env),
     keepOutput: 'all',

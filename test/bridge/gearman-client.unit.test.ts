@@ -13,7 +13,9 @@ import { PacketType, ProtocolError } from '../../bridge/gearman/protocol/packets
 import { PacketParser, splitArguments } from '../../bridge/gearman/protocol/parser';
 import { server as respond } from '../../bridge/gearman/testing';
 import { PoolManagerError } from '../../contract/errors';
-import { until } from '../../scripts/harness';
+import { freePort, until } from '../../scripts/harness';
+import type { ScriptedServer } from './helpers/scripted-server';
+import { startScriptedServer } from './helpers/scripted-server';
 
 interface Submitted {
   functionName: string;
@@ -25,61 +27,23 @@ interface Submitted {
   socket: net.Socket;
 }
 
-/** A job server that answers SUBMIT_JOB with JOB_CREATED and hands each job to `onJob`. */
-async function startScriptedServer(onJob: (job: Submitted) => void): Promise<{
-  port: number;
-  address: string;
-  jobs: Submitted[];
-  close(): Promise<void>;
-}> {
-  const jobs: Submitted[] = [];
-  const sockets = new Set<net.Socket>();
+/** A job server (the scripted one) that answers SUBMIT_JOB with JOB_CREATED and hands each job to `onJob`. */
+async function startJobServer(onJob: (job: Submitted) => void): Promise<ScriptedServer> {
   let next = 1;
-  const srv = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    const parser = new PacketParser({ expect: 'REQ' });
-    socket.on('data', (chunk: Buffer) => {
-      for (const packet of parser.parse(chunk).packets) {
-        if (packet.type !== PacketType.SUBMIT_JOB) continue;
-        const [fn, unique, payload] = (splitArguments(packet.data, 3) ?? []).map(String);
-        const handle = `H:scripted:${next++}`;
-        socket.write(respond.jobCreated(handle));
-        const job: Submitted = {
-          functionName: fn ?? '',
-          unique: unique ?? '',
-          payload: payload ?? '',
-          handle,
-          reply: (bytes) => socket.write(bytes),
-          socket,
-        };
-        jobs.push(job);
-        onJob(job);
-      }
+  return startScriptedServer((request, socket) => {
+    if (request.type !== PacketType.SUBMIT_JOB) return;
+    const [fn, unique, payload] = (splitArguments(request.data, 3) ?? []).map(String);
+    const handle = `H:scripted:${next++}`;
+    socket.write(respond.jobCreated(handle));
+    onJob({
+      functionName: fn ?? '',
+      unique: unique ?? '',
+      payload: payload ?? '',
+      handle,
+      reply: (bytes) => socket.write(bytes),
+      socket,
     });
   });
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as AddressInfo;
-  return {
-    port,
-    address: `127.0.0.1:${port}`,
-    jobs,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        srv.close(() => resolve());
-      }),
-  };
-}
-
-/** A free port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
 
 async function rejection(promise: Promise<unknown>): Promise<GearmanClientError> {
@@ -94,9 +58,9 @@ async function rejection(promise: Promise<unknown>): Promise<GearmanClientError>
 
 describe('Gearman client: jobs on one connection', () => {
   let held: Submitted[] = [];
-  let srv: Awaited<ReturnType<typeof startScriptedServer>>;
+  let srv: ScriptedServer;
   before(async () => {
-    srv = await startScriptedServer((job) => held.push(job));
+    srv = await startJobServer((job) => held.push(job));
   });
   after(() => srv.close());
 
@@ -104,19 +68,24 @@ describe('Gearman client: jobs on one connection', () => {
     held = [];
     const c = await GearmanClient.connect(srv.address);
     try {
+      const before = performance.now();
       const pending = c.submit('libra_pool_mgm', 'uuid-1', '{"action":"BUILD_IP"}');
+      const submitted = performance.now();
       await until(() => held.length === 1, 'the job to reach the server', 5000, 5);
       const job = held[0] as Submitted;
       assert.deepEqual(
         { functionName: job.functionName, unique: job.unique, payload: job.payload },
         { functionName: 'libra_pool_mgm', unique: 'uuid-1', payload: '{"action":"BUILD_IP"}' },
       );
+      const replied = performance.now();
       job.reply(respond.workComplete(job.handle, '{"response":"PASS"}'));
       const r = await pending;
+      const settled = performance.now();
       assert.equal(r.packet, 'WORK_COMPLETE');
       assert.equal(r.handle, job.handle);
       assert.deepEqual(r.json, { response: 'PASS' });
-      assert.ok(r.ms >= 0);
+      // From submission to the outcome: no less than the server held the job, no more than the call took.
+      assert.ok(r.ms >= replied - submitted && r.ms <= settled - before, `ms: ${r.ms}`);
     } finally {
       c.close();
     }
@@ -228,7 +197,7 @@ describe('Gearman client: jobs on one connection', () => {
 
 describe('Gearman client: a connection that goes wrong', () => {
   test('nothing listening: POOL_ERR_GEARMAN_CONNECT, "connection refused (is gearmand running there?)"', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const error = await rejection(GearmanClient.connect(`127.0.0.1:${port}`));
     assert.equal(error.code, 'POOL_ERR_GEARMAN_CONNECT');
     assert.equal(
@@ -261,7 +230,7 @@ describe('Gearman client: a connection that goes wrong', () => {
   });
 
   test('the server closes the connection: every job in flight fails naming its handle, later submits fail too', async () => {
-    const srv = await startScriptedServer((job) => {
+    const srv = await startJobServer((job) => {
       if (job.unique === 'b') job.socket.destroy();
     });
     try {
@@ -282,7 +251,7 @@ describe('Gearman client: a connection that goes wrong', () => {
   });
 
   test('an ERROR packet fails the jobs with its code and text', async () => {
-    const srv = await startScriptedServer((job) => job.reply(respond.error('ERR_QUEUE_FULL', 'queue is full')));
+    const srv = await startJobServer((job) => job.reply(respond.error('ERR_QUEUE_FULL', 'queue is full')));
     try {
       const error = await rejection(submitJob({ server: srv.address, functionName: 'f', unique: 'u', payload: 'x' }));
       assert.equal(error.code, 'POOL_ERR_GEARMAN_SERVER_ERROR');
@@ -293,7 +262,7 @@ describe('Gearman client: a connection that goes wrong', () => {
   });
 
   test('bytes that are not Gearman: POOL_ERR_GEARMAN_PROTOCOL, caused by the ProtocolError', async () => {
-    const srv = await startScriptedServer((job) => job.reply(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n')));
+    const srv = await startJobServer((job) => job.reply(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n')));
     try {
       const error = await rejection(submitJob({ server: srv.address, functionName: 'f', unique: 'u', payload: 'x' }));
       assert.equal(error.code, 'POOL_ERR_GEARMAN_PROTOCOL');

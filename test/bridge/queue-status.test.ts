@@ -8,18 +8,18 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { makeConfig, parseHostPort } from '../../bridge/config';
 import { GearmanClient } from '../../bridge/gearman';
 import type { BridgeHandle } from '../../bridge/index';
-import { startBridge } from '../../bridge/index';
 import type { InvokeOutcome } from '../../bridge/invoker';
 import { GEARMAN_FUNCTION } from '../../contract';
 import type { Gearmand } from '../../scripts/harness';
 import { freePort, run, startGearmand, until, within } from '../../scripts/harness';
 import { allConnected, startTestBridge } from './helpers/bridge';
 import { FakeInvoker, passThrough } from './helpers/fake-invoker';
-import { startTlsProxy } from './helpers/tls-proxy';
+import { startRelay } from '../helpers/relay';
 import { selfSigned } from '../helpers/certs';
+import { captureLogger } from '../openstack/helpers';
+import { metricValue } from '../helpers/promql';
 
 /** One sample of /metrics: its value, or undefined when the series is not there. */
 async function sample(
@@ -27,17 +27,7 @@ async function sample(
   name: string,
   labels: Record<string, string> = {},
 ): Promise<number | undefined> {
-  const text = await (await fetch(`${bridge.health?.url}/metrics`)).text();
-  const want = Object.entries(labels)
-    .map(([k, v]) => `${k}="${v}"`)
-    .sort();
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = (m[2] ?? '').split(',').filter(Boolean).sort();
-    if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(m[3]);
-  }
-  return undefined;
+  return metricValue(await (await fetch(`${bridge.health?.url}/metrics`)).text(), name, labels);
 }
 
 /** The series of a metric present in /metrics, as label strings. */
@@ -59,15 +49,6 @@ async function gearadminStatus(gd: Gearmand): Promise<Map<string, [number, numbe
     if (cols.length === 4) map.set(cols[0] ?? '', [Number(cols[1]), Number(cols[2]), Number(cols[3])]);
   }
   return map;
-}
-
-function captureLogger() {
-  const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
-  const at =
-    (level: string) =>
-    (message: string, ...extra: Record<string, unknown>[]) =>
-      lines.push({ level, message, fields: Object.assign({}, ...extra) as Record<string, unknown> });
-  return { lines, logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } };
 }
 
 describe('the queue of a real gearmand', { timeout: 30_000 }, () => {
@@ -148,7 +129,7 @@ describe('job servers that do not answer the admin protocol', { timeout: 30_000 
   let refusing = '';
   let garbage = '';
   let silent = '';
-  const { lines, logger } = captureLogger();
+  const logger = captureLogger();
 
   const listen = async (onConnection: (socket: net.Socket) => void): Promise<string> => {
     const server = net.createServer(onConnection);
@@ -169,16 +150,7 @@ describe('job servers that do not answer the admin protocol', { timeout: 30_000 
     silent = await listen(() => undefined);
     const closed = `127.0.0.1:${await freePort('127.0.0.1')}`;
     const servers = [gd.address, refusing, garbage, silent, closed];
-    bridge = await startBridge(
-      makeConfig({
-        servers: servers.map((s) => parseHostPort(s, 4730)),
-        health: { host: '127.0.0.1', port: 0 },
-        clientId: 'pool-bridge-test',
-        reconnectMaxDelayMs: 400,
-        queuePollIntervalMs: 300,
-      }),
-      { invoker: new FakeInvoker(), logger },
-    );
+    bridge = await startTestBridge(servers, new FakeInvoker(), { queuePollIntervalMs: 300 }, { logger });
     await until(() => bridge.state().servers.some((s) => s.state === 'connected'), 'gearmand registered');
   });
   after(async () => {
@@ -215,8 +187,10 @@ describe('job servers that do not answer the admin protocol', { timeout: 30_000 
   test('one warning per server, naming why, not one per poll', async () => {
     await bridge.queue?.pollOnce();
     await bridge.queue?.pollOnce();
-    const warnings = lines.filter((l) => l.level === 'warn' && /cannot read the job server queue/.test(l.message));
-    const byServer = new Map(warnings.map((w) => [String(w.fields.server), w.fields]));
+    const warnings = logger.lines
+      .filter((l) => l.level === 'warn' && /cannot read the job server queue/.test(l.message))
+      .map((l) => Object.assign({}, ...l.extra) as Record<string, unknown>);
+    const byServer = new Map(warnings.map((fields) => [String(fields.server), fields]));
     assert.equal(warnings.length, byServer.size, 'no server warned twice');
     assert.match(String(byServer.get(refusing)?.error), /refused "status": ERR UNKNOWN_COMMAND/);
     assert.equal(byServer.get(refusing)?.code, 'POOL_ERR_GEARMAN_ADMIN_REFUSED');
@@ -229,15 +203,12 @@ describe('job servers that do not answer the admin protocol', { timeout: 30_000 
 describe('a job server that goes away and comes back', { timeout: 30_000 }, () => {
   test('its queue turns unknown and back; its lost registration is counted once, a stop not at all', async () => {
     const gd = await startGearmand();
-    const { lines, logger } = captureLogger();
-    const bridge = await startBridge(
-      makeConfig({
-        servers: [{ host: gd.host, port: gd.port }],
-        health: { host: '127.0.0.1', port: 0 },
-        reconnectMaxDelayMs: 200,
-        queuePollIntervalMs: 100,
-      }),
-      { invoker: new FakeInvoker(), logger },
+    const logger = captureLogger();
+    const bridge = await startTestBridge(
+      [gd.address],
+      new FakeInvoker(),
+      { reconnectMaxDelayMs: 200, queuePollIntervalMs: 100 },
+      { logger },
     );
     try {
       const server = { server: gd.address };
@@ -250,7 +221,7 @@ describe('a job server that goes away and comes back', { timeout: 30_000 }, () =
       await until(async () => (await sample(bridge, 'pool_bridge_gearman_admin_up', server)) === 1, 'read again');
       await until(() => allConnected(bridge), 'registered again');
       assert.equal(await sample(bridge, 'pool_bridge_server_disconnects_total', server), 1);
-      assert.ok(lines.some((l) => l.level === 'info' && l.message === 'job server queue status answers again'));
+      assert.ok(logger.lines.some((l) => l.level === 'info' && l.message === 'job server queue status answers again'));
       const registry = bridge.metrics.registry;
       await bridge.stop();
       const after = (await registry.getSingleMetric('pool_bridge_server_disconnects_total')?.get())?.values;
@@ -284,11 +255,7 @@ test('behind a TLS terminator the queue is read over TLS, as the worker connects
   const gd = await startGearmand();
   // A self-signed server certificate, which is also the CA the bridge trusts.
   const cert = selfSigned();
-  const proxy = await startTlsProxy({
-    target: { host: gd.host, port: gd.port },
-    cert: cert.cert,
-    key: cert.key,
-  });
+  const proxy = await startRelay(gd, { tls: { cert: cert.cert, key: cert.key } });
   const bridge = await startTestBridge([proxy.address], new FakeInvoker(), {
     queuePollIntervalMs: 100,
     tls: { caFile: cert.certFile },

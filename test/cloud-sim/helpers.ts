@@ -1,6 +1,7 @@
 /** Small fetch-based client helpers for the cloud-sim tests. */
 import { IMAGE_IDS } from '../../scripts/cloud-sim';
 import type { CloudSim } from '../../scripts/cloud-sim';
+import { until } from '../../scripts/harness';
 
 export interface JsonResponse {
   status: number;
@@ -59,14 +60,15 @@ export function clients(sim: CloudSim, token: string) {
   return { nova: bound('/compute/v2.1'), neutron: bound('/network/v2.0'), glance: bound('/image/v2') };
 }
 
-export async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 3000, intervalMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
+/** The first value the probe returns that is not undefined (polled with the harness's until). */
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined>,
+  what = 'the probe to return a value',
+  timeoutMs = 3000,
+): Promise<T> {
+  let value: T | undefined;
+  await until(async () => (value = await probe()) !== undefined, what, timeoutMs);
+  return value as T;
 }
 
 export const UBUNTU = IMAGE_IDS.ubuntu;

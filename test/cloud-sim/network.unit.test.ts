@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
 import { PRIVATE_NETWORK, PUBLIC_NETWORK, startCloudSim } from '../../scripts/cloud-sim';
 import type { CloudSim } from '../../scripts/cloud-sim';
-import { clients, issueToken, serverBody, waitFor } from './helpers';
+import { until } from '../../scripts/harness';
+import { clients, issueToken, serverBody } from './helpers';
 
 let sim: CloudSim;
 let api: ReturnType<typeof clients>;
@@ -201,8 +202,10 @@ test('association behaviour: delayed and never', async () => {
   assert.equal(accepted.status, 200);
   assert.equal((await api.neutron(`/floatingips/${fip.id}`)).body.floatingip.port_id, null, 'not visible yet');
   assert.equal(sim.floatingIps()[0]?.pendingPortId, port.id);
-  await waitFor(async () =>
-    (await api.neutron(`/floatingips/${fip.id}`)).body.floatingip.port_id === port.id ? true : undefined,
+  await until(
+    async () => (await api.neutron(`/floatingips/${fip.id}`)).body.floatingip.port_id === port.id,
+    'the association to show',
+    3000,
   );
 
   await api.neutron(`/floatingips/${fip.id}`, { method: 'PUT', body: { floatingip: { port_id: null } } });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import type { Action } from '../../contract';
 import { ACTIONS, ENVELOPE_VERSION, GEARMAN_FUNCTION, INPUT_FIELDS, PASS_FIELDS, validate } from '../../contract';
-import { EXAMPLES_DIR, contractExamples, exampleStem } from '../helpers/contract-examples';
+import { EXAMPLES_DIR, contractExamples, exampleStem, withoutTrailingComma } from '../helpers/contract-examples';
 
 const DOC = path.join(import.meta.dirname, '..', '..', 'docs', 'contract.md');
 const doc = fs.readFileSync(DOC, 'utf8');
@@ -18,7 +18,7 @@ const examples = contractExamples();
 
 /** The example message as JSON; BUILD_IP's is written with a trailing comma, which is dropped. */
 function parsed(action: Action, text: string): Record<string, unknown> {
-  const json = action === 'BUILD_IP' ? text.replace(/,(\s*\})$/, '$1') : text;
+  const json = action === 'BUILD_IP' ? withoutTrailingComma(text) : text;
   return JSON.parse(json) as Record<string, unknown>;
 }
 

@@ -13,7 +13,7 @@ import type { Action } from '../../contract';
 import { ACTIONS } from '../../contract';
 import type { Fleet } from '../../scripts/fleet';
 import type { ContractExample } from '../helpers/contract-examples';
-import { contractExamples } from '../helpers/contract-examples';
+import { contractExamples, withoutTrailingComma } from '../helpers/contract-examples';
 import { gearman, sortedKeys, startTestFleet } from './helpers';
 
 const NAME_PATTERN = /^libra-stg-haproxy-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -99,7 +99,7 @@ describe('each example of contract/examples/, sent verbatim with the gearman CLI
 
   test('BUILD_IP without the trailing comma: PASS with the fields of the specified response', async () => {
     const spec = example('BUILD_IP');
-    const fixed = spec.message.replace(/,(\s*\})$/, '$1');
+    const fixed = withoutTrailingComma(spec.message);
     const result = await job(fixed);
     assert.deepEqual(sortedKeys(result), sortedKeys(spec.response), JSON.stringify(result));
     assert.equal(result.action, 'BUILD_IP');

@@ -14,17 +14,10 @@ import { describe, test } from 'node:test';
 import { FleetConfigError, functionsEnv, planFleet, startFleet } from '../../scripts/fleet';
 import { startCloudSim } from '../../scripts/cloud-sim';
 import { startFakeLambda } from '../../scripts/lambda/fake-lambda';
-import { gearman } from './helpers';
+import { cleanEnv, gearman } from './helpers';
 import { StartError, pidAlive, startService } from '../../scripts/harness';
 
 /** The test process's environment without any cloud, fleet or AWS setting. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !/^(OS_|POOL_|FLEET_|AWS_)/.test(name)),
-  );
-  return { ...env, ...extra };
-}
-
 describe('planFleet and the functions environment', () => {
   test('by default: the simulator and serverless offline', () => {
     assert.deepEqual(planFleet({}), { cloud: { kind: 'simulator' }, lambda: 'offline', errors: [] });

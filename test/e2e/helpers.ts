@@ -29,4 +29,12 @@ export function gearman(
   return gearmanCli(fleet.gearmand, GEARMAN_FUNCTION, payload, options);
 }
 
+/** A newcomer's shell: this environment less every cloud, AWS, pool and fleet setting (OS_*, AWS_*, POOL_*, FLEET_*). */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^(OS_|POOL_|FLEET_|AWS_)/.test(name)),
+  );
+  return { ...env, ...extra };
+}
+
 export const sortedKeys = (o: Record<string, unknown>): string[] => Object.keys(o).sort();

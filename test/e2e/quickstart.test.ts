@@ -13,8 +13,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ROOT } from '../../scripts/fleet';
-import { findPrometheus } from '../../scripts/fleet/prometheus';
+import { findPrometheus, prometheusApi } from '../../scripts/fleet/prometheus';
 import { groupAlive, pidAlive, run, signalGroup, until } from '../../scripts/harness';
+import { cleanEnv } from './helpers';
 
 const README = process.env.README_FILE ?? path.join(ROOT, 'README.md');
 
@@ -48,9 +49,7 @@ test(
   { timeout: 180_000 },
   async (t) => {
     // A newcomer's shell: no cloud, no fleet settings.
-    const env = Object.fromEntries(
-      Object.entries(process.env).filter(([name]) => !/^(OS_|POOL_|FLEET_|AWS_)/.test(name)),
-    ) as NodeJS.ProcessEnv;
+    const env = cleanEnv();
     const npm = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const pgid = npm.pid;
     assert.ok(pgid, 'npm started');
@@ -100,16 +99,12 @@ test(
       const url = prometheus[1] ?? '';
       assert.equal(prometheus[3], `${url}/alerts`);
       pids.push(Number(prometheus[2]));
-      const api = async <T>(query: string): Promise<T> =>
-        ((await (await fetch(`${url}/api/v1/${query}`)).json()) as { data: T }).data;
+      const api = prometheusApi(url);
       const metricsUrl = (bridge[2] ?? '').replace(/\/healthz$/, '/metrics');
-      type Target = { scrapeUrl: string; health: string; lastScrape: string };
-      type Rules = { groups: { file: string; lastEvaluation: string; rules: { name: string }[] }[] };
       let scrapedAt = 0;
       await until(
         async () => {
-          const { activeTargets } = await api<{ activeTargets: Target[] }>('targets');
-          const target = activeTargets.find((t) => t.scrapeUrl === metricsUrl && t.health === 'up');
+          const target = (await api.targets()).find((t) => t.scrapeUrl === metricsUrl && t.health === 'up');
           scrapedAt = target ? Date.parse(target.lastScrape) : 0;
           return target !== undefined;
         },
@@ -118,17 +113,17 @@ test(
       );
       // Once the rules have been evaluated on what was scraped, nothing is pending or firing.
       await until(
-        async () => Date.parse((await api<Rules>('rules')).groups[0]?.lastEvaluation ?? '') > scrapedAt,
+        async () => Date.parse((await api.ruleGroups())[0]?.lastEvaluation ?? '') > scrapedAt,
         'an evaluation of the rules after the first scrape',
         30_000,
       );
-      const rules = await api<Rules>('rules');
+      const groups = await api.ruleGroups();
       assert.deepEqual(
-        rules.groups.map((g) => path.relative(ROOT, g.file)),
+        groups.map((g) => path.relative(ROOT, g.file)),
         ['ops/prometheus/alerts.yml'],
       );
-      assert.ok((rules.groups[0]?.rules.length ?? 0) >= 8, 'the alert rules are loaded');
-      assert.deepEqual((await api<{ alerts: unknown[] }>('alerts')).alerts, [], 'no alert on a healthy idle fleet');
+      assert.ok((groups[0]?.rules.length ?? 0) >= 8, 'the alert rules are loaded');
+      assert.deepEqual(await api.alerts(), [], 'no alert on a healthy idle fleet');
     } else {
       assert.match(banner, /^ {2}prometheus +not installed: sudo apt-get install prometheus/m);
     }

@@ -22,7 +22,7 @@ let env: Record<string, string>;
 
 before(async () => {
   [sim, bundle] = await Promise.all([startCloud({ bootDelayMs: BOOT_DELAY_MS }), bundleHandlers()]);
-  env = functionEnv(sim, { POWERTOOLS_METRICS_NAMESPACE: NAMESPACE });
+  env = functionEnv(sim);
 });
 after(async () => {
   await sim.close();

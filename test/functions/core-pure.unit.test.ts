@@ -1,33 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { v5 as uuidv5 } from 'uuid';
 import { normaliseAction, unwrap, wrap, fail, uniqueBytes, describeUnique } from '../../contract';
 import { isPrivateIpv4, selectAddress } from '../../functions/core/addresses';
-import { deviceName, deviceUuid, floatingIpDescription } from '../../functions/core/naming';
+import { floatingIpDescription } from '../../functions/core/naming';
 import { validate } from '../../contract';
 
-test('device uuid: the same unique id always gives the same uuid, none gives a fresh one', () => {
-  const job = (text: string) => uniqueBytes(text);
-  assert.equal(deviceUuid(job('job-1')), deviceUuid(job('job-1')));
-  assert.notEqual(deviceUuid(job('job-1')), deviceUuid(job('job-2')));
-  assert.notEqual(deviceUuid(undefined), deviceUuid(undefined));
-  assert.match(deviceUuid(job('job-1')), /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-  assert.equal(deviceName('libra-stg-haproxy', 'u'), 'libra-stg-haproxy-u');
-  assert.equal(deviceName('', 'u'), 'u');
-});
-
-test('device uuid over the bytes: the same as over the text for UTF-8 ids, distinct for ids that differ in one byte', () => {
-  const namespace = '3a4f1a3c-6a1e-5b8e-9a43-6c1d0b7f5e21';
-  // The names of devices built before unique ids were bytes: a UUIDv5 of the text.
-  for (const text of ['job-1', 'retry-42', 'Überprüfung ✓', '0cdc0c9a-df1a-5d03-a28f-1f08aa094faa']) {
-    assert.equal(deviceUuid(uniqueBytes(text)), uuidv5(text, namespace), text);
-  }
-  assert.equal(deviceUuid(uniqueBytes('job-ops-1')), '0cdc0c9a-df1a-5d03-a28f-1f08aa094faa', 'docs/operations.md');
+test('floating IP descriptions over the bytes: distinct for unique ids that differ in one byte', () => {
   const ff = Uint8Array.of(0x6a, 0xff);
   const fe = Uint8Array.of(0x6a, 0xfe);
-  // Decoded as UTF-8 both were "j\uFFFD", one device name for two jobs.
-  assert.equal(Buffer.from(ff).toString('utf8'), Buffer.from(fe).toString('utf8'));
-  assert.notEqual(deviceUuid(ff), deviceUuid(fe));
   assert.notEqual(floatingIpDescription(ff), floatingIpDescription(fe));
   assert.equal(floatingIpDescription(uniqueBytes('job-1')), 'libra-pool-manager job job-1');
   assert.equal(floatingIpDescription(ff), 'libra-pool-manager job-bytes av8=');

@@ -1,6 +1,6 @@
 /**
  * A loopback stand-in for the SSM GetParameter API (AWS JSON 1.1), enough for the AWS SDK
- * that Powertools Parameters drives: point AWS_ENDPOINT_URL_SSM at `url`.
+ * that Powertools Parameters drives: give the SDK `awsEnv` (AWS_ENDPOINT_URL_SSM is `url`).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +9,8 @@ export type FakeParameter = { value: string } | { error: string; message: string
 
 export interface FakeSsm {
   url: string;
+  /** The environment that points the AWS SDK here: the endpoint, a region and test keys. */
+  awsEnv: Record<string, string>;
   parameters: Map<string, FakeParameter>;
   /** Every GetParameter request body received. */
   requests: { Name: string; WithDecryption?: boolean }[];
@@ -42,8 +44,15 @@ export async function startFakeSsm(): Promise<FakeSsm> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
+    awsEnv: {
+      AWS_ENDPOINT_URL_SSM: url,
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    },
     parameters,
     requests,
     close: () =>

@@ -27,10 +27,7 @@ before(async () => {
   deployedEnv = {
     ...POOL_ENV,
     OS_CREDENTIALS_PARAMETER: PARAMETER,
-    AWS_REGION: 'eu-west-1',
-    AWS_ENDPOINT_URL_SSM: ssm.url,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
+    ...ssm.awsEnv,
     AWS_LAMBDA_FUNCTION_NAME: 'pool-manager-test-buildIp',
     POWERTOOLS_LOG_LEVEL: 'DEBUG',
   };

@@ -8,7 +8,6 @@
  * - the yaml package only when OS_CLOUD names a clouds.yaml entry.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import type { Bundle } from '../../scripts/lambda/bundle';
 import { bundleHandlers } from '../../scripts/lambda/bundle';
 import type { FakeSsm } from './fake-ssm';
 import { startFakeSsm } from './fake-ssm';
+import { run } from '../../scripts/harness';
 
 const root = join(import.meta.dirname, '..', '..');
 const SSM_CLIENT = /node_modules\/@aws-sdk\/client-ssm\//;
@@ -67,29 +67,21 @@ interface Loaded {
 }
 
 /** One cold start of buildIp with `env` (and only it), one BUILD_IP job; what was loaded when. */
-function coldStart(env: Record<string, string>, file = bundle.file('buildIp')): Promise<Loaded> {
+async function coldStart(env: Record<string, string>, file = bundle.file('buildIp')): Promise<Loaded> {
   const events = [wrap({ action: 'BUILD_IP' }, `lazy-${Math.random()}`)];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(work, 'runner.cjs'), file, JSON.stringify(events)], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        // The runtime's AWS SDK (left out of the bundles) and yaml come from the project.
-        NODE_PATH: join(root, 'node_modules'),
-        POWERTOOLS_LOG_LEVEL: 'SILENT',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', () => {
-      const line = output.split('\n').find((l) => l.startsWith('LOADED '));
-      if (!line) return reject(new Error(`no LOADED line:\n${output}`));
-      resolve(JSON.parse(line.slice(7)) as Loaded);
-    });
+  const { output, timedOut } = await run(process.execPath, [join(work, 'runner.cjs'), file, JSON.stringify(events)], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      // The runtime's AWS SDK (left out of the bundles) and yaml come from the project.
+      NODE_PATH: join(root, 'node_modules'),
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      ...env,
+    },
+    timeoutMs: 30_000,
   });
+  const line = output.split('\n').find((l) => l.startsWith('LOADED '));
+  if (!line) throw new Error(`no LOADED line${timedOut ? ' (killed after 30 s)' : ''}:\n${output}`);
+  return JSON.parse(line.slice(7)) as Loaded;
 }
 
 const has = (modules: string[], pattern: RegExp) => modules.some((m) => pattern.test(m));
@@ -119,10 +111,7 @@ test('with a credentials parameter, the SSM client loads for the first job, not 
   const loaded = await coldStart({
     ...POOL_ENV,
     OS_CREDENTIALS_PARAMETER: parameter,
-    AWS_REGION: 'eu-west-1',
-    AWS_ENDPOINT_URL_SSM: ssm.url,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
+    ...ssm.awsEnv,
   });
   assert.equal(loaded.results[0]?.response, 'PASS', JSON.stringify(loaded.results));
   assert.ok(!has(loaded.atInit, SSM_CLIENT), 'not at init');

@@ -17,16 +17,10 @@ import type { CloudSim } from '../../scripts/cloud-sim';
 import { actionContext, functionEnv, startCloud } from '../helpers/cloud';
 import { clients, issueToken } from '../cloud-sim/helpers';
 import { captureLogger } from '../openstack/helpers';
+import { sleep, until } from '../../scripts/harness';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+/** Waits for a request the test acts on at once: polled every 5 ms, for up to 5 s. */
+const seen = (check: () => boolean, what: string): Promise<void> => until(check, what, 5000, 5);
 
 let sim: CloudSim;
 before(async () => {
@@ -67,7 +61,7 @@ describe('BUILD_IP: overlapping runs of one job converge on one address', () => 
 
   test('the first run answers before the second allocates: the second gives its address up', async () => {
     const first = buildIp('ip-late-twin');
-    await until(() => requestsTo('POST', /\/floatingips$/).length === 1, 'the first allocation');
+    await seen(() => requestsTo('POST', /\/floatingips$/).length === 1, 'the first allocation');
     // The second run's lookup ran before the first allocation existed.
     sim.faults.add({
       service: 'network',
@@ -157,7 +151,7 @@ describe('ASSIGN_IP and REMOVE_IP write conditionally', () => {
     // The first run's association is slow; meanwhile a second job moves the address to b.
     sim.faults.add({ service: 'network', method: 'PUT', path: '/floatingips/', effect: { delayMs: 500 }, times: 1 });
     const first = assign(ip, a);
-    await until(() => requestsTo('PUT', /\/floatingips\//).length === 1, "the first run's write");
+    await seen(() => requestsTo('PUT', /\/floatingips\//).length === 1, "the first run's write");
     const second = await assign(ip, b);
     assert.equal(second.response, 'PASS', JSON.stringify(second));
     const late = await first;
@@ -183,7 +177,7 @@ describe('ASSIGN_IP and REMOVE_IP write conditionally', () => {
     assert.equal((await assign(ip, a)).response, 'PASS');
     sim.faults.add({ service: 'network', method: 'PUT', path: '/floatingips/', effect: { delayMs: 500 }, times: 1 });
     const removing = remove(ip, a);
-    await until(() => requestsTo('PUT', /\/floatingips\//).length === 2, "the removal's write");
+    await seen(() => requestsTo('PUT', /\/floatingips\//).length === 2, "the removal's write");
     assert.equal((await assign(ip, b)).response, 'PASS');
     const removed = await removing;
     assert.equal(removed.response, 'FAIL', JSON.stringify(removed));
@@ -196,7 +190,7 @@ describe('ASSIGN_IP and REMOVE_IP write conditionally', () => {
     assert.equal((await assign(ip, a)).response, 'PASS');
     sim.faults.add({ service: 'network', method: 'PUT', path: '/floatingips/', effect: { delayMs: 300 }, times: 1 });
     const moving = assign(ip, b);
-    await until(() => requestsTo('PUT', /\/floatingips\//).length === 2, "the move's write");
+    await seen(() => requestsTo('PUT', /\/floatingips\//).length === 2, "the move's write");
     // Someone edits the description while the move's write is on its way: the revision moves on.
     const api = clients(sim, await issueToken(sim));
     const id = sim.floatingIps()[0]?.id ?? '';
@@ -257,7 +251,7 @@ describe('a failed build deletes only what its own run booted', () => {
     // server meanwhile, sees no twin yet, and PASSes with it.
     sim.faults.add({ service: 'compute', method: 'POST', path: '/servers$', effect: { delayMs: 1000 }, times: 1 });
     const first = build('cleanup-twin');
-    await until(() => requestsTo('POST', /\/servers$/).length === 1, 'the first create');
+    await seen(() => requestsTo('POST', /\/servers$/).length === 1, 'the first create');
     const rerun = await build('cleanup-twin');
     assert.equal(rerun.response, 'PASS', JSON.stringify(rerun));
     const kept = sim.servers()[0];
@@ -273,7 +267,7 @@ describe('a failed build deletes only what its own run booted', () => {
     const failed = await first;
     assert.equal(failed.response, 'FAIL', JSON.stringify(failed));
     assert.match(String(failed.error), /403 Policy does not allow it\..*; the server was deleted/);
-    await until(() => sim.servers().length === 1, 'the failed run to delete its own server');
+    await seen(() => sim.servers().length === 1, 'the failed run to delete its own server');
     assert.deepEqual(
       sim.servers().map((s) => [s.id, s.name, s.status]),
       [[kept.id, rerun.name, 'ACTIVE']],
@@ -302,7 +296,7 @@ describe('the pool acts only on servers it built', () => {
     const ours = await build('ours');
     const fip = await buildIp('mark-ip');
     const ip = String(fip.ip);
-    await until(() => sim.servers().every((s) => s.status === 'ACTIVE'), 'both servers ACTIVE');
+    await seen(() => sim.servers().every((s) => s.status === 'ACTIVE'), 'both servers ACTIVE');
     const refused =
       /was not built by the pool manager \(it has no 'libra-pool-manager' metadata\): not touching it; .*POOL_ACCEPT_UNTAGGED_SERVERS=true/;
 
@@ -337,7 +331,7 @@ describe('the pool acts only on servers it built', () => {
       (await runAction('DELETE_DEVICE', actionContext(sim), { action: 'DELETE_DEVICE', name: ours.name })).response,
       'PASS',
     );
-    await until(() => sim.servers().length === 0, 'both servers gone');
+    await seen(() => sim.servers().length === 0, 'both servers gone');
   });
 });
 

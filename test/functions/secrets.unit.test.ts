@@ -231,12 +231,7 @@ test('OS_CACERT may be the PEM itself, as a parameter has no file to point at', 
 let ssm: FakeSsm;
 before(async () => {
   ssm = await startFakeSsm();
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SSM: ssm.url,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-  });
+  Object.assign(process.env, ssm.awsEnv);
 });
 after(() => ssm.close());
 

@@ -131,12 +131,7 @@ describe('a warm function whose credentials come from SSM', () => {
   let ssm: FakeSsm;
   before(async () => {
     ssm = await startFakeSsm();
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_SSM: ssm.url,
-      AWS_REGION: 'eu-west-1',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-    });
+    Object.assign(process.env, ssm.awsEnv);
   });
   after(() => ssm.close());
 

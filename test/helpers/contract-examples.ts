@@ -20,6 +20,9 @@ export interface ContractExample {
 /** `BUILD_DEVICE` -> `build-device`, the examples' file stem. */
 export const exampleStem = (action: Action): string => action.toLowerCase().replaceAll('_', '-');
 
+/** A message without a trailing comma before its closing brace (the user's BUILD_IP example has one). */
+export const withoutTrailingComma = (message: string): string => message.replace(/,(\s*\})$/, '$1');
+
 /** Every action's example, in the contract's order; throws naming a missing file. */
 export function contractExamples(): ContractExample[] {
   return (Object.keys(ACTIONS) as Action[]).map((action) => {

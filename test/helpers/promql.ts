@@ -1,7 +1,8 @@
 /**
  * What the monitoring files ask Prometheus for: the PromQL expressions of the alert rules
  * (ops/prometheus/alerts.yml) and of the Grafana dashboard (ops/grafana/pool-manager.json),
- * the metric names those expressions read, and the metric names a /metrics text declares.
+ * the metric names those expressions read, the metric names a /metrics text declares, and
+ * the value of one of its samples.
  *
  * Metric names are found by a small lexer rather than a PromQL parser: no npm package parses
  * PromQL, and the subset used here (selectors, functions, aggregations, binary operators) is
@@ -124,4 +125,21 @@ export function declaredNames(exposition: string): Set<string> {
     if (kind === 'summary') for (const suffix of ['_sum', '_count']) names.add(`${name}${suffix}`);
   }
   return names;
+}
+
+/**
+ * The value of one sample in a /metrics text: the series `name` whose labels are exactly
+ * `labels` (in any order), or undefined when it is not there.
+ */
+export function metricValue(exposition: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const want = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .sort();
+  for (const line of exposition.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = (m[2] ?? '').split(',').filter(Boolean).sort();
+    if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(m[3]);
+  }
+  return undefined;
 }

@@ -27,25 +27,24 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import YAML from 'yaml';
-import { makeConfig } from '../../bridge/config';
 import { GearmanClient } from '../../bridge/gearman';
 import type { BridgeHandle } from '../../bridge/index';
-import { startBridge } from '../../bridge/index';
 import { LambdaInvoker } from '../../bridge/lambda-invoker';
-import { BridgeMetrics } from '../../bridge/metrics';
 import { GEARMAN_FUNCTION } from '../../contract';
 import type { Prometheus, PrometheusAlert } from '../../scripts/fleet/prometheus';
 import { findPrometheus, startPrometheus } from '../../scripts/fleet/prometheus';
 import type { Gearmand } from '../../scripts/harness';
-import { freePort, startGearmand } from '../../scripts/harness';
+import { freePort, sleep, startGearmand, until } from '../../scripts/harness';
 import type { FakeLambda } from '../../scripts/lambda/fake-lambda';
 import { startFakeLambda } from '../../scripts/lambda/fake-lambda';
-import { quietLogger } from '../bridge/helpers/bridge';
+import { startTestBridge } from '../bridge/helpers/bridge';
 import type { AlertRule } from '../helpers/promql';
 import { ALERTS_FILE, alertRules, dashboardExprs, withGrafanaVariables } from '../helpers/promql';
 
 const TIME_SCALE = 120;
 const INTERVAL = '500ms';
+/** How often the waits below ask Prometheus (or the bridge). */
+const POLL_MS = 100;
 const started = performance.now();
 
 /** "5m", "1h30m", "90s" in milliseconds. */
@@ -84,40 +83,33 @@ let client: GearmanClient;
 
 /** The bridge as pool-bridge runs it, on a fixed health port (a restart keeps the target). */
 function runBridge(functionName: string): Promise<BridgeHandle> {
-  const config = makeConfig({
-    servers: [{ host: gearmand.host, port: gearmand.port }],
+  const lambdaEndpoint = `http://127.0.0.1:${lambdaPort}`;
+  const concurrency = 8;
+  const invokeTimeoutMs = 10_000;
+  const invoker = new LambdaInvoker({
+    endpoint: lambdaEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    invokeTimeoutMs,
+    maxSockets: concurrency,
+    throttle: { maxRetries: 0 },
+  });
+  return startTestBridge([gearmand.address], invoker, {
     functionName,
     clientId: 'pool-bridge-alerts-test',
-    concurrency: 8,
+    concurrency,
     health: { host: '127.0.0.1', port: healthPort },
-    lambdaEndpoint: `http://127.0.0.1:${lambdaPort}`,
-    invokeTimeoutMs: 10_000,
+    lambdaEndpoint,
+    invokeTimeoutMs,
     reconnectMaxDelayMs: 200,
     queuePollIntervalMs: 250,
   });
-  const invoker = new LambdaInvoker({
-    endpoint: config.lambdaEndpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    invokeTimeoutMs: config.invokeTimeoutMs,
-    maxSockets: config.concurrency,
-    throttle: { maxRetries: 0 },
-  });
-  return startBridge(config, { invoker, logger: quietLogger(), metrics: new BridgeMetrics() });
 }
 
 async function restartBridge(functionName: string): Promise<void> {
   await bridge.stop();
   bridge = await runBridge(functionName);
-  await until(() => bridge.state().status === 'ok', `the bridge registered as ${functionName}`, 10_000);
-}
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await until(() => bridge.state().status === 'ok', `the bridge registered as ${functionName}`, 10_000, POLL_MS);
 }
 
 const since = (t0: number): string => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
@@ -142,6 +134,7 @@ async function alertIn(
     },
     `${name} ${JSON.stringify(labels)} ${state}`,
     timeoutMs,
+    POLL_MS,
   );
   return found as PrometheusAlert;
 }
@@ -158,7 +151,7 @@ before(async () => {
   [gearmand, lambda, healthPort] = await Promise.all([startGearmand(), startFakeLambda(), freePort('127.0.0.1')]);
   lambdaPort = Number(new URL(lambda.url).port);
   bridge = await runBridge(GEARMAN_FUNCTION);
-  await until(() => bridge.state().status === 'ok', 'the bridge registered', 10_000);
+  await until(() => bridge.state().status === 'ok', 'the bridge registered', 10_000, POLL_MS);
   prometheus = await startPrometheus({
     binary,
     targets: [`127.0.0.1:${healthPort}`],
@@ -214,11 +207,13 @@ test('a healthy idle bridge: no alert fires', { timeout: 60_000 }, async (t) => 
     },
     'a scrape of the bridge with its queue metrics',
     20_000,
+    POLL_MS,
   );
   await until(
     async () => (await prometheus.ruleGroups()).every((g) => Date.parse(g.lastEvaluation) > scrapedAt),
     'an evaluation of the rules after that scrape',
     10_000,
+    POLL_MS,
   );
   // For longer than any rule's `for:` (a rule that holds on a healthy bridge would fire by
   // then), sampled every 100 ms.
@@ -228,7 +223,7 @@ test('a healthy idle bridge: no alert fires', { timeout: 60_000 }, async (t) => 
   const end = Date.now() + watchMs;
   while (Date.now() < end) {
     for (const a of await prometheus.alerts()) (a.state === 'firing' ? firing : pending).add(a.labels.alertname ?? '');
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(POLL_MS);
   }
   t.diagnostic(
     `idle for ${(watchMs / 1000).toFixed(1)} s after the first scrape (${since(started)} into the file); pending on the way: ${[...pending].join(', ') || 'none'}`,
@@ -267,6 +262,7 @@ test(
       async () => !(await prometheus.alerts()).some((a) => a.labels.alertname === labels.alertname),
       'PoolBridgeFailRatioHigh to clear',
       20_000,
+      POLL_MS,
     );
     t.diagnostic(
       `PoolBridgeFailRatioHigh: pending ${pendingAfter} and firing ${firingAfter} after the endpoint went down; clear ${since(back)} after it came back`,
@@ -302,7 +298,7 @@ test(
     const fixed = performance.now();
     for (const result of await Promise.all(stuck))
       assert.equal((result.json as { response?: string }).response, 'PASS');
-    await until(async () => (await prometheus.alerts()).length === 0, 'every alert to clear', 20_000);
+    await until(async () => (await prometheus.alerts()).length === 0, 'every alert to clear', 20_000, POLL_MS);
     t.diagnostic(
       `PoolBridgeBacklogStuck: pending ${pendingAfter} and firing ${firingAfter} after the jobs were queued; every alert clear ${since(fixed)} after the bridge was fixed`,
     );

@@ -10,58 +10,20 @@ import type { Result } from '../../contract/result';
 import { GearmanClient, submitJob } from '../../bridge/gearman';
 import { gearmanCli } from '../helpers/gearman-cli';
 import type { Chain } from './helpers/chain';
-import { FN, inventory, removeGuardFiles, report, startChain } from './helpers/chain';
+import { FN, inventory, report, startChain, useLoopbackGuard } from './helpers/chain';
 import type { BridgeProc } from './helpers/procs';
 import { startBridgeProcess } from './helpers/procs';
 import type { Gearmand } from '../../scripts/harness';
-import {
-  allConnections,
-  freePort,
-  guardFile,
-  installLoopbackGuard,
-  startGearmand,
-  until,
-  within,
-} from '../../scripts/harness';
+import { freePort, startGearmand, until, within } from '../../scripts/harness';
 
-const guardFiles: string[] = [];
-before(async () => {
-  await installLoopbackGuard();
-});
-after(async () => {
-  const all = await allConnections(guardFiles);
-  removeGuardFiles(guardFiles);
-  assert.ok(all.length > 0, 'the loopback guard saw the connections');
-  assert.deepEqual(
-    all.filter((c) => !c.allowed),
-    [],
-    'every connection was to loopback',
-  );
-});
-
-async function cleanUp(chain: Chain, results: Result[]): Promise<void> {
-  chain.sim.faults.clear();
-  for (const r of results) {
-    if (r.response !== 'PASS') continue;
-    const action = String(r.action).toUpperCase();
-    if (action === 'BUILD_DEVICE') {
-      const del = await chain.job({ action: 'DELETE_DEVICE', name: r.name }, `cleanup-${String(r.name)}`);
-      assert.equal(del.response, 'PASS', JSON.stringify(del));
-    } else if (action === 'BUILD_IP') {
-      const del = await chain.job({ action: 'DELETE_IP', ip: r.ip }, `cleanup-${String(r.ip)}`);
-      assert.equal(del.response, 'PASS', JSON.stringify(del));
-    }
-  }
-  assert.deepEqual([chain.sim.counts().servers, chain.sim.counts().floatingIps], [0, 0], 'nothing left after cleanup');
-}
+const guard = useLoopbackGuard();
 
 describe('bridge SIGKILLed in the middle of a BUILD_DEVICE', { timeout: 90_000 }, () => {
   let chain: Chain;
   before(async () => {
-    chain = await startChain({ label: 'kill', sim: { bootDelayMs: 2500 }, noBridge: true });
+    chain = await startChain({ guard, label: 'kill', sim: { bootDelayMs: 2500 }, noBridge: true });
   });
   after(async () => {
-    guardFiles.push(...chain.guardFiles);
     await chain.stop();
   });
 
@@ -138,7 +100,7 @@ describe('bridge SIGKILLed in the middle of a BUILD_DEVICE', { timeout: 90_000 }
         killToResultMs: Math.round(killToResult),
         totalMs: Math.round(total),
       });
-      await cleanUp(chain, [result]);
+      await chain.cleanUp([result]);
     } finally {
       for (const b of bridges) await b.stop(2000);
       sim.faults.clear();
@@ -166,10 +128,9 @@ describe('bridge SIGKILLed in the middle of a BUILD_DEVICE', { timeout: 90_000 }
 describe('gearmand killed and restarted while jobs run', { timeout: 90_000 }, () => {
   let chain: Chain;
   before(async () => {
-    chain = await startChain({ label: 'gdrestart', sim: { bootDelayMs: 1500 } });
+    chain = await startChain({ guard, label: 'gdrestart', sim: { bootDelayMs: 1500 } });
   });
   after(async () => {
-    guardFiles.push(...chain.guardFiles);
     await chain.stop();
   });
 
@@ -239,7 +200,7 @@ describe('gearmand killed and restarted while jobs run', { timeout: 90_000 }, ()
       functionRuns: 8,
       serversAfter: sim.counts().servers,
     });
-    await cleanUp(chain, all);
+    await chain.cleanUp(all);
     client.close();
   });
 });
@@ -247,10 +208,9 @@ describe('gearmand killed and restarted while jobs run', { timeout: 90_000 }, ()
 describe('one of two job servers is down from the start', { timeout: 60_000 }, () => {
   let chain: Chain;
   before(async () => {
-    chain = await startChain({ label: 'onedown', noBridge: true });
+    chain = await startChain({ guard, label: 'onedown', noBridge: true });
   });
   after(async () => {
-    guardFiles.push(...chain.guardFiles);
     await chain.stop();
   });
 
@@ -258,14 +218,12 @@ describe('one of two job servers is down from the start', { timeout: 60_000 }, (
     const { gd, lambda } = chain;
     const downPort = await freePort();
     const down = `127.0.0.1:${downPort}`;
-    const file = guardFile('onedown-bridge');
-    guardFiles.push(file);
     const bridge = await startBridgeProcess({
       servers: [down, gd.address],
       lambdaUrl: lambda.url,
       clientId: 'onedown',
       waitConnected: 'any',
-      guardFile: file,
+      guardFile: guard.file('onedown-bridge'),
     });
     let late: Gearmand | undefined;
     try {
@@ -306,7 +264,7 @@ describe('one of two job servers is down from the start', { timeout: 60_000 }, (
         downServerReconnects: byServer[down]?.reconnects,
         lateServerServed: true,
       });
-      await cleanUp(chain, [...results, onLate.json as Result]);
+      await chain.cleanUp([...results, onLate.json as Result]);
     } finally {
       await bridge.stop();
       await late?.stop();
@@ -317,10 +275,14 @@ describe('one of two job servers is down from the start', { timeout: 60_000 }, (
 describe('SIGTERM with 20 jobs in flight', { timeout: 90_000 }, () => {
   let chain: Chain;
   before(async () => {
-    chain = await startChain({ label: 'sigterm', sim: { bootDelayMs: 2000 }, bridgeArgs: ['--drain-timeout', '60'] });
+    chain = await startChain({
+      guard,
+      label: 'sigterm',
+      sim: { bootDelayMs: 2000 },
+      bridgeArgs: ['--drain-timeout', '60'],
+    });
   });
   after(async () => {
-    guardFiles.push(...chain.guardFiles);
     await chain.stop();
   });
 
@@ -379,7 +341,7 @@ describe('SIGTERM with 20 jobs in flight', { timeout: 90_000 }, () => {
       exitCode: exit.code,
       lateJobsServedBySecondBridge: lateResults.length,
     });
-    await cleanUp(chain, results);
+    await chain.cleanUp(results);
     await second.stop();
     client.close();
   });

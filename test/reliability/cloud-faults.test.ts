@@ -16,8 +16,8 @@ import { clearTokenCache } from '../../functions/openstack';
 import type { CloudSim } from '../../scripts/cloud-sim';
 import { actionContext, startCloud } from '../helpers/cloud';
 import type { Chain } from './helpers/chain';
-import { inventory, removeGuardFiles, report, startChain } from './helpers/chain';
-import { allConnections, installLoopbackGuard, until } from '../../scripts/harness';
+import { inventory, report, startChain, useLoopbackGuard } from './helpers/chain';
+import { until } from '../../scripts/harness';
 
 /** Fast timings so that every fault plays out in seconds. */
 const ENV = {
@@ -32,20 +32,9 @@ const ENV = {
 const BASENAME = 'libra-stg-haproxy';
 
 let chain: Chain;
+const guard = useLoopbackGuard({ teardown: () => chain.stop() });
 before(async () => {
-  await installLoopbackGuard();
-  chain = await startChain({ label: 'cloud', sim: { bootDelayMs: 300 }, env: ENV });
-});
-after(async () => {
-  await chain.stop();
-  const all = await allConnections(chain.guardFiles);
-  removeGuardFiles(chain.guardFiles);
-  assert.ok(all.length > 0);
-  assert.deepEqual(
-    all.filter((c) => !c.allowed),
-    [],
-    'every connection was to loopback',
-  );
+  chain = await startChain({ guard, label: 'cloud', sim: { bootDelayMs: 300 }, env: ENV });
 });
 
 interface Round {

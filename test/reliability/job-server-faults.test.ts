@@ -8,7 +8,7 @@
  * /metrics.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { JobResult } from '../../bridge/gearman';
 import { GearmanClient } from '../../bridge/gearman';
 import type { Result } from '../../contract';
@@ -16,42 +16,26 @@ import type { Envelope } from '../../contract/envelope';
 import type { FakeLambda, LambdaReply, LambdaRequest } from '../../scripts/lambda/fake-lambda';
 import { startFakeLambda } from '../../scripts/lambda/fake-lambda';
 import type { Gearmand } from '../../scripts/harness';
-import {
-  allConnections,
-  guardFile,
-  installLoopbackGuard,
-  removeGuardFile,
-  sleep,
-  startGearmand,
-  until,
-  within,
-} from '../../scripts/harness';
-import { FN, report } from './helpers/chain';
+import { sleep, startGearmand, until, within } from '../../scripts/harness';
+import { FN, report, useLoopbackGuard } from './helpers/chain';
 import type { BridgeProc } from './helpers/procs';
 import { startBridgeProcess } from './helpers/procs';
-import type { TcpProxy } from './helpers/tcp-proxy';
-import { startTcpProxy } from './helpers/tcp-proxy';
+import type { Relay } from '../helpers/relay';
+import { startRelay } from '../helpers/relay';
+import { metricValue } from '../helpers/promql';
 
 let gd: Gearmand;
 let lambda: FakeLambda;
-const files: string[] = [];
 
+const guard = useLoopbackGuard({
+  teardown: async () => {
+    await lambda.close();
+    await gd.stop();
+  },
+});
 before(async () => {
-  await installLoopbackGuard();
   gd = await startGearmand();
   lambda = await startFakeLambda();
-});
-after(async () => {
-  await lambda.close();
-  await gd.stop();
-  const all = await allConnections(files);
-  files.forEach(removeGuardFile);
-  assert.ok(all.length > 0);
-  assert.deepEqual(
-    all.filter((c) => !c.allowed),
-    [],
-    'every connection was to loopback',
-  );
 });
 
 /** A gate the fake function waits at: open() lets every waiting run answer. */
@@ -76,25 +60,19 @@ function registeredAt(bridge: BridgeProc, n: number): number | undefined {
   return line ? Date.parse(String(line.timestamp)) : undefined;
 }
 
-async function startBehind(proxy: TcpProxy, clientId: string, args: string[]): Promise<BridgeProc> {
-  files.push(guardFile(clientId));
+async function startBehind(proxy: Relay, clientId: string, args: string[]): Promise<BridgeProc> {
   return startBridgeProcess({
     servers: [proxy.address],
     lambdaUrl: lambda.url,
     clientId,
     args,
-    guardFile: files[files.length - 1],
+    guardFile: guard.file(clientId),
   });
-}
-
-function metric(text: string, name: string): number {
-  const m = new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text);
-  return m ? Number(m[1]) : Number.NaN;
 }
 
 describe('the connection to gearmand drops with 64 jobs in flight', { timeout: 60_000 }, () => {
   test('the re-queued jobs start within 1 s of re-registration, every client gets one answer, the orphans are shown', async () => {
-    const proxy = await startTcpProxy(gd);
+    const proxy = await startRelay(gd);
     const bridge = await startBehind(proxy, 'blip-64', ['--concurrency', '64']);
     const clients = await Promise.all(Array.from({ length: 8 }, () => GearmanClient.connect(gd.address)));
     const firstRuns = gate();
@@ -141,18 +119,18 @@ describe('the connection to gearmand drops with 64 jobs in flight', { timeout: 6
       assert.equal(health.body.orphaned, 64);
       assert.equal(health.body.inFlight, 0);
       const during = await bridge.metrics();
-      assert.equal(metric(during, 'pool_bridge_jobs_orphaned'), 64);
-      assert.equal(metric(during, 'pool_bridge_jobs_in_flight'), 0);
+      assert.equal(metricValue(during, 'pool_bridge_jobs_orphaned'), 64);
+      assert.equal(metricValue(during, 'pool_bridge_jobs_in_flight'), 0);
 
       // The first runs end: their answers are dropped (no client gets a second answer).
       firstRuns.open();
       await until(
-        async () => metric(await bridge.metrics(), 'pool_bridge_jobs_orphaned') === 0,
+        async () => metricValue(await bridge.metrics(), 'pool_bridge_jobs_orphaned') === 0,
         'the orphaned invokes to end',
       );
       const text = await bridge.metrics();
-      assert.equal(metric(text, 'pool_bridge_jobs_total{action="BUILD_IP",outcome="lost"}'), 64);
-      assert.equal(metric(text, 'pool_bridge_jobs_total{action="BUILD_IP",outcome="pass"}'), 64);
+      assert.equal(metricValue(text, 'pool_bridge_jobs_total', { action: 'BUILD_IP', outcome: 'lost' }), 64);
+      assert.equal(metricValue(text, 'pool_bridge_jobs_total', { action: 'BUILD_IP', outcome: 'pass' }), 64);
       report('gearmand connection dropped with 64 jobs in flight', {
         injected: 'the relay between bridge and gearmand cut with 64 invokes open (concurrency 64)',
         jobs: 64,
@@ -170,7 +148,7 @@ describe('the connection to gearmand drops with 64 jobs in flight', { timeout: 6
   });
 
   test('orphans past the bound (concurrency): no job is taken and /healthz says why, until they end', async () => {
-    const proxy = await startTcpProxy(gd);
+    const proxy = await startRelay(gd);
     const bridge = await startBehind(proxy, 'blip-bound', ['--concurrency', '4']);
     const client = await GearmanClient.connect(gd.address);
     const held = gate();
@@ -225,7 +203,6 @@ describe('the connection to gearmand drops with 64 jobs in flight', { timeout: 6
 describe('gearmand stops answering (SIGSTOP) and comes back (SIGCONT)', { timeout: 60_000 }, () => {
   test('the bridge notices within the probe bound, /healthz says so, and after SIGCONT it registers and serves', async () => {
     const wedged = await startGearmand();
-    files.push(guardFile('probe'));
     const pid = wedged.pid as number;
     let stopped = false;
     let bridge: BridgeProc | undefined;
@@ -237,7 +214,7 @@ describe('gearmand stops answering (SIGSTOP) and comes back (SIGCONT)', { timeou
         lambdaUrl: lambda.url,
         clientId: 'probe',
         args: ['--probe-interval', '0.5', '--probe-timeout', '0.5'],
-        guardFile: files[files.length - 1],
+        guardFile: guard.file('probe'),
       });
       const proc = bridge;
       assert.equal((await proc.health()).status, 200);
@@ -291,13 +268,12 @@ describe('gearmand stops answering (SIGSTOP) and comes back (SIGCONT)', { timeou
 
 describe('a job larger than any packet the bridge buffers (70 MiB through gearmand)', { timeout: 60_000 }, () => {
   test('answered FAIL saying by how much it is over, without buffering it; the connection stays up and serves', async () => {
-    files.push(guardFile('oversize'));
     lambda.handler = (req) => answer(req, 1);
     const bridge = await startBridgeProcess({
       servers: [gd.address],
       lambdaUrl: lambda.url,
       clientId: 'oversize',
-      guardFile: files[files.length - 1],
+      guardFile: guard.file('oversize'),
     });
     const client = await GearmanClient.connect(gd.address);
     try {

@@ -7,24 +7,17 @@
  * FAIL with a reason unless the retry served it; the bridge stays up and serves the next job.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { Result } from '../../contract/result';
 import { deviceName, deviceUuid } from '../../contract';
 import type { FakeLambda, LambdaHandler, LambdaReply } from '../../scripts/lambda/fake-lambda';
 import { echoPass, startFakeLambda } from '../../scripts/lambda/fake-lambda';
 import { GearmanClient } from '../../bridge/gearman';
-import { FN, report } from './helpers/chain';
+import { FN, report, useLoopbackGuard } from './helpers/chain';
 import type { BridgeProc } from './helpers/procs';
 import { startBridgeProcess } from './helpers/procs';
 import type { Gearmand } from '../../scripts/harness';
-import {
-  allConnections,
-  freePort,
-  guardFile,
-  installLoopbackGuard,
-  removeGuardFile,
-  startGearmand,
-} from '../../scripts/harness';
+import { freePort, startGearmand } from '../../scripts/harness';
 
 const ACTIONS = ['BUILD_DEVICE', 'DELETE_DEVICE', 'BUILD_IP', 'ASSIGN_IP', 'REMOVE_IP', 'DELETE_IP'];
 const MESSAGES = ACTIONS.map((action) => ({ action, name: 'libra-x', ip: '127.0.100.9', keep: 'me' }));
@@ -33,35 +26,26 @@ let gd: Gearmand;
 let lambda: FakeLambda;
 let bridge: BridgeProc;
 let client: GearmanClient;
-const files: string[] = [];
 
+const guard = useLoopbackGuard({
+  teardown: async () => {
+    client.close();
+    await bridge.stop();
+    await lambda.close();
+    await gd.stop();
+  },
+});
 before(async () => {
-  await installLoopbackGuard();
   gd = await startGearmand();
   lambda = await startFakeLambda();
-  files.push(guardFile('lambda-bridge'));
   bridge = await startBridgeProcess({
     servers: [gd.address],
     lambdaUrl: lambda.url,
     clientId: 'lambda-faults',
     args: ['--invoke-timeout', '1.5', '--throttle-retries', '2'],
-    guardFile: files[0],
+    guardFile: guard.file('lambda-bridge'),
   });
   client = await GearmanClient.connect(gd.address);
-});
-after(async () => {
-  client.close();
-  await bridge.stop();
-  await lambda.close();
-  await gd.stop();
-  const all = await allConnections(files);
-  files.forEach(removeGuardFile);
-  assert.ok(all.length > 0);
-  assert.deepEqual(
-    all.filter((c) => !c.allowed),
-    [],
-    'every connection was to loopback',
-  );
 });
 
 /** Runs one job per action through gearmand and the bridge; returns the result objects. */
@@ -255,7 +239,6 @@ describe('the Lambda side fails', { timeout: 60_000 }, () => {
 
   test('the answer is lost on every attempt: FAIL saying the function may have run, naming the device', async () => {
     const gd2 = await startGearmand();
-    files.push(guardFile('lambda-lost'));
     let lossy: BridgeProc | undefined;
     let c2: GearmanClient | undefined;
     try {
@@ -264,7 +247,7 @@ describe('the Lambda side fails', { timeout: 60_000 }, () => {
         lambdaUrl: lambda.url,
         clientId: 'lost-answers',
         args: ['--device-basename', 'libra_stg_haproxy'],
-        guardFile: files[files.length - 1],
+        guardFile: guard.file('lambda-lost'),
       });
       c2 = await GearmanClient.connect(gd2.address);
       let n = 0;
@@ -299,12 +282,11 @@ describe('the Lambda side fails', { timeout: 60_000 }, () => {
   test('the endpoint is unreachable: every job FAILs, the bridge stays up', async () => {
     const closed = await freePort();
     const gd2 = await startGearmand();
-    files.push(guardFile('lambda-unreachable'));
     const unreachable = await startBridgeProcess({
       servers: [gd2.address],
       lambdaUrl: `http://127.0.0.1:${closed}`,
       clientId: 'unreachable',
-      guardFile: files[files.length - 1],
+      guardFile: guard.file('lambda-unreachable'),
     });
     const c2 = await GearmanClient.connect(gd2.address);
     try {

@@ -11,51 +11,21 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Result } from '../../contract';
 import { uniqueBytes } from '../../contract';
 import { deviceName, deviceUuid } from '../../functions/core/naming';
 import type { Chain } from './helpers/chain';
-import { inventory, removeGuardFiles, report, startChain } from './helpers/chain';
+import { inventory, report, startChain, useLoopbackGuard } from './helpers/chain';
 import type { BridgeProc } from './helpers/procs';
-import { allConnections, installLoopbackGuard, until, within } from '../../scripts/harness';
+import { until, within } from '../../scripts/harness';
 
-const guardFiles: string[] = [];
-before(async () => {
-  await installLoopbackGuard();
-});
-after(async () => {
-  const all = await allConnections(guardFiles);
-  removeGuardFiles(guardFiles);
-  assert.ok(all.length > 0, 'the loopback guard saw the connections');
-  assert.deepEqual(
-    all.filter((c) => !c.allowed),
-    [],
-    'every connection was to loopback',
-  );
-});
-
-async function cleanUp(chain: Chain, results: Result[]): Promise<void> {
-  chain.sim.faults.clear();
-  for (const r of results) {
-    const action = String(r.action).toUpperCase();
-    if (action === 'BUILD_DEVICE' && typeof r.name === 'string') {
-      const del = await chain.job({ action: 'DELETE_DEVICE', name: r.name }, `cleanup-${r.name}`);
-      assert.equal(del.response, 'PASS', JSON.stringify(del));
-    } else if (action === 'BUILD_IP' && r.response === 'PASS') {
-      const del = await chain.job({ action: 'DELETE_IP', ip: r.ip }, `cleanup-${String(r.ip)}`);
-      assert.equal(del.response, 'PASS', JSON.stringify(del));
-    }
-  }
-  assert.deepEqual([chain.sim.counts().servers, chain.sim.counts().floatingIps], [0, 0], 'nothing left after cleanup');
-}
+const guard = useLoopbackGuard();
 
 describe('bridge SIGKILLed while Neutron is still answering a BUILD_IP', { timeout: 90_000 }, () => {
   let chain: Chain;
   before(async () => {
-    chain = await startChain({ label: 'ip-kill', noBridge: true });
+    chain = await startChain({ guard, label: 'ip-kill', noBridge: true });
   });
   after(async () => {
-    guardFiles.push(...chain.guardFiles);
     await chain.stop();
   });
 
@@ -111,7 +81,7 @@ describe('bridge SIGKILLed while Neutron is still answering a BUILD_IP', { timeo
         floatingIpsAfter: sim.floatingIps().length,
         totalMs: Math.round(performance.now() - t0),
       });
-      await cleanUp(chain, [result]);
+      await chain.cleanUp([result]);
     } finally {
       for (const b of bridges) await b.stop(2000);
       sim.faults.clear();
@@ -123,10 +93,9 @@ describe('bridge SIGKILLed while Neutron is still answering a BUILD_IP', { timeo
 describe('through gearmand and the bridge', { timeout: 90_000 }, () => {
   let chain: Chain;
   before(async () => {
-    chain = await startChain({ label: 'overlap' });
+    chain = await startChain({ guard, label: 'overlap' });
   });
   after(async () => {
-    guardFiles.push(...chain.guardFiles);
     await chain.stop();
   });
 
@@ -152,7 +121,7 @@ describe('through gearmand and the bridge', { timeout: 90_000 }, () => {
     assert.equal(sim.counts().servers, 3);
     assert.deepEqual(inventory(sim, [a, b, text]), { strayServers: [], strayIps: [], missing: [] });
     report('unique ids that are not UTF-8', { jobs: 4, devices: sim.counts().servers, distinctNames: 3 });
-    await cleanUp(chain, [a, b, text]);
+    await chain.cleanUp([a, b, text]);
   });
 
   test('an ASSIGN_IP overtaken by another is not carried out late: the address stays where the PASS put it', async () => {
@@ -183,7 +152,7 @@ describe('through gearmand and the bridge', { timeout: 90_000 }, () => {
       refused412: puts().filter((r) => r.status === 412).length,
       addressOn: 'the device the PASS named',
     });
-    await cleanUp(chain, [a, b, fip]);
+    await chain.cleanUp([a, b, fip]);
   });
 });
 
@@ -191,6 +160,7 @@ describe('a cloud that answers just under the request timeout', { timeout: 90_00
   let chain: Chain;
   before(async () => {
     chain = await startChain({
+      guard,
       label: 'slow-cloud',
       env: {
         OS_REQUEST_TIMEOUT_MS: '1000',
@@ -204,7 +174,6 @@ describe('a cloud that answers just under the request timeout', { timeout: 90_00
     });
   });
   after(async () => {
-    guardFiles.push(...chain.guardFiles);
     await chain.stop();
   });
 
@@ -227,6 +196,6 @@ describe('a cloud that answers just under the request timeout', { timeout: 90_00
       answerMs: ms,
       serversLeft: serversAtAnswer,
     });
-    await cleanUp(chain, [result]);
+    await chain.cleanUp([result]);
   });
 });

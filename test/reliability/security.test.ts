@@ -17,7 +17,7 @@ import { GearmanClient } from '../../bridge/gearman';
 import { POOL_MARK } from '../../functions/core/servers';
 import { actionContext, functionEnv, startCloud } from '../helpers/cloud';
 import type { Chain } from './helpers/chain';
-import { FN, removeGuardFiles, report, startChain } from './helpers/chain';
+import { FN, report, startChain, useLoopbackGuard } from './helpers/chain';
 import type { LocalLambda } from './helpers/local-lambda';
 import { startLocalLambda } from './helpers/local-lambda';
 import type { BridgeProc } from './helpers/procs';
@@ -26,25 +26,14 @@ import type { TlsFront } from './helpers/tls-front';
 import type { SelfSigned } from '../helpers/certs';
 import { selfSigned } from '../helpers/certs';
 import { startFront, startTlsFront } from './helpers/tls-front';
-import { allConnections, guardFile, installLoopbackGuard, until } from '../../scripts/harness';
+import { installLoopbackGuard, until } from '../../scripts/harness';
 
-const guardFiles: string[] = [];
 /** TEST-NET-1 (RFC 5737): the address the guard test tries, and the guard refuses. */
 const PROBE = '192.0.2.1';
-before(async () => {
-  await installLoopbackGuard();
-});
-after(async () => {
+const guard = useLoopbackGuard({
   // Less the one probe the guard test below makes on purpose (and the guard refuses).
-  const all = (await allConnections(guardFiles)).filter((c) => !(c.host === PROBE && c.port === 9));
-  removeGuardFiles(guardFiles);
-  assert.ok(all.length > 0, 'the loopback guard saw the connections');
-  assert.deepEqual(
-    all.filter((c) => !c.allowed),
-    [],
-    'every connection was to loopback',
-  );
-  report('loopback only (connect guard, security tests)', { connections: all.length, nonLoopback: 0 });
+  ignore: (c) => c.host === PROBE && c.port === 9,
+  report: 'loopback only (connect guard, security tests)',
 });
 
 describe('names that are regular expressions or prefixes', { timeout: 60_000 }, () => {
@@ -68,7 +57,7 @@ describe('names that are regular expressions or prefixes', { timeout: 60_000 }, 
   let ip = '';
 
   before(async () => {
-    chain = await startChain({ label: 'names' });
+    chain = await startChain({ guard, label: 'names' });
     const ctx = actionContext(chain.sim);
     const { compute } = ctx.openstack;
     const image = await ctx.openstack.image.resolveImage('haproxy-lb');
@@ -85,7 +74,6 @@ describe('names that are regular expressions or prefixes', { timeout: 60_000 }, 
     assert.equal((await chain.job({ action: 'ASSIGN_IP', ip, name: 'libra-10' }, 'names-assign')).response, 'PASS');
   });
   after(async () => {
-    guardFiles.push(...chain.guardFiles);
     await chain.stop();
   });
 
@@ -216,6 +204,7 @@ describe('no secret in any log line or result, at DEBUG, on PASS and on errors',
     // A hostile cloud: every error quotes back the request's token and body (with the password).
     front = await startFront(sim.url, { echo: true });
     chain = await startChain({
+      guard,
       label: 'secrets',
       cloud: sim,
       // As on Lambda, the function's environment holds AWS credentials of its own.
@@ -236,8 +225,6 @@ describe('no secret in any log line or result, at DEBUG, on PASS and on errors',
       OS_PROJECT_DOMAIN_NAME: _domain,
       ...rest
     } = functionEnv(chain.sim);
-    const file = guardFile('secrets-appcred');
-    chain.guardFiles.push(file);
     appLambda = await startLocalLambda({
       env: {
         ...rest,
@@ -248,21 +235,18 @@ describe('no secret in any log line or result, at DEBUG, on PASS and on errors',
         OS_REQUEST_RETRIES: '1',
         ...AWS,
       },
-      guardFile: file,
+      guardFile: guard.file('secrets-appcred'),
     });
-    const bridgeFile = guardFile('secrets-appcred-bridge');
-    chain.guardFiles.push(bridgeFile);
     appBridge = await startBridgeProcess({
       servers: [chain.gd.address],
       lambdaUrl: appLambda.url,
       clientId: 'appcred',
       args: ['--function-name', 'libra_pool_mgm_appcred', '--log-level', 'DEBUG'],
       env: AWS,
-      guardFile: bridgeFile,
+      guardFile: guard.file('secrets-appcred-bridge'),
     });
   });
   after(async () => {
-    guardFiles.push(...chain.guardFiles);
     await appBridge.stop();
     await appLambda.stop();
     await chain.stop();
@@ -372,15 +356,13 @@ describe('no secret in any log line or result, at DEBUG, on PASS and on errors',
       type: 'ServiceException',
       message: `you sent ${String(req.headers.authorization)} token ${String(req.headers['x-amz-security-token'])}`,
     }));
-    const file = guardFile('secrets-echo-bridge');
-    chain.guardFiles.push(file);
     const echoBridge = await startBridgeProcess({
       servers: [chain.gd.address],
       lambdaUrl: echoing.url,
       clientId: 'echo',
       args: ['--function-name', 'libra_pool_mgm_echo', '--log-level', 'DEBUG'],
       env: AWS,
-      guardFile: file,
+      guardFile: guard.file('secrets-echo-bridge'),
     });
     try {
       // A job without a unique id makes each bridge log a DEBUG line: proof the level is on.
@@ -468,11 +450,9 @@ describe('OpenStack TLS', { timeout: 60_000 }, () => {
   });
 
   const lambda = async (extra: Record<string, string>, authUrl = `${front?.url}/identity/v3`): Promise<LocalLambda> => {
-    const file = guardFile('tls');
-    guardFiles.push(file);
     const l = await startLocalLambda({
       env: functionEnv(sim, { OS_AUTH_URL: authUrl, OS_REQUEST_RETRIES: '0', ...extra }),
-      guardFile: file,
+      guardFile: guard.file('tls'),
     });
     lambdas.push(l);
     return l;
@@ -646,9 +626,9 @@ describe('only loopback in the test sources', () => {
   });
 
   test('the connect guard refuses anything but loopback', async () => {
-    const guard = await installLoopbackGuard();
+    const installed = await installLoopbackGuard();
     for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '::ffff:127.0.0.1'])
-      assert.equal(guard.isLoopbackHost(host), true, host);
+      assert.equal(installed.isLoopbackHost(host), true, host);
     for (const host of [
       '10.0.0.1',
       '169.254.169.254',
@@ -658,7 +638,7 @@ describe('only loopback in the test sources', () => {
       '::ffff:10.0.0.1',
       '2001:db8::1',
     ])
-      assert.equal(guard.isLoopbackHost(host), false, host);
+      assert.equal(installed.isLoopbackHost(host), false, host);
     const { connect } = await import('node:net');
     const error = await new Promise<Error>((resolve) => {
       const socket = connect({ host: PROBE, port: 9 });

@@ -5,6 +5,7 @@ import type { BridgeHandle } from '../../../bridge/index';
 import { startBridge } from '../../../bridge/index';
 import type { Invoker } from '../../../bridge/invoker';
 import { DEFAULT_GEARMAN_PORT, createLogger } from '../../../contract';
+import type { LogSink } from '../../../contract';
 import type { LogLevel } from '../../../bridge/config';
 
 export function quietLogger(): ReturnType<typeof createLogger> {
@@ -13,10 +14,12 @@ export function quietLogger(): ReturnType<typeof createLogger> {
   return logger;
 }
 
+/** The bridge on `servers` (host:port), its health endpoint on a free loopback port; quiet unless given a logger. */
 export async function startTestBridge(
   servers: string[],
   invoker: Invoker,
   overrides: Partial<BridgeConfig> = {},
+  deps: { logger?: LogSink } = {},
 ): Promise<BridgeHandle> {
   const config = makeConfig({
     servers: servers.map((s) => parseHostPort(s, DEFAULT_GEARMAN_PORT)),
@@ -25,7 +28,7 @@ export async function startTestBridge(
     reconnectMaxDelayMs: 400,
     ...overrides,
   });
-  return startBridge(config, { invoker, logger: quietLogger() });
+  return startBridge(config, { invoker, logger: deps.logger ?? quietLogger() });
 }
 
 export function allConnected(bridge: BridgeHandle): boolean {

@@ -4,7 +4,6 @@
  * LambdaInvoker talks to it as to AWS, the functions talk to the cloud simulator, and a
  * function keeps running when the bridge that invoked it dies, as on Lambda.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { FunctionName } from '../../../contract';
 import { ACTIONS, DEFAULT_FUNCTION_PREFIX } from '../../../contract';
@@ -41,24 +40,8 @@ export interface LocalLambda {
 
 let shared: Promise<Bundle> | undefined;
 
-/** A function's timeout in seconds: serverless.yml's number, else contract/deadlines.json's, else Lambda's 900. */
-function functionTimeout(bundle: Bundle, fn: FunctionName): number {
-  const fromYaml = Number(bundle.timeoutSeconds(fn));
-  if (Number.isFinite(fromYaml) && fromYaml > 0) return fromYaml;
-  try {
-    const deadlines = JSON.parse(fs.readFileSync(path.join(ROOT, 'contract/deadlines.json'), 'utf8')) as {
-      functions?: Record<string, { timeout?: unknown }>;
-    };
-    const value = Number(deadlines.functions?.[fn]?.timeout);
-    if (Number.isFinite(value) && value > 0) return value;
-  } catch {
-    // no deadlines file
-  }
-  return 900;
-}
-
 /** One bundle per test process (esbuild takes a second or two). */
-export function sharedBundle(): Promise<Bundle> {
+function sharedBundle(): Promise<Bundle> {
   if (!shared) {
     shared = bundleHandlers().then((bundle) => {
       // Removed synchronously when the test process exits.
@@ -73,16 +56,14 @@ export async function startLocalLambda(options: {
   /** The functions' environment: OS_*, POOL_*, POWERTOOLS_*, ... */
   env: Record<string, string>;
   prefix?: string;
-  /** Function timeouts in seconds (default: serverless.yml's). */
+  /** Function timeouts in seconds (default: contract/deadlines.json's, as serverless.yml deploys them). */
   timeouts?: Partial<Record<FunctionName, number>>;
   guardFile?: string;
 }): Promise<LocalLambda> {
   const bundle = await sharedBundle();
   const functions: FunctionName[] = Object.values(ACTIONS);
   const prefix = options.prefix ?? DEFAULT_FUNCTION_PREFIX;
-  const timeouts = Object.fromEntries(
-    functions.map((fn) => [fn, options.timeouts?.[fn] ?? functionTimeout(bundle, fn)]),
-  );
+  const timeouts = Object.fromEntries(functions.map((fn) => [fn, options.timeouts?.[fn] ?? bundle.timeoutSeconds(fn)]));
   const ext = path.extname(bundle.file('buildIp'));
   const config = JSON.stringify({ prefix, functions, timeouts, ext });
   // The nodejs runtime provides the AWS SDK v3, which serverless.yml leaves out of the

@@ -4,8 +4,9 @@
  * stopped by PID, and killed by PID when the test process exits whatever happened.
  */
 import path from 'node:path';
+import type { HealthReport } from '../../../bridge/health';
 import type { Child } from '../../../scripts/harness';
-import { answers, freePort, minimalEnv, spawnChild, until } from '../../../scripts/harness';
+import { HarnessTimeoutError, answers, freePort, minimalEnv, spawnChild, until } from '../../../scripts/harness';
 import { BRIDGE_BIN, ROOT } from '../../../scripts/fleet';
 
 export { BRIDGE_BIN, ROOT };
@@ -34,17 +35,8 @@ export function spawnNode(
 export interface BridgeProc extends Child {
   /** http://127.0.0.1:N of its /healthz and /metrics. */
   readonly healthUrl: string;
-  health(): Promise<{ status: number; body: HealthBody }>;
+  health(): Promise<{ status: number; body: HealthReport }>;
   metrics(): Promise<string>;
-}
-
-export interface HealthBody {
-  status: string;
-  reason?: string;
-  inFlight: number;
-  orphaned?: number;
-  draining: boolean;
-  servers: { server: string; state: string; reconnects: number; lastError?: string }[];
 }
 
 /**
@@ -93,17 +85,20 @@ export async function startBridgeProcess(options: {
         if (!child.alive()) throw new Error(`bridge exited at startup:\n${child.output()}`);
         return answers(`${healthUrl}/healthz`);
       },
-      `the bridge's health endpoint (${child.output().slice(-500)})`,
+      "the bridge's health endpoint",
       timeoutMs,
       50,
     );
   } catch (error) {
     child.signal('SIGKILL');
+    if (error instanceof HarnessTimeoutError) {
+      throw new HarnessTimeoutError(`${error.message}; its output:\n${child.output().slice(-500)}`);
+    }
     throw error;
   }
-  const health = async (): Promise<{ status: number; body: HealthBody }> => {
+  const health = async (): Promise<{ status: number; body: HealthReport }> => {
     const res = await fetch(`${healthUrl}/healthz`);
-    return { status: res.status, body: (await res.json()) as HealthBody };
+    return { status: res.status, body: (await res.json()) as HealthReport };
   };
   const bridge: BridgeProc = {
     ...child,
