@@ -200,20 +200,17 @@ export interface BundleContributors {
   top: { input: string; bytes: number; pct: number }[];
 }
 
-/** undici in the bundles (esbuild metafiles), and what importing less of it could save. */
+/** undici in the bundles (esbuild metafiles), against its public entry. */
 export interface UndiciShare {
   version: string;
   /** Whether its package.json has an exports map (a public entry smaller than index.js). */
   exportsMap: boolean;
-  /** Bytes of undici in the first function's bundle, and by part of the package. */
+  /** Bytes of undici in the first function's bundle (its Agent and request: functions/openstack/undici.ts), by part of the package. */
   bytesInBundle: number;
   parts: { part: string; bytes: number }[];
   /** Its public entry alone, bundled with the same options (raw, and deflated as in the zip). */
   aloneBytes: number;
   aloneZippedBytes: number;
-  /** Agent and request alone, from undici's internal modules: a probe, never shipped. */
-  agentAndRequestBytes: number;
-  agentAndRequestZippedBytes: number;
 }
 
 export interface InitTimes {
@@ -229,6 +226,11 @@ export interface ColdInit {
   functions: InitTimes[];
   /** The reference: a handler with the Powertools Logger only, bundled with the same options. */
   minimal: Stat;
+  /**
+   * The least a handler that speaks HTTP through undici loads: the Logger and the functions'
+   * undici (functions/openstack/undici.ts), bundled the same way.
+   */
+  httpFloor: Stat;
   /** undici's public entry alone, bundled the same way. */
   undiciOnly: Stat;
   /** `require('@aws-sdk/client-ssm')` alone. */
@@ -244,9 +246,10 @@ export interface FunctionPackage {
   undici: UndiciShare;
   init: ColdInit;
   maxZipKB: number;
-  /** The slowest function's median cold init, and that ÷ the minimal handler's median. */
+  /** The slowest function's median cold init, and that ÷ the minimal handler's and ÷ the HTTP floor's medians. */
   maxInitMs: number;
   initOverMinimal: number;
+  initOverHttpFloor: number;
   seconds: number;
 }
 

@@ -5,7 +5,6 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { DEFAULT_REQUEST_POLICY, RETRY_BASE_DELAY_MS } from '../../contract/deadlines';
 import type { LogSink } from '../../contract/logger';
@@ -21,6 +20,7 @@ import {
 } from './errors';
 import type { OpenStackErrorDetails, ServiceName } from './errors';
 import { asObject, asString } from './json';
+import { Agent, request } from './undici';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 

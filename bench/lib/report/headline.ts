@@ -56,6 +56,7 @@ export function results(fr: Fragments): Record<string, number | null> {
     max_function_zip_kb: n(fr.pkg?.maxZipKB, 1),
     cold_init_over_minimal_handler: n(fr.pkg?.initOverMinimal, 2),
     max_cold_init_ms: n(fr.pkg?.maxInitMs, 1),
+    cold_init_over_minimal_http_handler: n(fr.pkg?.initOverHttpFloor, 2),
     warm_build_set_up_requests: n(fr.calls?.warmBuild.setUp),
     // Context for the figures above.
     fleet_200_builds_seconds: n(head?.wallSeconds.median),
@@ -75,6 +76,7 @@ export function results(fr: Fragments): Record<string, number | null> {
     status_polls_per_build_default_settings: n(fr.calls?.statusPollsPerBuild.median),
     warm_build_requests: n(fr.calls?.warmBuild.requests),
     minimal_handler_cold_init_ms: n(fr.pkg?.init.minimal.median, 1),
+    minimal_http_handler_cold_init_ms: n(fr.pkg?.init.httpFloor.median, 1),
     undici_alone_cold_init_ms: n(fr.pkg?.init.undiciOnly.median, 1),
   };
 }

@@ -36,6 +36,7 @@ export function summarySection(fr: Fragments, r: Record<string, number | null>):
     p(
       `| 4. largest function zip | **${fixed(fr.pkg.maxZipKB, 1)} KB** | | ≤ ${TARGETS.zipKB} KB | ${met(fr.pkg.maxZipKB <= TARGETS.zipKB)} |`,
       `| 4. slowest cold init (median) ÷ minimal handler | ${fixed(fr.pkg.maxInitMs, 1)} ms = **${fixed(fr.pkg.initOverMinimal)}×** | minimal handler (Logger only): ${spread(fr.pkg.init.minimal, 1, ' ms')} | ≤ ${TARGETS.initOverMinimal}× | ${met(fr.pkg.initOverMinimal <= TARGETS.initOverMinimal)} |`,
+      `| 4. slowest cold init (median) ÷ the HTTP floor | **${fixed(fr.pkg.initOverHttpFloor)}×** | the Logger and the functions' undici: ${spread(fr.pkg.init.httpFloor, 1, ' ms')} | report | |`,
     );
   } else p('| 4. function package | not measured | | | |');
   p('');
