@@ -12,6 +12,25 @@ const openssl = (...args: string[]): void => {
   execFileSync('openssl', args, { stdio: 'ignore' });
 };
 
+/** A new 2048-bit RSA key and a certificate for it, signed by itself, valid for 2 days. */
+const newSelfSigned = (subject: string, keyFile: string, certFile: string, ...extra: string[]): void =>
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    subject,
+    ...extra,
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+  );
+
 export interface SelfSigned {
   dir: string;
   certFile: string;
@@ -27,23 +46,7 @@ export function selfSigned(cn = '127.0.0.1'): SelfSigned {
   const certFile = path.join(dir, 'cert.pem');
   const keyFile = path.join(dir, 'key.pem');
   try {
-    openssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${cn}`,
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-    );
+    newSelfSigned(`/CN=${cn}`, keyFile, certFile, '-addext', 'subjectAltName=IP:127.0.0.1');
   } catch (error) {
     fs.rmSync(dir, { recursive: true, force: true });
     throw error;
@@ -71,21 +74,7 @@ export function makeTestCerts(): TestCerts | { skip: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bridge-tls-'));
   const file = (name: string): string => path.join(dir, name);
   try {
-    openssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=test-ca',
-      '-keyout',
-      file('ca.key'),
-      '-out',
-      file('ca.pem'),
-    );
+    newSelfSigned('/CN=test-ca', file('ca.key'), file('ca.pem'));
     for (const who of ['server', 'client']) {
       openssl(
         'req',
