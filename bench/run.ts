@@ -3,7 +3,7 @@
  * its own, each bounded in time), then writes bench/REPORT.md and bench/results.json from
  * the JSON fragments they wrote in bench/out/.
  *
- *   npx tsx bench/run.ts                         # everything (about 15 minutes on 2 cores)
+ *   npx tsx bench/run.ts                         # everything (about 8 minutes on 2 cores)
  *   npx tsx bench/run.ts --only fleet-builds,bridge-overhead
  *   npx tsx bench/run.ts --report-only           # rewrite the report from bench/out/*.json
  *   npx tsx bench/run.ts --quick                 # fewer runs: to check the scripts, not for the report

@@ -24,7 +24,7 @@ export function packageSection(k: Fragment<'function-package'>): string[] {
     `${nodeOptions}. The reference is a **minimal handler**: the Powertools Logger and nothing else, bundled with the`,
     'same esbuild options. It, the **HTTP floor** (that handler plus what the functions load of undici: its Agent and',
     "`request`, functions/openstack/undici.ts), undici's public entry alone (bundled the same way) and",
-    "`require('@aws-sdk/client-ssm')` alone are measured in the same rounds as the six functions: ${k.init.runs} rounds,",
+    `\`require('@aws-sdk/client-ssm')\` alone are measured in the same rounds as the six functions: ${k.init.runs} rounds,`,
     'each over all of them in turn.',
     `${load(k.meta)}.`,
     '',

@@ -6,7 +6,7 @@ export function reproduceSection(): string[] {
   p(
     '## Reproduce',
     '',
-    '    bash scripts/setup.sh && npm run bench          # all four, then this report (about 15 minutes on 2 cores)',
+    '    bash scripts/setup.sh && npm run bench          # all four, then this report (about 8 minutes on 2 cores)',
     '    npx tsx bench/run.ts --only fleet-builds         # one script, then the report from the fragments there are',
     '    npx tsx bench/run.ts --report-only               # the report again from bench/out/*.json',
     '    npx tsx bench/fleet-builds.ts --quick            # one script alone (options: the comment at its top)',
