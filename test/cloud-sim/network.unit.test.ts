@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
 import { PRIVATE_NETWORK, PUBLIC_NETWORK, startCloudSim } from '../../scripts/cloud-sim';
 import type { CloudSim } from '../../scripts/cloud-sim';
-import { until } from '../../scripts/harness';
+import { sleep, until } from '../../scripts/harness';
 import { clients, issueToken, serverBody } from './helpers';
 
 let sim: CloudSim;
@@ -35,6 +35,14 @@ async function portOf(serverId: string): Promise<{ id: string; fixed_ips: { ip_a
   return ports.body.ports[0];
 }
 
+/** POST /floatingips on the public network, with any other attributes given; the whole answer. */
+function allocateFloatingIp(attributes: Record<string, unknown> = {}) {
+  return api.neutron('/floatingips', {
+    method: 'POST',
+    body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id, ...attributes } },
+  });
+}
+
 test('networks: private and external public, with filters', async () => {
   const all = await api.neutron('/networks');
   assert.deepEqual(all.body.networks.map((n: { name: string }) => n.name).sort(), ['private', 'public']);
@@ -59,10 +67,7 @@ test('Neutron floating IP: create, find by description, associate, port_details,
   const port = await portOf(serverId);
   assert.equal((await api.neutron(`/ports/${port.id}`)).body.port.device_owner, 'compute:nova');
 
-  const created = await api.neutron('/floatingips', {
-    method: 'POST',
-    body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id, description: 'job-42' } },
-  });
+  const created = await allocateFloatingIp({ description: 'job-42' });
   assert.equal(created.status, 201);
   const fip = created.body.floatingip;
   assert.match(fip.floating_ip_address, /^127\.0\.100\.\d+$/);
@@ -118,10 +123,7 @@ test('Neutron floating IP: create, find by description, associate, port_details,
     ],
   );
 
-  const second = await api.neutron('/floatingips', {
-    method: 'POST',
-    body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id } },
-  });
+  const second = await allocateFloatingIp();
   const conflict = await api.neutron(`/floatingips/${second.body.floatingip.id}`, {
     method: 'PUT',
     body: { floatingip: { port_id: port.id } },
@@ -164,20 +166,9 @@ test('Neutron create errors: non-external network, missing network, quota OverQu
   });
 
   for (let i = 0; i < 3; i += 1) {
-    assert.equal(
-      (
-        await api.neutron('/floatingips', {
-          method: 'POST',
-          body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id } },
-        })
-      ).status,
-      201,
-    );
+    assert.equal((await allocateFloatingIp()).status, 201);
   }
-  const over = await api.neutron('/floatingips', {
-    method: 'POST',
-    body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id } },
-  });
+  const over = await allocateFloatingIp();
   assert.equal(over.status, 409);
   assert.deepEqual(over.body, {
     NeutronError: { type: 'OverQuota', message: "Quota exceeded for resources: ['floatingip'].", detail: '' },
@@ -187,12 +178,7 @@ test('Neutron create errors: non-external network, missing network, quota OverQu
 test('association behaviour: delayed and never', async () => {
   const serverId = await activeServer('slow-assoc');
   const port = await portOf(serverId);
-  const fip = (
-    await api.neutron('/floatingips', {
-      method: 'POST',
-      body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id } },
-    })
-  ).body.floatingip;
+  const fip = (await allocateFloatingIp()).body.floatingip;
 
   sim.faults.floatingIpAssociation({ delayMs: 100 });
   const accepted = await api.neutron(`/floatingips/${fip.id}`, {
@@ -211,7 +197,7 @@ test('association behaviour: delayed and never', async () => {
   await api.neutron(`/floatingips/${fip.id}`, { method: 'PUT', body: { floatingip: { port_id: null } } });
   sim.faults.floatingIpAssociation('never');
   await api.neutron(`/floatingips/${fip.id}`, { method: 'PUT', body: { floatingip: { port_id: port.id } } });
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await sleep(50);
   assert.equal((await api.neutron(`/floatingips/${fip.id}`)).body.floatingip.port_id, null);
   assert.equal(sim.floatingIps()[0]?.portId, null);
 });
@@ -219,12 +205,7 @@ test('association behaviour: delayed and never', async () => {
 test('If-Match: revision_number=N: a stale PUT or DELETE is refused with 412, as Neutron does', async () => {
   const serverId = await activeServer('if-match');
   const port = await portOf(serverId);
-  const fip = (
-    await api.neutron('/floatingips', {
-      method: 'POST',
-      body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id } },
-    })
-  ).body.floatingip;
+  const fip = (await allocateFloatingIp()).body.floatingip;
   const extensions = (await api.neutron('/extensions')).body.extensions.map((e: { alias: string }) => e.alias);
   assert.ok(extensions.includes('revision-if-match'));
   const put = (revision: string, portId: string | null) =>
@@ -338,12 +319,7 @@ test('legacy Nova os-floating-ips + addFloatingIp/removeFloatingIp share the sto
 test('deleting a server disassociates its floating IP; counts return to zero after cleanup', async () => {
   const serverId = await activeServer('short-lived');
   const port = await portOf(serverId);
-  const fip = (
-    await api.neutron('/floatingips', {
-      method: 'POST',
-      body: { floatingip: { floating_network_id: PUBLIC_NETWORK.id, port_id: port.id } },
-    })
-  ).body.floatingip;
+  const fip = (await allocateFloatingIp({ port_id: port.id })).body.floatingip;
   assert.equal(fip.port_id, port.id);
   assert.equal(sim.servers()[0]?.floatingIps[0], fip.floating_ip_address);
   assert.deepEqual({ ...sim.counts(), tokens: 0 }, { servers: 1, floatingIps: 1, ports: 1, tokens: 0 });
