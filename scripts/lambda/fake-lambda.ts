@@ -8,6 +8,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sleep } from '../harness';
 
 export interface LambdaRequest {
   functionName: string;
@@ -84,7 +85,7 @@ export async function startFakeLambda(
           req.socket.destroy();
           return;
         }
-        if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
+        if (reply.delayMs) await sleep(reply.delayMs);
         if (res.destroyed) return;
         if (reply.kind === 'result') {
           const headers: http.OutgoingHttpHeaders = {

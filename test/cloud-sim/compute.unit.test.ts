@@ -4,6 +4,7 @@ import { IMAGE_IDS, PUBLIC_NETWORK, PRIVATE_NETWORK, startCloudSim } from '../..
 import type { CloudSim } from '../../scripts/cloud-sim';
 import { clients, issueToken, serverBody, waitFor } from './helpers';
 import type { JsonResponse } from './helpers';
+import { sleep } from '../../scripts/harness';
 
 const BOOT_DELAY_MS = 150;
 let sim: CloudSim;
@@ -84,7 +85,7 @@ test('server outcome rules: ERROR with a fault, and stuck in BUILD', async () =>
   const doomed = await boot('doomed-1');
   const stuck = await boot('stuck-1');
   const fine = await boot('fine-1');
-  await new Promise((resolve) => setTimeout(resolve, BOOT_DELAY_MS + 50));
+  await sleep(BOOT_DELAY_MS + 50);
 
   const failed = (await statusOf(doomed)).body.server;
   assert.equal(failed.status, 'ERROR');
@@ -260,7 +261,7 @@ test('deleteDelayMs keeps a deleted server listed as deleting for a while', asyn
     assert.equal(deleting.status, 'ACTIVE');
     assert.equal(deleting['OS-EXT-STS:task_state'], 'deleting');
     assert.equal((await client('/servers')).body.servers.length, 1);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await sleep(150);
     assert.equal((await client(`/servers/${id}`)).status, 404);
     assert.equal(slow.counts().servers, 0);
   } finally {

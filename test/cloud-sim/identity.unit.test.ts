@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { startCloudSim } from '../../scripts/cloud-sim';
 import type { CloudSim } from '../../scripts/cloud-sim';
 import { call, clients, issueToken, passwordAuth } from './helpers';
+import { sleep } from '../../scripts/harness';
 
 let sim: CloudSim;
 
@@ -220,7 +221,7 @@ test('short token TTL expires on its own', async () => {
   const shortLived = await startCloudSim({ tokenTtlSeconds: 0.05 });
   try {
     const token = await issueToken(shortLived);
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    await sleep(80);
     assert.equal((await clients(shortLived, token).nova('/flavors')).status, 401);
   } finally {
     await shortLived.close();

@@ -12,6 +12,7 @@ import type { CloudSim } from '../../scripts/cloud-sim';
 import { actionContext, functionEnv, startCloud } from '../helpers/cloud';
 import { captureLogger } from '../openstack/helpers';
 import { POOL_MARK } from '../../functions/core/servers';
+import { sleep } from '../../scripts/harness';
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -87,7 +88,7 @@ describe('with Neutron', () => {
     const [first, second] = await Promise.all([
       runAction('BUILD_DEVICE', actionContext(sim, { unique: 'job-twice' }), { action: 'BUILD_DEVICE' }),
       (async () => {
-        await new Promise((resolve) => setTimeout(resolve, 30));
+        await sleep(30);
         return runAction('BUILD_DEVICE', actionContext(sim, { unique: 'job-twice' }), { action: 'BUILD_DEVICE' });
       })(),
     ]);

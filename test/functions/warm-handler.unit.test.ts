@@ -15,6 +15,7 @@ import type { CloudSim, RequestRecord } from '../../scripts/cloud-sim';
 import { POOL_ENV, functionEnv, startCloud } from '../helpers/cloud';
 import type { FakeSsm } from './fake-ssm';
 import { startFakeSsm } from './fake-ssm';
+import { sleep } from '../../scripts/harness';
 
 const TOKEN = 'identity:POST /v3/auth/tokens';
 let sim: CloudSim;
@@ -155,7 +156,7 @@ describe('a warm function whose credentials come from SSM', () => {
 
     // The operator changes the parameter; after its max age the function reads and uses it.
     ssm.parameters.set(PARAMETER, { value: JSON.stringify({ ...sim.env, OS_REQUEST_RETRIES: '1' }) });
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await sleep(1100);
     const third = await invoke(build, { action: 'BUILD_DEVICE' });
     results.push(third.result);
     assert.equal(third.result.response, 'PASS');
