@@ -4,8 +4,8 @@
  *
  * Why not `import { Agent, request } from 'undici'`: undici's one public entry (index.js; the
  * package has no exports map) loads the whole library — fetch, WebSocket, EventSource, the
- * cache and mock agents — which doubles the bundle and costs about 30 ms of every cold start
- * for code a function never runs (bench/REPORT.md, "Function packages"). These two files are
+ * cache and mock agents — which makes each bundle 1.6 times as large and costs about 25 ms of
+ * every cold start for code a function never runs (bench/REPORT.md, section 4). These two files are
  * what that entry itself re-exports, but lib/ is not undici's published API: package.json pins
  * undici's exact version, and test/openstack/undici.unit.test.ts fails on an upgrade that
  * moves or changes them, so a bump is a deliberate change, never a silent one.
