@@ -59,16 +59,11 @@ export async function buildDevice(ctx: ActionContext, message: Message): Promise
       serverId = earlier.id;
       logger.info('resuming the build of an earlier run of this job', { name, serverId, status: earlier.status });
     } else {
-      let imageRef: string;
-      let flavorRef: string;
-      try {
-        [imageRef, flavorRef] = await Promise.all([
-          openstack.image.resolveImage(pool.image),
-          openstack.compute.resolveFlavor(pool.flavor),
-        ]);
-      } catch (error) {
-        return fail(message, describeBootError(error, pool), device);
-      }
+      // A failed lookup fails the job in the catch below, with nothing to clean up yet.
+      const [imageRef, flavorRef] = await Promise.all([
+        openstack.image.resolveImage(pool.image),
+        openstack.compute.resolveFlavor(pool.flavor),
+      ]);
       try {
         ({ id: serverId } = await openstack.compute.createServer({
           name,
