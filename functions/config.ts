@@ -14,6 +14,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { BUILD_DEADLINE_SECONDS, DEFAULT_REQUEST_POLICY, IDEMPOTENCY_WINDOW_SECONDS } from '../contract/deadlines';
 import { ConfigurationError } from '../contract/errors';
+import { nodeBasename } from '../contract/naming';
 import type { AuthSettings, CloudSettings, Interface } from './openstack';
 
 export interface PoolSettings {
@@ -87,7 +88,8 @@ export const POOL_SETTINGS_HELP: Record<string, string> = {
 
 /** Every setting; when OS_CLOUD is set, its clouds.yaml entry is read first (readCloudsYaml). */
 export async function loadSettings(env: Env = process.env): Promise<Settings> {
-  const cloudsYaml = nonEmpty(env.OS_CLOUD) === undefined ? undefined : await readCloudsYaml(env);
+  const cloudName = nonEmpty(env.OS_CLOUD);
+  const cloudsYaml = cloudName === undefined ? undefined : await readCloudsYaml(cloudName, env);
   return { cloud: loadCloudSettings(env, cloudsYaml), pool: loadPoolSettings(env) };
 }
 
@@ -96,7 +98,7 @@ export async function loadSettings(env: Env = process.env): Promise<Settings> {
 export function loadPoolSettings(env: Env): PoolSettings {
   const read = reader(env);
   return {
-    nodeBasename: (read.string('POOL_NODE_BASENAME') ?? '').replace(/_/g, '-'),
+    nodeBasename: nodeBasename(read.string('POOL_NODE_BASENAME') ?? ''),
     image: read.required('POOL_IMAGE'),
     flavor: read.required('POOL_FLAVOR'),
     keyName: read.string('POOL_KEY_NAME'),
@@ -267,10 +269,8 @@ export function cloudsYamlPaths(env: Env): string[] {
   ];
 }
 
-/** The OS_CLOUD entry of the first clouds.yaml found (cloudsYamlPaths). */
-async function readCloudsYaml(env: Env): Promise<CloudsYamlEntry> {
-  const cloudName = nonEmpty(env.OS_CLOUD);
-  if (cloudName === undefined) throw new ConfigurationError('OS_CLOUD is not set', 'OS_CLOUD');
+/** The `cloudName` (OS_CLOUD) entry of the first clouds.yaml found (cloudsYamlPaths). */
+async function readCloudsYaml(cloudName: string, env: Env): Promise<CloudsYamlEntry> {
   let parseYaml: ((text: string) => unknown) | undefined;
   for (const path of cloudsYamlPaths(env)) {
     let text: string;
