@@ -8,7 +8,7 @@ import type { ActionContext } from './context';
 import { describeError } from './errors';
 import { reuseRefusal } from './idempotency';
 import { deviceName, deviceUuid } from './naming';
-import { answerLost, mayHaveBeenCarriedOut, pollUntilDeadline } from './poll';
+import { answerLost, mayHaveBeenCarriedOut, pollUntilAny, pollUntilDeadline } from './poll';
 import { JOB_MARK, POOL_MARK, RUN_MARK } from './servers';
 import { describeBootError } from './setting-hints';
 
@@ -107,7 +107,7 @@ export async function buildDevice(ctx: ActionContext, message: Message): Promise
           name,
           error: describeError(error),
         });
-        const found = await waitForName(ctx, name);
+        const found = await pollUntilAny(ctx, { name }, () => openstack.compute.findServersByName(name));
         if (!found) {
           throw new Error(`${describeError(error)}; no server named ${name} appeared before the build deadline`);
         }
@@ -201,14 +201,6 @@ async function waitForActive(ctx: ActionContext, serverId: string): Promise<Wait
     server: last,
     broken: false,
   };
-}
-
-/** Polls for the servers with exactly this name until one shows up or the build deadline passes. */
-function waitForName(ctx: ActionContext, name: string): Promise<Server[] | undefined> {
-  return pollUntilDeadline(ctx, { name }, async () => {
-    const servers = await ctx.openstack.compute.findServersByName(name);
-    return servers.length > 0 ? servers : undefined;
-  });
 }
 
 /** The oldest of servers listed in Nova's default order (created_at, then id, descending). */

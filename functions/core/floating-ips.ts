@@ -6,7 +6,7 @@ import type { ActionContext } from './context';
 import { describeError } from './errors';
 import { reuseRefusal } from './idempotency';
 import { floatingIpDescription } from './naming';
-import { answerLost, pollUntilDeadline } from './poll';
+import { answerLost, pollUntilAny } from './poll';
 import { findPoolServer } from './servers';
 import type { Message, Result, IpInput, IpOnDeviceInput } from '../../contract';
 import { fail, pass } from '../../contract';
@@ -60,10 +60,7 @@ export async function buildIp(ctx: ActionContext, message: Message): Promise<Res
     ctx.logger.warn('the allocation got no answer; looking for the address by its description', {
       error: describeError(error),
     });
-    const found = await pollUntilDeadline(ctx, { description }, async () => {
-      const addresses = await floatingIps.findByDescription(description);
-      return addresses.length > 0 ? addresses : undefined;
-    });
+    const found = await pollUntilAny(ctx, { description }, () => floatingIps.findByDescription(description));
     if (!found) throw new Error(`${describeError(error)}; no floating IP for this job appeared before the deadline`);
   }
   const settled = ctx.clock.now() + CLOUD_TIMESTAMP_RESOLUTION_MS;

@@ -36,6 +36,18 @@ export async function pollUntilDeadline<T>(
   }
 }
 
+/** Polls `list` (as pollUntilDeadline) until it holds something; undefined if the deadline passes first. */
+export function pollUntilAny<T>(
+  ctx: ActionContext,
+  subject: Record<string, unknown>,
+  list: () => Promise<T[]>,
+): Promise<T[] | undefined> {
+  return pollUntilDeadline(ctx, subject, async () => {
+    const items = await list();
+    return items.length > 0 ? items : undefined;
+  });
+}
+
 /**
  * The work's outcome if it settles before the action's deadline, else `finished: false`
  * (the work goes on unobserved; its failure is swallowed). A real timer, not ctx.clock:
