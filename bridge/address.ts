@@ -2,6 +2,7 @@
  * Job server addresses as the command lines take them. Kept apart from config.ts (zod, YAML)
  * so the operator's job CLI can use it without loading the bridge's whole configuration.
  */
+import net from 'node:net';
 import { DEFAULT_GEARMAN_PORT } from '../contract/gearman';
 
 /** A job server's host and port. */
@@ -13,6 +14,11 @@ export interface ServerAddress {
 /** "host:port" for messages and metric labels, an IPv6 host in brackets. */
 export function formatServer(server: ServerAddress): string {
   return server.host.includes(':') ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
+}
+
+/** tls.connect's server name for a host: SNI names a DNS host, never an IP address (RFC 6066). */
+export function tlsServerName(host: string): { servername?: string } {
+  return net.isIP(host) ? {} : { servername: host };
 }
 
 /** A job server given as "host:port" ("[v6]:port"; the port defaults to gearmand's 4730) or as an address. */

@@ -5,7 +5,7 @@
  * 128+signal for a second signal.
  */
 import os from 'node:os';
-import { ConfigurationError, createLogger, deviceName, deviceUuid } from '../contract';
+import { ConfigurationError, createLogger, deviceName, deviceUuid, uniqueFromDescription } from '../contract';
 import type { BridgeConfig } from './config';
 import { helpText, loadConfig } from './config';
 import { isLoopback } from './health';
@@ -42,8 +42,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
   if (loaded.kind === 'device-name') {
     // The runbook's question: which server would a BUILD_DEVICE of this unique id have made?
     // As the log lines show a unique id: its text, or base64:<bytes> when it is not UTF-8.
-    const base64 = /^base64:([A-Za-z0-9+/]*={0,2})$/.exec(loaded.unique)?.[1];
-    const uuid = deviceUuid(base64 !== undefined ? new Uint8Array(Buffer.from(base64, 'base64')) : loaded.unique);
+    const uuid = deviceUuid(uniqueFromDescription(loaded.unique));
     if (loaded.deviceBasename === undefined) {
       process.stderr.write(
         "pool-bridge: device-basename is not set (the functions' POOL_NODE_BASENAME); the name is <POOL_NODE_BASENAME>-<uuid>:\n",

@@ -24,7 +24,7 @@ import type { LogSink } from '../contract';
 import { describeUnique } from '../contract';
 import { backoffDelay } from './invoker';
 import type { ServerAddress } from './address';
-import { formatServer } from './address';
+import { formatServer, tlsServerName } from './address';
 import type { ResponsePacket } from './gearman/protocol/packets';
 import { ASSIGN_ARGUMENTS_MAX } from './gearman/protocol/packets';
 import { PacketParser, decodeResponse } from './gearman/protocol/parser';
@@ -287,16 +287,7 @@ export class ServerConnection {
     raw.setNoDelay(true);
     if (this.options.keepAlive) raw.setKeepAlive(true, this.options.keepAliveIdleMs);
     const files = this.options.tls;
-    const socket = files
-      ? tls.connect({
-          socket: raw,
-          host,
-          ...(net.isIP(host) ? {} : { servername: host }),
-          ...(files.ca ? { ca: files.ca } : {}),
-          ...(files.cert ? { cert: files.cert } : {}),
-          ...(files.key ? { key: files.key } : {}),
-        })
-      : raw;
+    const socket = files ? tls.connect({ socket: raw, host, ...tlsServerName(host), ...files }) : raw;
     this.socket = socket;
     const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
     socket.setTimeout(timeoutMs, () => {

@@ -6,6 +6,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { formatServer } from './address';
 import type { ServerStatus } from './connection';
 import type { BridgeMetrics } from './metrics';
 
@@ -72,7 +73,7 @@ export async function startHealthServer(options: {
   });
   const address = server.address() as AddressInfo;
   const host = address.address;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+  const url = `http://${formatServer({ host, port: address.port })}`;
   return {
     host,
     port: address.port,

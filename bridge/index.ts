@@ -89,7 +89,7 @@ export async function startBridge(config: BridgeConfig, deps: BridgeDeps): Promi
           {
             servers: config.servers,
             intervalMs: config.queuePollIntervalMs,
-            ...(tlsFiles ? { tls: { ...tlsFiles } } : {}),
+            ...(tlsFiles ? { tls: tlsFiles } : {}),
           },
           { metrics, logger },
         )

@@ -20,6 +20,7 @@ import https from 'node:https';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { defaultInvokeTimeoutSeconds } from '../contract';
 
 import type { Invoker, InvokeOutcome } from './invoker';
 import { ABORTED, backoffDelay, timedOut } from './invoker';
@@ -49,7 +50,7 @@ export interface LambdaInvokerOptions {
   endpoint?: string;
   /** Explicit credentials; undefined: the SDK's default chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** How long to wait for one function to answer (default 960 s). */
+  /** How long to wait for one function to answer (default: the longest function timeout plus the bridge margin, defaultInvokeTimeoutSeconds()). */
   invokeTimeoutMs?: number;
   /** TCP connect timeout to the endpoint (default 10 s; the function cannot have started). */
   connectTimeoutMs?: number;
@@ -65,8 +66,6 @@ export interface LambdaInvokerOptions {
   onLostAnswer?: (info: { functionName: string; attempt: number; delayMs: number; error: string }) => void;
 }
 
-const DEFAULT_INVOKE_TIMEOUT_MS = 960_000;
-
 export class LambdaInvoker implements Invoker {
   readonly client: LambdaClient;
   private readonly invokeTimeoutMs: number;
@@ -76,7 +75,7 @@ export class LambdaInvoker implements Invoker {
   private readonly onLostAnswer: LambdaInvokerOptions['onLostAnswer'];
 
   constructor(options: LambdaInvokerOptions = {}) {
-    this.invokeTimeoutMs = options.invokeTimeoutMs ?? DEFAULT_INVOKE_TIMEOUT_MS;
+    this.invokeTimeoutMs = options.invokeTimeoutMs ?? defaultInvokeTimeoutSeconds() * 1000;
     this.throttle = {
       maxRetries: options.throttle?.maxRetries ?? 8,
       baseDelayMs: options.throttle?.baseDelayMs ?? 200,

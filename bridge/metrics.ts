@@ -82,9 +82,13 @@ class LabelledHistogram {
   }
 }
 
+/** jobCounts' key: the label pair, joined by a character neither label holds. */
+function jobKey(action: string, outcome: string): string {
+  return `${action}\u0000${outcome}`;
+}
+
 export class BridgeMetrics {
   readonly registry = new Registry();
-  private readonly jobs: Counter<'action' | 'outcome'>;
   readonly inFlight: Gauge;
   readonly orphaned: Gauge;
   private readonly invokeSeconds: LabelledHistogram;
@@ -108,7 +112,7 @@ export class BridgeMetrics {
 
   /** One job answered (or not): pool_bridge_jobs_total{action,outcome}. */
   jobDone(action: string, outcome: string): void {
-    const key = `${action}\u0000${outcome}`;
+    const key = jobKey(action, outcome);
     const entry = this.jobCounts.get(key);
     if (entry) entry.count += 1;
     else this.jobCounts.set(key, { action, outcome, count: 1 });
@@ -122,7 +126,8 @@ export class BridgeMetrics {
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     const jobCounts = this.jobCounts;
-    this.jobs = new Counter({
+    // Kept by the registry alone: its collect() copies jobCounts at each scrape.
+    new Counter({
       name: 'pool_bridge_jobs_total',
       help: 'Jobs taken, by action and outcome (pass, fail, work_fail, lost: connection gone before the answer, not_started: arrived while draining)',
       labelNames: ['action', 'outcome'],
@@ -225,7 +230,7 @@ export class BridgeMetrics {
     // increase, so the first burst of FAILs after a start would not count in a rate().
     for (const action of Object.keys(ACTIONS)) {
       for (const outcome of ['pass', 'fail', 'work_fail', 'lost']) {
-        this.jobCounts.set(`${action}\u0000${outcome}`, { action, outcome, count: 0 });
+        this.jobCounts.set(jobKey(action, outcome), { action, outcome, count: 0 });
       }
       this.invokeSeconds.zero(action);
     }

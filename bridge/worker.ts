@@ -8,7 +8,7 @@
  * Orphans: when a connection drops, gearmand re-queues its jobs, but their invokes run on
  * (a Lambda invoke cannot be called back) and their answers have nowhere to go. They leave
  * their slots at once, so the re-queued jobs start as soon as the connection is back, and
- * are counted apart, up to a bound (`maxOrphans`, default `concurrency`): past it the bridge
+ * are counted apart, up to a bound (`maxOrphans`, equal to `concurrency`): past it the bridge
  * takes no job until enough of them end, so the invokes it has open stay bounded.
  *
  * A job the bridge did not ask for (a JOB_ASSIGN with no grab outstanding: gearmand never
@@ -38,8 +38,6 @@ export interface WorkerOptions {
   connection: Omit<ConnectionOptions, 'maxPayloadBytes'>;
   concurrency: number;
   job: JobOptions;
-  /** Orphaned invokes allowed before the bridge stops taking jobs (default: concurrency). */
-  maxOrphans?: number;
   /**
    * The longest a job's invoke may take before it is answered with a FAIL; a job's own
    * deadline is its function's timeout plus the margin (contract/deadlines.json), when shorter.
@@ -111,8 +109,9 @@ export class Worker {
     return this.orphans.size;
   }
 
+  /** Orphaned invokes allowed before the bridge stops taking jobs: as many as slots. */
   get maxOrphans(): number {
-    return this.options.maxOrphans ?? this.options.concurrency;
+    return this.options.concurrency;
   }
 
   /** Why the bridge takes no job although connected, or undefined. */

@@ -54,6 +54,16 @@ export function describeUnique(unique: Uint8Array): string {
   return utf8Text(unique) ?? `base64:${Buffer.from(unique).toString('base64')}`;
 }
 
+/**
+ * describeUnique's inverse, for a unique id copied from a log line: the bytes of a
+ * `base64:<bytes>` text, any other text as it is. Padding may be left out (Buffer's base64
+ * decoder reads what is there).
+ */
+export function uniqueFromDescription(text: string): string | Uint8Array {
+  const base64 = /^base64:([A-Za-z0-9+/]*={0,2})$/.exec(text)?.[1];
+  return base64 !== undefined ? new Uint8Array(Buffer.from(base64, 'base64')) : text;
+}
+
 export function wrap(message: Message, unique?: string | Uint8Array, handle?: string): Envelope {
   const envelope: Envelope = { envelope: ENVELOPE_VERSION, message };
   if (unique !== undefined && unique.length > 0) {

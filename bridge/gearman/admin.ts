@@ -13,7 +13,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { PoolManagerError } from '../../contract/errors';
 import type { ServerAddress } from '../address';
-import { formatServer, toServerAddress } from '../address';
+import { formatServer, tlsServerName, toServerAddress } from '../address';
 
 const DEFAULT_TIMEOUT_MS = 2000;
 
@@ -130,7 +130,7 @@ export function adminCommand(
   return new Promise((resolve, reject) => {
     const send = (): void => void socket.write(`${command}\n`);
     const socket = options.tls
-      ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...options.tls }, send)
+      ? tls.connect({ host, port, ...tlsServerName(host), ...options.tls }, send)
       : net.connect({ host, port }, send);
     let text = '';
     let settled = false;
