@@ -7,7 +7,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { v5 as uuidv5 } from 'uuid';
-import { DEVICE_UUID_NAMESPACE, deviceName, deviceUuid, uniqueBytes } from '../../contract';
+import {
+  DEVICE_UUID_NAMESPACE,
+  describeUnique,
+  deviceName,
+  deviceUuid,
+  uniqueBytes,
+  uniqueFromDescription,
+} from '../../contract';
 import * as functionsNaming from '../../functions/core/naming';
 
 test('a fixed unique id gives a fixed name (the runbook example of docs/operations.md)', () => {
@@ -51,4 +58,15 @@ test('a unique id as text and as its UTF-8 bytes give the same uuid; ids that di
 test('the functions name devices with the same functions', () => {
   assert.equal(functionsNaming.deviceUuid, deviceUuid);
   assert.equal(functionsNaming.deviceName, deviceName);
+});
+
+test('a unique id as logs describe it (base64: for bytes that are not UTF-8) names the same device as the id', () => {
+  const bytes = Uint8Array.of(0xff, 0x00, 0x41, 0xc3);
+  assert.equal(describeUnique(bytes), 'base64:/wBBww==');
+  assert.deepEqual(uniqueFromDescription(describeUnique(bytes)), bytes);
+  assert.equal(deviceUuid(uniqueFromDescription('base64:/wBBww==')), deviceUuid(bytes));
+  assert.equal(deviceUuid(bytes), '1286acff-a38f-5303-99ff-89ae0e5ff813');
+  // Text ids are taken as they are, a text that is not the base64: form included.
+  assert.equal(uniqueFromDescription('job-ops-1'), 'job-ops-1');
+  assert.equal(uniqueFromDescription('base64:not base64!'), 'base64:not base64!');
 });
