@@ -1,6 +1,6 @@
 /** Nova flavors: list (filters, sorting, paging), show, and os-extra_specs. */
 import { ApiError } from '../errors';
-import { FLAVORS } from '../fixtures';
+import { FLAVORS, flavorById } from '../fixtures';
 import type { FlavorFixture } from '../fixtures';
 import { json } from '../http';
 import type { SimReply } from '../http';
@@ -100,7 +100,7 @@ export function listFlavors(cr: ComputeRequest, detailed: boolean): SimReply {
 }
 
 function findFlavor(id: string): FlavorFixture {
-  const flavor = FLAVORS.find((f) => f.id === id);
+  const flavor = flavorById(id);
   if (!flavor) throw new ApiError(404, `Flavor ${id} could not be found.`);
   return flavor;
 }
