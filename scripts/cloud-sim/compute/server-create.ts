@@ -97,18 +97,20 @@ function parseSecurityGroups(
   server: Record<string, unknown>,
 ): { requested: string[]; ids: string[] } {
   const groups = server.security_groups;
-  const requested = groups === undefined ? ['default'] : undefined;
-  if (groups !== undefined && !Array.isArray(groups))
+  let names: string[];
+  if (groups === undefined) {
+    names = ['default'];
+  } else if (!Array.isArray(groups)) {
     throw schemaError('security_groups', groups, `${quoted(groups)} is not of type 'array'`);
-  const names =
-    requested ??
-    (groups as unknown[]).map((group: unknown) => {
+  } else {
+    names = groups.map((group: unknown) => {
       if (!isObject(group) || !('name' in group))
         throw schemaError('security_groups', groups, "'name' is a required property");
       if (typeof group.name !== 'string')
         throw schemaError('name', group.name, `${quoted(group.name)} is not of type 'string'`);
       return group.name;
     });
+  }
   const store = cr.cloud.state.securityGroups;
   const ids = [...new Set(names)].map((ref) => {
     const found = store.resolve(cr.token.projectId, ref);
