@@ -17,8 +17,6 @@ const deadlines = require('../../contract/deadlines.json');
 
 /** A function whose slowest run in 5 minutes reaches this share of its timeout alarms. */
 const DURATION_ALARM_SHARE = 0.9;
-/** The metrics namespace of the functions (serverless.yml POWERTOOLS_METRICS_NAMESPACE). */
-const NAMESPACE = 'LibraPoolManager';
 const FUNCTIONS = Object.keys(deadlines.functions);
 
 const durationAlarmMs = Object.fromEntries(
@@ -59,6 +57,8 @@ async function dashboardBody({ resolveVariable }) {
   const service = await resolveVariable('self:service');
   const stage = await resolveVariable('sls:stage');
   const region = await resolveVariable('self:provider.region');
+  // The namespace the functions publish their business figures in.
+  const namespace = await resolveVariable('self:provider.environment.POWERTOOLS_METRICS_NAMESPACE');
   const name = (fn) => `${service}-${stage}-${fn}`;
   const lambda = (metric, stat) =>
     FUNCTIONS.map((fn) => ['AWS/Lambda', metric, 'FunctionName', name(fn), { stat, label: fn }]);
@@ -84,7 +84,7 @@ async function dashboardBody({ resolveVariable }) {
     graph(
       'Device builds: PASS and FAIL',
       ['PASS', 'FAIL'].map((outcome) => [
-        NAMESPACE,
+        namespace,
         'DeviceBuilds',
         'service',
         service,
@@ -98,7 +98,7 @@ async function dashboardBody({ resolveVariable }) {
     graph(
       'Seconds from a build request to ACTIVE',
       ['Average', 'p90', 'Maximum'].map((stat) => [
-        NAMESPACE,
+        namespace,
         'SecondsToActive',
         'service',
         service,
@@ -111,7 +111,7 @@ async function dashboardBody({ resolveVariable }) {
       'Floating IP operations',
       ['BUILD_IP', 'ASSIGN_IP', 'REMOVE_IP', 'DELETE_IP'].flatMap((operation) =>
         ['PASS', 'FAIL'].map((outcome) => [
-          NAMESPACE,
+          namespace,
           'FloatingIpOperations',
           'service',
           service,
@@ -127,14 +127,14 @@ async function dashboardBody({ resolveVariable }) {
     ),
     graph(
       'FAIL results per action',
-      Object.keys(ACTION_OF).map((fn) => [
-        NAMESPACE,
+      Object.values(ACTION_OF).map((action) => [
+        namespace,
         'Failures',
         'service',
         service,
         'action',
-        ACTION_OF[fn],
-        { stat: 'Sum', label: ACTION_OF[fn] },
+        action,
+        { stat: 'Sum', label: action },
       ]),
       12,
       20,

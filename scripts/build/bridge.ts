@@ -14,11 +14,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 
-export const ROOT = path.resolve(import.meta.dirname, '..', '..');
-export const DIST = path.join(ROOT, 'dist');
-export const BRIDGE_FILE = path.join(DIST, 'pool-bridge.mjs');
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const DIST = path.join(ROOT, 'dist');
+const BRIDGE_FILE = path.join(DIST, 'pool-bridge.mjs');
 
-export function packageVersion(): string {
+function packageVersion(): string {
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
@@ -95,7 +95,7 @@ drains first). Options: node /opt/pool-bridge/pool-bridge.mjs --help.
 `;
 
 /** dist/pool-bridge-<version>.tar.gz: the built file (and map), the unit, the example YAML, INSTALL. */
-export function releaseTarball(): string {
+function releaseTarball(): string {
   const version = packageVersion();
   const name = `pool-bridge-${version}`;
   const stage = path.join(DIST, name);

@@ -83,6 +83,10 @@ export const FLAVORS: readonly FlavorFixture[] = [
   },
 ];
 
+export function flavorById(id: string): FlavorFixture | undefined {
+  return FLAVORS.find((flavor) => flavor.id === id);
+}
+
 export interface SubnetFixture {
   id: string;
   name: string;

@@ -52,6 +52,13 @@ function nonNegativeInteger(text: string | undefined, flag: string): number | un
   return Number(text);
 }
 
+function commaList(text: string | undefined, flag: string): string[] | undefined {
+  if (text === undefined) return undefined;
+  const names = text.split(',').map((name) => name.trim());
+  if (names.some((name) => name === '')) throw new Error(`${flag} needs names separated by commas`);
+  return names;
+}
+
 function parseOptions(argv: string[]): { options: CloudSimOptions; quiet: boolean } | 'help' {
   const { values } = parseArgs({
     args: argv,
@@ -85,16 +92,10 @@ function parseOptions(argv: string[]): { options: CloudSimOptions; quiet: boolea
   if (tokenTtlSeconds !== undefined) options.tokenTtlSeconds = tokenTtlSeconds;
   if (values.region !== undefined) options.region = values.region;
   if (values.password !== undefined) options.password = values.password;
-  if (values['availability-zones'] !== undefined) {
-    const zones = values['availability-zones'].split(',').map((zone) => zone.trim());
-    if (zones.some((zone) => zone === '')) throw new Error(`--availability-zones needs names separated by commas`);
-    options.availabilityZones = zones;
-  }
-  if (values.networks !== undefined) {
-    const networks = values.networks.split(',').map((network) => network.trim());
-    if (networks.some((network) => network === '')) throw new Error(`--networks needs names separated by commas`);
-    options.networks = networks;
-  }
+  const availabilityZones = commaList(values['availability-zones'], '--availability-zones');
+  const networks = commaList(values.networks, '--networks');
+  if (availabilityZones !== undefined) options.availabilityZones = availabilityZones;
+  if (networks !== undefined) options.networks = networks;
   return { options, quiet: values.quiet ?? false };
 }
 

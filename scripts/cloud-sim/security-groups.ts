@@ -113,11 +113,16 @@ export class SecurityGroupStore {
     return group;
   }
 
-  update(group: SecurityGroupRecord, fields: { name?: string; description?: string }, now: number): void {
+  /** A PUT: the fields given (undefined ones stay as they are), one revision. */
+  update(
+    group: SecurityGroupRecord,
+    fields: { name?: string; description?: string; stateful?: boolean },
+    now: number,
+  ): void {
     if (fields.name !== undefined) group.name = fields.name;
     if (fields.description !== undefined) group.description = fields.description;
-    group.updatedAt = now;
-    group.revision += 1;
+    if (fields.stateful !== undefined) group.stateful = fields.stateful;
+    this.touch(group, now);
   }
 
   /** Removes the group, its rules, and other groups' rules that name it as remote group (a cascade in Neutron's schema). */
@@ -139,21 +144,20 @@ export class SecurityGroupStore {
   addRule(fields: NewSecurityGroupRule, now: number): SecurityGroupRuleRecord {
     const rule: SecurityGroupRuleRecord = { ...fields, id: newUuid(), createdAt: now, updatedAt: now, revision: 0 };
     this.rules.set(rule.id, rule);
-    const group = this.groups.get(rule.securityGroupId);
-    if (group) {
-      group.revision += 1;
-      group.updatedAt = now;
-    }
+    this.touch(this.groups.get(rule.securityGroupId), now);
     return rule;
   }
 
   deleteRule(rule: SecurityGroupRuleRecord, now: number): void {
     this.rules.delete(rule.id);
-    const group = this.groups.get(rule.securityGroupId);
-    if (group) {
-      group.revision += 1;
-      group.updatedAt = now;
-    }
+    this.touch(this.groups.get(rule.securityGroupId), now);
+  }
+
+  /** A change to the group or its rules: a new revision and update time. */
+  private touch(group: SecurityGroupRecord | undefined, now: number): void {
+    if (!group) return;
+    group.updatedAt = now;
+    group.revision += 1;
   }
 
   private addGroup(

@@ -28,7 +28,7 @@ import { DEFAULT_FUNCTION_PREFIX, DEFAULT_GEARMAN_PORT, GEARMAN_FUNCTION } from 
 import type { CloudSim, CloudSimOptions } from '../cloud-sim';
 import { startCloudSim } from '../cloud-sim';
 import type { Gearmand, Service } from '../harness';
-import { GEARMAND, StartError, accepts, answers, freePort, startGearmand, startService } from '../harness';
+import { GEARMAND, StartError, accepts, answers, onFreePorts, startGearmand, startService } from '../harness';
 import type { Prometheus } from './prometheus';
 import { findPrometheus, startPrometheus } from './prometheus';
 
@@ -342,10 +342,10 @@ export interface OfflineOptions {
 /** serverless offline on free loopback ports, ready once its Lambda endpoint accepts connections. */
 export async function startOffline(options: OfflineOptions): Promise<FleetService & { url: string }> {
   const { staging, env, logFile } = options;
-  for (let attempt = 1; ; attempt += 1) {
-    const lambdaPort = await freePort(HOST);
-    const httpPort = await freePort(HOST);
-    try {
+  return onFreePorts(
+    HOST,
+    2,
+    async (lambdaPort, httpPort) => {
       const service = await startService({
         name: 'functions (serverless offline)',
         command: process.execPath,
@@ -375,12 +375,9 @@ export async function startOffline(options: OfflineOptions): Promise<FleetServic
         ...(options.onLine ? { onLine: options.onLine } : {}),
       });
       return Object.assign(service, { url: `http://${HOST}:${lambdaPort}`, logFile });
-    } catch (error) {
-      // Another process took a port between freePort() and the listen: try new ones.
-      if (attempt < 3 && error instanceof StartError && /EADDRINUSE/.test(error.message)) continue;
-      throw error;
-    }
-  }
+    },
+    (error) => error instanceof StartError && /EADDRINUSE/.test(error.message),
+  );
 }
 
 async function startPoolBridge(

@@ -16,7 +16,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { formatServer } from '../../bridge/address';
 import type { Exit, Service } from '../harness';
-import { StartError, freePort, startService } from '../harness';
+import { StartError, onFreePorts, startService } from '../harness';
 
 /** The scrape job of pool-bridge: the alert rules select `job="pool-bridge"`. */
 export const BRIDGE_JOB = 'pool-bridge';
@@ -108,11 +108,12 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   const configFile = path.join(dir, 'prometheus.yml');
   fs.writeFileSync(configFile, prometheusConfig(options));
   try {
-    for (let attempt = 1; ; attempt += 1) {
-      const port = await freePort(host);
-      const listen = formatServer({ host, port });
-      const url = `http://${listen}`;
-      try {
+    return await onFreePorts(
+      host,
+      1,
+      async (port) => {
+        const listen = formatServer({ host, port });
+        const url = `http://${listen}`;
         const service = await startService({
           name: 'prometheus',
           command: options.binary,
@@ -132,12 +133,9 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
           ...(options.onLine ? { onLine: options.onLine } : {}),
         });
         return prometheusHandle(service, url, dir);
-      } catch (error) {
-        // Another process took the port between freePort() and the listen: try another.
-        if (attempt < 3 && error instanceof StartError && /address already in use/.test(error.message)) continue;
-        throw error;
-      }
-    }
+      },
+      (error) => error instanceof StartError && /address already in use/.test(error.message),
+    );
   } catch (error) {
     fs.rmSync(dir, { recursive: true, force: true });
     throw error;

@@ -27,7 +27,7 @@ import path from 'node:path';
 import { PoolManagerError } from '../../contract/errors';
 import { GUARD_PATH } from './loopback';
 import { accepts, answers } from './net';
-import { HarnessTimeoutError, sleep, within } from './wait';
+import { HarnessTimeoutError, sleep, until, within } from './wait';
 
 const REAPER_PATH = path.join(import.meta.dirname, 'reaper.mjs');
 /** Output kept in memory per child unless the caller says otherwise: the tail, enough for error messages. */
@@ -175,13 +175,11 @@ export function groupAlive(pgid: number): boolean {
 }
 
 /** Polls until the group is empty or the time is up; true when it is empty. */
-async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (groupAlive(pgid)) {
-    if (Date.now() > deadline) return false;
-    await sleep(25);
-  }
-  return true;
+function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> {
+  return until(() => !groupAlive(pgid), `process group ${pgid} to empty`, timeoutMs, 25).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**

@@ -23,7 +23,7 @@ export type {
 export { StartError, groupAlive, pidAlive, run, signalGroup, spawnChild, startService } from './children';
 export type { Gearmand, GearmandOptions } from './gearmand';
 export { GEARMAND, startGearmand } from './gearmand';
-export { accepts, answers, freePort } from './net';
+export { accepts, answers, freePort, onFreePorts } from './net';
 export { HarnessTimeoutError, sleep, until, within } from './wait';
 export { envWithoutServices, minimalEnv } from './env';
 export type { ConnectionRecord } from './loopback';

@@ -13,6 +13,29 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+/**
+ * `start(...ports)` on `count` free ports of `host`. Another process may take a port between
+ * freePort() and the listen; when `inUse(error)` says that is why start failed, it tries again
+ * with new ports (three tries in all).
+ */
+export async function onFreePorts<T>(
+  host: string,
+  count: number,
+  start: (...ports: number[]) => Promise<T>,
+  inUse: (error: unknown) => boolean,
+): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i += 1) ports.push(await freePort(host));
+    try {
+      return await start(...ports);
+    } catch (error) {
+      if (attempt < 3 && inUse(error)) continue;
+      throw error;
+    }
+  }
+}
+
 /** True when something accepts a TCP connection on host:port within timeoutMs. */
 export function accepts(host: string, port: number, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {

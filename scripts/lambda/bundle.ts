@@ -12,7 +12,8 @@ import { parse } from 'yaml';
 import { FUNCTION_LIMITS } from '../../contract/deadlines';
 import type { FunctionName } from '../../contract/actions';
 
-const root = join(import.meta.dirname, '..', '..');
+/** The project root (serverless.yml, node_modules). */
+export const ROOT = join(import.meta.dirname, '..', '..');
 
 export interface ServerlessYaml {
   provider: { environment?: Record<string, string> };
@@ -23,7 +24,7 @@ export interface ServerlessYaml {
 let yml: ServerlessYaml | undefined;
 /** serverless.yml, read once. */
 export function serverlessYaml(): ServerlessYaml {
-  yml ??= parse(readFileSync(join(root, 'serverless.yml'), 'utf8')) as ServerlessYaml;
+  yml ??= parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as ServerlessYaml;
   return yml;
 }
 
@@ -48,7 +49,7 @@ export function serverlessEsbuildOptions(): BuildOptions & { outExtension: { '.j
     // exclude: provided by the Lambda runtime; here resolved from the project's node_modules (NODE_PATH).
     external: [...((e.external as string[] | undefined) ?? []), ...(e.exclude ?? [])],
     outExtension: { '.js': e.outputFileExtension ?? '.js' },
-    absWorkingDir: root,
+    absWorkingDir: ROOT,
     logLevel: 'silent',
   };
 }
@@ -57,7 +58,7 @@ export function serverlessEsbuildOptions(): BuildOptions & { outExtension: { '.j
 export function handlerEntry(fn: string): string {
   const handler = serverlessYaml().functions[fn]?.handler;
   if (handler === undefined) throw new Error(`serverless.yml has no function ${fn}`);
-  return join(root, `${handler.replace(/\.handler$/, '')}.ts`);
+  return join(ROOT, `${handler.replace(/\.handler$/, '')}.ts`);
 }
 
 export interface Bundle {

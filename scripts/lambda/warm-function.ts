@@ -10,9 +10,9 @@ import type { FunctionName } from '../../contract/actions';
 import type { Result } from '../../contract/result';
 import type { Child } from '../harness';
 import { spawnChild, within } from '../harness';
+import { ROOT } from './bundle';
 import type { Bundle } from './bundle';
 
-const ROOT = path.join(import.meta.dirname, '..', '..');
 const RUNNER = path.join(import.meta.dirname, 'warm-runner.mjs');
 
 export interface TimedInvocation {

@@ -1,9 +1,10 @@
 /** Nova flavors: list (filters, sorting, paging), show, and os-extra_specs. */
 import { ApiError } from '../errors';
-import { FLAVORS } from '../fixtures';
+import { FLAVORS, flavorById } from '../fixtures';
 import type { FlavorFixture } from '../fixtures';
 import { json } from '../http';
 import type { SimReply } from '../http';
+import { markerStart, nextLinks } from './request';
 import type { ComputeRequest } from './request';
 
 /** Sort keys Nova accepts, mapped to the fixture field they order by. */
@@ -70,21 +71,15 @@ function sorted(cr: ComputeRequest, flavors: FlavorFixture[]): FlavorFixture[] {
   });
 }
 
-function pageOf(cr: ComputeRequest, flavors: FlavorFixture[]): { page: FlavorFixture[]; limited: boolean } {
-  const query = cr.request.query;
-  let start = 0;
-  const marker = query.get('marker');
-  if (marker !== null) {
-    const index = flavors.findIndex((f) => f.id === marker);
-    if (index < 0) throw new ApiError(400, `marker [${marker}] not found`);
-    start = index + 1;
-  }
-  const rawLimit = query.get('limit');
-  if (rawLimit === null) return { page: flavors.slice(start), limited: false };
+/** The requested page and the `limit` it was cut to (undefined when the client gave none). */
+function pageOf(cr: ComputeRequest, flavors: FlavorFixture[]): { page: FlavorFixture[]; limit: number | undefined } {
+  const start = markerStart(cr, flavors);
+  const rawLimit = cr.request.query.get('limit');
+  if (rawLimit === null) return { page: flavors.slice(start), limit: undefined };
   if (!/^-?\d+$/.test(rawLimit)) throw new ApiError(400, 'limit param must be an integer');
   const limit = Number(rawLimit);
   if (limit < 0) throw new ApiError(400, 'limit param must be positive');
-  return { page: flavors.slice(start, start + limit), limited: true };
+  return { page: flavors.slice(start, start + limit), limit };
 }
 
 export function listFlavors(cr: ComputeRequest, detailed: boolean): SimReply {
@@ -97,19 +92,15 @@ export function listFlavors(cr: ComputeRequest, detailed: boolean): SimReply {
       (minDisk === undefined || f.disk >= minDisk) &&
       (isPublic === undefined || isPublic),
   );
-  const { page, limited } = pageOf(cr, sorted(cr, selected));
+  const { page, limit } = pageOf(cr, sorted(cr, selected));
   const body: Record<string, unknown> = { flavors: page.map((f) => flavorView(cr, f, detailed)) };
-  const last = page[page.length - 1];
-  if (limited && last && page.length === Number(cr.request.query.get('limit'))) {
-    const next = new URLSearchParams(cr.request.query);
-    next.set('marker', last.id);
-    body.flavors_links = [{ rel: 'next', href: `${cr.apiUrl}/flavors${detailed ? '/detail' : ''}?${next.toString()}` }];
-  }
+  const links = nextLinks(cr, detailed ? 'flavors/detail' : 'flavors', page, limit);
+  if (links) body.flavors_links = links;
   return json(200, body);
 }
 
 function findFlavor(id: string): FlavorFixture {
-  const flavor = FLAVORS.find((f) => f.id === id);
+  const flavor = flavorById(id);
   if (!flavor) throw new ApiError(404, `Flavor ${id} could not be found.`);
   return flavor;
 }

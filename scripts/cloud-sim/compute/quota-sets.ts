@@ -1,6 +1,6 @@
 /** Nova os-quota-sets (show, detail, defaults, update, delete) and the usage counts behind them. */
 import { ApiError } from '../errors';
-import { FLAVORS } from '../fixtures';
+import { flavorById } from '../fixtures';
 import { isObject, json, noContent } from '../http';
 import { NOVA_QUOTAS, NOVA_QUOTAS_REMOVED_AT_2_36, NOVA_QUOTAS_REMOVED_AT_2_57, UNLIMITED } from '../quotas';
 import type { NovaQuota } from '../quotas';
@@ -17,12 +17,14 @@ const MAX_LIMIT = 0x7fffffff;
  */
 export function novaUsage(state: CloudState, projectId: string): Record<NovaQuota, number> {
   const servers = state.serversOf(projectId);
-  const flavorOf = (id: string) => FLAVORS.find((f) => f.id === id);
   const groups = state.serverGroups.ofProject(projectId);
   const usage = Object.fromEntries(NOVA_QUOTAS.map((name) => [name, 0])) as Record<NovaQuota, number>;
   usage.instances = servers.length;
-  usage.cores = servers.reduce((sum, s) => sum + (flavorOf(s.flavorId)?.vcpus ?? 0), 0);
-  usage.ram = servers.reduce((sum, s) => sum + (flavorOf(s.flavorId)?.ram ?? 0), 0);
+  for (const server of servers) {
+    const flavor = flavorById(server.flavorId);
+    usage.cores += flavor?.vcpus ?? 0;
+    usage.ram += flavor?.ram ?? 0;
+  }
   usage.key_pairs = 1;
   usage.server_groups = groups.length;
   usage.server_group_members = groups.reduce((sum, g) => sum + g.members.length, 0);

@@ -109,3 +109,29 @@ export function rejectUnexpected(container: string, fields: Record<string, unkno
     );
   }
 }
+
+/** Where a page starts: just after the item the `marker` query parameter names (0 without one, 400 for an unknown id). */
+export function markerStart(cr: ComputeRequest, items: readonly { id: string }[]): number {
+  const marker = cr.request.query.get('marker');
+  if (marker === null) return 0;
+  const index = items.findIndex((item) => item.id === marker);
+  if (index < 0) throw new ApiError(400, `marker [${marker}] not found`);
+  return index + 1;
+}
+
+/**
+ * Nova's `<collection>_links`: a "next" link (the same query, marker set to the page's last id) when the
+ * client asked for a `limit` and the page is full; undefined otherwise. `path` is below /v2.1, e.g. 'servers/detail'.
+ */
+export function nextLinks(
+  cr: ComputeRequest,
+  path: string,
+  page: readonly { id: string }[],
+  limit: number | undefined,
+): { rel: string; href: string }[] | undefined {
+  const last = page[page.length - 1];
+  if (limit === undefined || !last || page.length !== limit) return undefined;
+  const next = new URLSearchParams(cr.request.query);
+  next.set('marker', last.id);
+  return [{ rel: 'next', href: `${cr.apiUrl}/${path}?${next.toString()}` }];
+}

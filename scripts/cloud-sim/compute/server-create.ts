@@ -1,6 +1,7 @@
 /** Validation of POST /servers bodies, in the order and wording Nova uses. */
 import { ApiError } from '../errors';
-import { DEFAULT_FAULT_MESSAGE, FLAVORS, IMAGES, KEYPAIR, PRIVATE_NETWORK } from '../fixtures';
+import { DEFAULT_FAULT_MESSAGE, IMAGES, KEYPAIR, PRIVATE_NETWORK, flavorById } from '../fixtures';
+import type { FlavorFixture } from '../fixtures';
 import { isObject } from '../http';
 import { newAdminPass } from '../ids';
 import { withinLimit } from '../quotas';
@@ -42,14 +43,15 @@ function parseImage(server: Record<string, unknown>): string {
   return id;
 }
 
-function parseFlavor(server: Record<string, unknown>): string {
+function parseFlavor(server: Record<string, unknown>): FlavorFixture {
   const ref = server.flavorRef;
   if (ref === undefined) throw requiredProperty(server, 'flavorRef');
   if (typeof ref !== 'string' && typeof ref !== 'number')
     throw schemaError('flavorRef', ref, `${quoted(ref)} is not of type 'string', 'integer'`);
   const id = lastSegment(String(ref));
-  if (!FLAVORS.some((flavor) => flavor.id === id)) throw new ApiError(400, `Flavor ${id} could not be found.`);
-  return id;
+  const flavor = flavorById(id);
+  if (!flavor) throw new ApiError(400, `Flavor ${id} could not be found.`);
+  return flavor;
 }
 
 function parseKeyName(server: Record<string, unknown>): string | null {
@@ -95,18 +97,20 @@ function parseSecurityGroups(
   server: Record<string, unknown>,
 ): { requested: string[]; ids: string[] } {
   const groups = server.security_groups;
-  const requested = groups === undefined ? ['default'] : undefined;
-  if (groups !== undefined && !Array.isArray(groups))
+  let names: string[];
+  if (groups === undefined) {
+    names = ['default'];
+  } else if (!Array.isArray(groups)) {
     throw schemaError('security_groups', groups, `${quoted(groups)} is not of type 'array'`);
-  const names =
-    requested ??
-    (groups as unknown[]).map((group: unknown) => {
+  } else {
+    names = groups.map((group: unknown) => {
       if (!isObject(group) || !('name' in group))
         throw schemaError('security_groups', groups, "'name' is a required property");
       if (typeof group.name !== 'string')
         throw schemaError('name', group.name, `${quoted(group.name)} is not of type 'string'`);
       return group.name;
     });
+  }
   const store = cr.cloud.state.securityGroups;
   const ids = [...new Set(names)].map((ref) => {
     const found = store.resolve(cr.token.projectId, ref);
@@ -178,13 +182,12 @@ function parseTags(cr: ComputeRequest, server: Record<string, unknown>): string[
 }
 
 /** Nova's instance, cores and ram check: every resource over its limit is named, in this order. */
-function checkInstanceQuota(cr: ComputeRequest, flavorId: string): void {
+function checkInstanceQuota(cr: ComputeRequest, flavor: FlavorFixture): void {
   const { state } = cr.cloud;
   const projectId = cr.token.projectId;
   const limits = state.quotas.novaLimits(projectId);
-  const flavor = FLAVORS.find((f) => f.id === flavorId);
   const used = novaUsage(state, projectId);
-  const requested = { instances: 1, cores: flavor?.vcpus ?? 0, ram: flavor?.ram ?? 0 };
+  const requested = { instances: 1, cores: flavor.vcpus, ram: flavor.ram };
   const overs = (['instances', 'cores', 'ram'] as const).filter(
     (resource) => !withinLimit(limits[resource], used[resource], requested[resource]),
   );
@@ -215,7 +218,7 @@ export function parseCreateServer(cr: ComputeRequest): NewServer & { requestedSe
   const requestedZone = parseAvailabilityZone(cr, server);
   const imageId = parseImage(server);
   const networkIds = parseNetworks(cr, server);
-  const flavorId = parseFlavor(server);
+  const flavor = parseFlavor(server);
   const keyName = parseKeyName(server);
   const securityGroups = parseSecurityGroups(cr, server);
   const metadata = parseMetadata(server);
@@ -223,7 +226,7 @@ export function parseCreateServer(cr: ComputeRequest): NewServer & { requestedSe
   const group = parseServerGroup(cr, body);
   const description = cr.atLeast('2.19') ? optionalString(server, 'description') : null;
   const tags = parseTags(cr, server);
-  checkInstanceQuota(cr, flavorId);
+  checkInstanceQuota(cr, flavor);
   checkGroupMembersQuota(cr, group);
 
   const { config, state, faults } = cr.cloud;
@@ -237,7 +240,7 @@ export function parseCreateServer(cr: ComputeRequest): NewServer & { requestedSe
     projectId: cr.token.projectId,
     userId: cr.token.userId,
     imageId,
-    flavorId,
+    flavorId: flavor.id,
     keyName,
     availabilityZone: zone,
     requestedAvailabilityZone: requestedZone,

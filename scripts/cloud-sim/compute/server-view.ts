@@ -1,5 +1,5 @@
 /** Nova's server representations, per microversion. */
-import { FLAVORS } from '../fixtures';
+import { flavorById } from '../fixtures';
 import { hostIdFor } from '../ids';
 import { securityGroupNames, serverStatus } from '../state';
 import type { CloudState, ServerRecord } from '../state';
@@ -45,7 +45,7 @@ export function serverSummary(cr: ComputeRequest, server: ServerRecord): Record<
 
 function flavorView(cr: ComputeRequest, flavorId: string): Record<string, unknown> {
   if (!cr.atLeast('2.47')) return { id: flavorId, links: cr.bookmark('flavors', flavorId) };
-  const flavor = FLAVORS.find((f) => f.id === flavorId);
+  const flavor = flavorById(flavorId);
   return {
     vcpus: flavor?.vcpus ?? 1,
     ram: flavor?.ram ?? 512,

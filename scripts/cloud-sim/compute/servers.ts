@@ -8,7 +8,7 @@ import type { ServerRecord } from '../state';
 import { addFloatingIpAction, removeFloatingIpAction } from './floating-ips';
 import { parseCreateServer } from './server-create';
 import { serverAddresses, serverDetail, serverSummary } from './server-view';
-import { queryInteger } from './request';
+import { markerStart, nextLinks, queryInteger } from './request';
 import type { ComputeRequest } from './request';
 
 const MAX_LIMIT = 1000;
@@ -96,25 +96,19 @@ export function listServers(cr: ComputeRequest, detailed: boolean): SimReply {
     if (cr.atLeast('2.38')) throw new ApiError(400, 'Invalid status value');
     return json(200, { servers: [] });
   }
-  const query = cr.request.query;
   const limit = Math.min(queryInteger(cr, 'limit') ?? MAX_LIMIT, MAX_LIMIT);
-  let start = 0;
-  const marker = query.get('marker');
-  if (marker !== null) {
-    const index = filtered.findIndex((s) => s.id === marker);
-    if (index < 0) throw new ApiError(400, `marker [${marker}] not found`);
-    start = index + 1;
-  }
+  const start = markerStart(cr, filtered);
   const page = filtered.slice(start, start + limit);
   const body: Record<string, unknown> = {
     servers: page.map((s) => (detailed ? serverDetail(cr, s) : serverSummary(cr, s))),
   };
-  const last = page[page.length - 1];
-  if (last && page.length === limit && query.has('limit')) {
-    const next = new URLSearchParams(query);
-    next.set('marker', last.id);
-    body.servers_links = [{ rel: 'next', href: `${cr.apiUrl}/servers${detailed ? '/detail' : ''}?${next.toString()}` }];
-  }
+  const links = nextLinks(
+    cr,
+    detailed ? 'servers/detail' : 'servers',
+    page,
+    cr.request.query.has('limit') ? limit : undefined,
+  );
+  if (links) body.servers_links = links;
   return json(200, body);
 }
 

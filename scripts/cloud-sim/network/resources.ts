@@ -101,7 +101,7 @@ export function listNetworks(nr: NetworkRequest): SimReply {
 }
 
 export function showNetwork(nr: NetworkRequest, id: string): SimReply {
-  const network = nr.cloud.state.networks.find((n) => n.id === id);
+  const network = nr.cloud.state.networkById(id);
   if (!network) throw new ApiError(404, `Network ${id} could not be found.`, 'NetworkNotFound');
   return json(200, { network: networkView(network, nr.token.projectId) });
 }

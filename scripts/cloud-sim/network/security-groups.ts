@@ -216,13 +216,7 @@ export function updateSecurityGroup(nr: NetworkRequest, id: string): SimReply {
   if (stateful !== undefined && stateful !== group.stateful && nr.cloud.state.securityGroupInUse(group.id)) {
     throw new ApiError(409, `Security Group ${group.id} in use.`, 'SecurityGroupInUse');
   }
-  const store = nr.cloud.state.securityGroups;
-  store.update(
-    group,
-    { ...(name !== undefined ? { name } : {}), ...(description !== undefined ? { description } : {}) },
-    nr.now(),
-  );
-  if (stateful !== undefined) group.stateful = stateful;
+  nr.cloud.state.securityGroups.update(group, { name, description, stateful }, nr.now());
   return json(200, { security_group: groupView(nr, group) });
 }
 
