@@ -34,11 +34,10 @@ import { parseArgs } from 'node:util';
 import { echoPass, startFakeLambda } from '../scripts/lambda/fake-lambda';
 import type { FakeLambda } from '../scripts/lambda/fake-lambda';
 import { buildBridge } from '../scripts/build/bridge';
-import { BRIDGE_BIN } from '../scripts/fleet';
 import type { JobResult } from '../bridge/gearman';
 import { GearmanClient } from '../bridge/gearman';
 import type { Child } from '../scripts/harness';
-import { envWithoutServices, sleep, spawnChild, until } from '../scripts/harness';
+import { sleep, spawnChild, until } from '../scripts/harness';
 import type { Stat } from './lib/common';
 import { MiB, ROOT, gitState, log, logFile, round, stat } from './lib/common';
 import type { BridgeOverhead, Footprint, InFlightMemory, LoadRun, WorkerConfigResult } from './lib/fragments';
@@ -110,33 +109,15 @@ async function startCWorkers(p: number, run: number): Promise<Server> {
 
 /** The built bridge with --dry-run, its log lines to a file; optionally under the V8 profiler. */
 async function startDryRunBridge(logLevel: string, run: number | string, profileDir?: string): Promise<Server> {
-  const out = fs.openSync(logFile(`${NAME}-bridge-${logLevel}-${run}.log`), 'w');
-  const child = spawnChild({
-    name: 'pool-bridge --dry-run',
-    command: process.execPath,
-    args: [
-      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-      BRIDGE_BIN,
-      '--dry-run',
-      '--gearman',
-      gd.address,
-      '--function-name',
-      FN,
-      '--concurrency',
-      String(BRIDGE_CONCURRENCY),
-      '--log-level',
-      logLevel,
-      '--health-listen',
-      'off',
-      '--drain-timeout',
-      '5',
-    ],
-    cwd: ROOT,
-    env: envWithoutServices({ NODE_NO_WARNINGS: '1' }),
-    stdout: out,
-    stderr: out,
+  const child = startBridgeCli({
+    gearman: gd.address,
+    concurrency: BRIDGE_CONCURRENCY,
+    logLevel,
+    drainTimeout: 5,
+    extraArgs: ['--dry-run', '--function-name', FN],
+    nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    log: `${NAME}-bridge-${logLevel}-${run}.log`,
   });
-  fs.closeSync(out);
   await until(async () => (await availableWorkers(gd, FN)) >= 1, 'the bridge to register', 15_000);
   return { children: [child], stop: () => stopAll([child]) };
 }
@@ -241,7 +222,7 @@ async function bridgeStart(
   round: number,
 ): Promise<{ ms: number; idle: number; afterJobs: number }> {
   const t0 = performance.now();
-  const { child } = startBridgeCli({
+  const child = startBridgeCli({
     gearman: gd.address,
     lambdaEndpoint: lambda.url,
     logLevel: 'INFO',
@@ -323,7 +304,7 @@ async function memoryInFlight(): Promise<InFlightMemory> {
   try {
     await until(async () => (await availableWorkers(gd, GEARMAN_FUNCTION)) > 0, 'the bridge to register', 30_000);
     await sleep(1000);
-    const idle = bridge.child.memory();
+    const idle = bridge.memory();
     for (let i = 0; i < 10; i += 1) clients.push(await GearmanClient.connect(gd.address));
     const t0 = performance.now();
     for (let i = 0; i < INFLIGHT; i += 1) {
@@ -334,7 +315,7 @@ async function memoryInFlight(): Promise<InFlightMemory> {
     await until(() => lambda.requests.length >= INFLIGHT, `${INFLIGHT} invokes in flight`, 60_000);
     const fillMs = performance.now() - t0;
     await sleep(1000);
-    const busy = bridge.child.memory();
+    const busy = bridge.memory();
     const result = {
       inflight: INFLIGHT,
       reached: lambda.requests.length,
@@ -350,7 +331,7 @@ async function memoryInFlight(): Promise<InFlightMemory> {
     );
     return result;
   } finally {
-    await bridge.child.stop(2000);
+    await bridge.stop(2000);
     for (const c of clients) c.close();
     await lambda.close();
   }

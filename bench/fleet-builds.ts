@@ -32,10 +32,10 @@ import { GearmanClient } from '../bridge/gearman';
 import { MiB, log, percentile, round, stat } from './lib/common';
 import type { FleetBuilds, FleetRound, FleetSeries } from './lib/fragments';
 import { writeFragment } from './lib/fragments';
-import type { BridgeProcess, Offline } from './lib/fleet';
+import type { Offline } from './lib/fleet';
 import { availableWorkers, startBridgeCli, startOffline } from './lib/fleet';
 import { STATUS_POLL_KEY, TOKEN_KEY, countRequests } from './lib/requests';
-import type { Gearmand } from '../scripts/harness';
+import type { Child, Gearmand } from '../scripts/harness';
 import { startGearmand, until, within } from '../scripts/harness';
 
 const NAME = 'fleet-builds' as const;
@@ -141,7 +141,7 @@ async function buildRound(n: number): Promise<FleetRound> {
 
 interface Stack {
   offline: Offline;
-  bridge: BridgeProcess;
+  bridge: Child;
 }
 
 let stackSeq = 0;

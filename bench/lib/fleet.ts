@@ -92,49 +92,50 @@ export async function availableWorkers(gd: Gearmand, fn: string): Promise<number
   return functions.find((f) => f.function === fn)?.availableWorkers ?? 0;
 }
 
-export interface BridgeProcess {
-  child: Child;
-  stop(): Promise<void>;
-}
-
-/** The pool-bridge command as it ships (dist/pool-bridge.mjs), no health endpoint. */
+/**
+ * The pool-bridge command as it ships (dist/pool-bridge.mjs), no health endpoint. With `log`,
+ * the bridge writes its output to that file itself: reading it line by line here would cost
+ * this process CPU the benchmarks measure on the same two cores.
+ */
 export function startBridgeCli(options: {
   gearman: string;
-  lambdaEndpoint: string;
+  /** Omitted for --dry-run (in extraArgs). */
+  lambdaEndpoint?: string;
   /** Default: the bridge's own (64). */
   concurrency?: number;
   /** Default WARN. */
   logLevel?: string;
+  /** --drain-timeout in seconds (default 0). */
+  drainTimeout?: number;
   extraArgs?: string[];
+  /** Node options before the script, e.g. --cpu-prof. */
+  nodeArgs?: string[];
   /** Name of its log file in bench/out/logs/. */
   log?: string;
-}): BridgeProcess {
+}): Child {
+  const out = options.log ? fs.openSync(logFile(options.log), 'w') : undefined;
   const child = spawnChild({
     name: 'pool-bridge',
     command: process.execPath,
     args: [
+      ...(options.nodeArgs ?? []),
       BRIDGE_BIN,
       '--gearman',
       options.gearman,
-      '--lambda-endpoint',
-      options.lambdaEndpoint,
+      ...(options.lambdaEndpoint === undefined ? [] : ['--lambda-endpoint', options.lambdaEndpoint]),
       ...(options.concurrency === undefined ? [] : ['--concurrency', String(options.concurrency)]),
       '--health-listen',
       'off',
       '--log-level',
       options.logLevel ?? 'WARN',
       '--drain-timeout',
-      '0',
+      String(options.drainTimeout ?? 0),
       ...(options.extraArgs ?? []),
     ],
     cwd: ROOT,
     env: envWithoutServices({ NODE_NO_WARNINGS: '1', AWS_EC2_METADATA_DISABLED: 'true' }),
-    ...(options.log ? { logFile: logFile(options.log) } : {}),
+    ...(out === undefined ? {} : { stdout: out, stderr: out }),
   });
-  return {
-    child,
-    stop: async () => {
-      await child.stop(5000);
-    },
-  };
+  if (out !== undefined) fs.closeSync(out);
+  return child;
 }

@@ -13,27 +13,13 @@
 import { createRequire } from 'node:module';
 import process from 'node:process';
 import readline from 'node:readline';
+import { lambdaContext } from './lambda-context.mjs';
 
 // The bundles are CommonJS, as serverless-esbuild writes them.
 const require = createRequire(import.meta.url);
 
 const [file, timeoutSeconds, contextName, markerUrl] = process.argv.slice(2);
 const { handler } = require(file);
-
-function context(index) {
-  const deadline = Date.now() + Number(timeoutSeconds) * 1000;
-  return {
-    awsRequestId: `req-${index}`,
-    functionName: contextName,
-    functionVersion: '$LATEST',
-    memoryLimitInMB: '256',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${contextName}`,
-    logGroupName: `/aws/lambda/${contextName}`,
-    logStreamName: contextName,
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => deadline - Date.now(),
-  };
-}
 
 const lines = readline.createInterface({ input: process.stdin });
 let queue = Promise.resolve();
@@ -44,7 +30,8 @@ lines.on('line', (line) => {
     .then(async () => {
       const event = JSON.parse(line);
       const start = Date.now();
-      const result = await handler(event, context(index));
+      const deadline = Date.now() + Number(timeoutSeconds) * 1000;
+      const result = await handler(event, lambdaContext(`req-${index}`, contextName, deadline));
       const end = Date.now();
       if (markerUrl) await (await globalThis.fetch(`${markerUrl}/${index}`)).arrayBuffer();
       process.stdout.write(`\nTIMED ${JSON.stringify({ index, start, end, result })}\n`);

@@ -16,8 +16,18 @@ import { GEARMAN_FUNCTION } from '../../contract';
 import type { Envelope } from '../../contract/envelope';
 import type { FakeLambda } from '../../scripts/lambda/fake-lambda';
 import { echoPass, startFakeLambda } from '../../scripts/lambda/fake-lambda';
-import type { Child, Gearmand } from '../../scripts/harness';
-import { answers, freePort, run, sleep, spawnChild, startGearmand, until, within } from '../../scripts/harness';
+import type { Child, ChildOptions, Gearmand } from '../../scripts/harness';
+import {
+  answers,
+  freePort,
+  run,
+  sleep,
+  spawnChild,
+  startGearmand,
+  startService,
+  until,
+  within,
+} from '../../scripts/harness';
 import type { MutualTlsRelay } from '../helpers/relay';
 import { startMutualTlsRelay } from '../helpers/relay';
 import { BRIDGE_BIN, ROOT } from '../../scripts/fleet';
@@ -35,43 +45,44 @@ function vmEnv(): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: alone, NODE_NO_WARNINGS: '1' };
 }
 
-function bridge(file: string, args: string[], node = process.execPath): Child {
-  return spawnChild({
+function bridgeOptions(file: string, args: string[], node = process.execPath): ChildOptions & { name: string } {
+  return {
     name: 'pool-bridge (built)',
     command: node,
     args: [file, ...args],
     cwd: path.dirname(file),
     env: vmEnv(),
     keepOutput: 'all',
-  });
+  };
 }
 
+function bridge(file: string, args: string[]): Child {
+  return spawnChild(bridgeOptions(file, args));
+}
+
+/** Started and registered (health 200), or stopped with a StartError showing the end of its output. */
 async function startServing(file: string, args: string[], node?: string): Promise<{ child: Child; health: string }> {
   const port = await freePort();
-  const child = bridge(
-    file,
-    [
-      '--gearman',
-      gd.address,
-      '--lambda-endpoint',
-      lambda.url,
-      '--health-listen',
-      `127.0.0.1:${port}`,
-      '--client-id',
-      'built',
-      ...args,
-    ],
-    node,
-  );
   const health = `http://127.0.0.1:${port}/healthz`;
-  await until(
-    async () => {
-      if (!child.alive()) throw new Error(`the built bridge exited:\n${child.output()}`);
-      return answers(health, (status) => status === 200);
-    },
-    'the built bridge to register',
-    20_000,
-  );
+  const child = await startService({
+    ...bridgeOptions(
+      file,
+      [
+        '--gearman',
+        gd.address,
+        '--lambda-endpoint',
+        lambda.url,
+        '--health-listen',
+        `127.0.0.1:${port}`,
+        '--client-id',
+        'built',
+        ...args,
+      ],
+      node,
+    ),
+    ready: { http: { url: health, ok: (status) => status === 200 } },
+    readyTimeoutMs: 20_000,
+  });
   return { child, health };
 }
 

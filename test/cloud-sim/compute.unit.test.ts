@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
 import { IMAGE_IDS, PUBLIC_NETWORK, PRIVATE_NETWORK, startCloudSim } from '../../scripts/cloud-sim';
 import type { CloudSim } from '../../scripts/cloud-sim';
-import { clients, issueToken, serverBody, waitFor } from './helpers';
+import { boot, clients, issueToken, serverBody, waitFor } from './helpers';
 import type { JsonResponse } from './helpers';
 import { sleep } from '../../scripts/harness';
 
@@ -22,12 +22,6 @@ afterEach(() => {
 after(async () => {
   await sim.close();
 });
-
-async function boot(name: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const created = await nova('/servers', { method: 'POST', body: serverBody(name, extra) });
-  assert.equal(created.status, 202, JSON.stringify(created.body));
-  return created.body.server.id as string;
-}
 
 async function deleteAll(): Promise<void> {
   for (const server of sim.servers()) await nova(`/servers/${server.id}`, { method: 'DELETE' });
@@ -82,9 +76,9 @@ test('create answers 202 with links, adminPass and Location; BUILD turns ACTIVE 
 test('server outcome rules: ERROR with a fault, and stuck in BUILD', async () => {
   sim.faults.serverOutcome({ namePattern: '^doomed-', outcome: 'error', faultMessage: 'No valid host was found.' });
   sim.faults.serverOutcome({ namePattern: '^stuck-', outcome: 'stuck-build' });
-  const doomed = await boot('doomed-1');
-  const stuck = await boot('stuck-1');
-  const fine = await boot('fine-1');
+  const doomed = await boot(nova, 'doomed-1');
+  const stuck = await boot(nova, 'stuck-1');
+  const fine = await boot(nova, 'fine-1');
   await sleep(BOOT_DELAY_MS + 50);
 
   const failed = (await statusOf(doomed)).body.server;
@@ -102,7 +96,7 @@ test('server outcome rules: ERROR with a fault, and stuck in BUILD', async () =>
 });
 
 test('name filter is an unanchored regular expression', async () => {
-  const ids = [await boot('libra-1'), await boot('libra-10'), await boot('other')];
+  const ids = [await boot(nova, 'libra-1'), await boot(nova, 'libra-10'), await boot(nova, 'other')];
   const names = async (query: string): Promise<string[]> =>
     ((await nova(`/servers?${query}`)).body.servers as { name: string }[]).map((s) => s.name).sort();
   assert.deepEqual(await names('name=libra-1'), ['libra-1', 'libra-10']);
@@ -138,7 +132,7 @@ test('name filter is an unanchored regular expression', async () => {
 });
 
 test('GET /servers/{name} is 404 itemNotFound; DELETE removes from lists and 404s after', async () => {
-  const id = await boot('named-thing');
+  const id = await boot(nova, 'named-thing');
   const byName = await nova('/servers/named-thing');
   assert.equal(byName.status, 404);
   assert.deepEqual(byName.body, { itemNotFound: { code: 404, message: 'Instance named-thing could not be found.' } });
@@ -153,7 +147,7 @@ test('GET /servers/{name} is 404 itemNotFound; DELETE removes from lists and 404
 });
 
 test('instance quota answers 403 forbidden with Nova wording', async () => {
-  for (let i = 0; i < 4; i += 1) await boot(`quota-${i}`);
+  for (let i = 0; i < 4; i += 1) await boot(nova, `quota-${i}`);
   const refused = await nova('/servers', { method: 'POST', body: serverBody('quota-5') });
   assert.equal(refused.status, 403);
   assert.deepEqual(refused.body, {
@@ -217,7 +211,7 @@ test('microversions: echoed headers, 406 outside range, 400 malformed, embedded 
   assert.match(tooNew.body.computeFault.message, /Version 3\.0 is not supported by the API/);
   assert.equal((await nova('/servers', { headers: { 'OpenStack-API-Version': 'compute 2.x' } })).status, 400);
 
-  const id = await boot('flavored');
+  const id = await boot(nova, 'flavored');
   const old = (await nova(`/servers/${id}`)).body.server;
   assert.deepEqual(Object.keys(old.flavor).sort(), ['id', 'links']);
   const embedded = (await nova(`/servers/${id}`, { headers: { 'OpenStack-API-Version': 'compute 2.47' } })).body.server;

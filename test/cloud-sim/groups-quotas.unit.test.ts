@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
 import { startCloudSim } from '../../scripts/cloud-sim';
 import type { CloudSim } from '../../scripts/cloud-sim';
-import { call, clients, issueToken, serverBody, waitFor } from './helpers';
+import { boot, call, clients, issueToken, serverBody, waitFor } from './helpers';
 import type { JsonResponse } from './helpers';
 
 let sim: CloudSim;
@@ -42,15 +42,6 @@ async function serverGroup(policy: string, rules: Record<string, number> = {}): 
   return created.body.server_group.id;
 }
 
-async function boot(name: string, extra: Record<string, unknown> = {}, body: Record<string, unknown> = {}) {
-  const created = await api.nova('/servers', {
-    method: 'POST',
-    body: { ...(serverBody(name, extra) as Record<string, unknown>), ...body },
-  });
-  assert.equal(created.status, 202, JSON.stringify(created.body));
-  return created.body.server.id as string;
-}
-
 async function settled(id: string): Promise<Record<string, unknown>> {
   return waitFor(async () => {
     const server = (await api.nova(`/servers/${id}`)).body.server;
@@ -67,7 +58,7 @@ test('server groups place servers: anti-affinity one per host (then No valid hos
   const anti = await serverGroup('anti-affinity');
   const hint = { 'os:scheduler_hints': { group: anti } };
   const ids = [];
-  for (let i = 0; i < 4; i += 1) ids.push(await boot(`anti-${i}`, {}, hint));
+  for (let i = 0; i < 4; i += 1) ids.push(await boot(api.nova, `anti-${i}`, {}, hint));
   const states = await Promise.all(ids.map(settled));
   assert.deepEqual(
     states.map((s) => s.status),
@@ -85,7 +76,7 @@ test('server groups place servers: anti-affinity one per host (then No valid hos
 
   // A deleted member frees its host for the next one.
   await api.nova(`/servers/${ids[0]}`, { method: 'DELETE' });
-  const next = await settled(await boot('anti-4', {}, hint));
+  const next = await settled(await boot(api.nova, 'anti-4', {}, hint));
   assert.equal(next.status, 'ACTIVE');
   const members = (await api.nova(`/os-server-groups/${anti}`, { headers: V264 })).body.server_group.members;
   assert.ok(!members.includes(ids[0]), 'a deleted server leaves its group');
@@ -93,7 +84,7 @@ test('server groups place servers: anti-affinity one per host (then No valid hos
 
   const together = await serverGroup('affinity');
   for (let i = 0; i < 3; i += 1)
-    await boot(`aff-${i}`, { availability_zone: 'az-2' }, { 'os:scheduler_hints': { group: together } });
+    await boot(api.nova, `aff-${i}`, { availability_zone: 'az-2' }, { 'os:scheduler_hints': { group: together } });
   const affHosts = sim
     .servers()
     .filter((s) => s.name.startsWith('aff-'))
@@ -104,7 +95,7 @@ test('server groups place servers: anti-affinity one per host (then No valid hos
   const twoPerHost = await serverGroup('anti-affinity', { max_server_per_host: 2 });
   const pairs = [];
   for (let i = 0; i < 7; i += 1)
-    pairs.push(await boot(`pair-${i}`, {}, { 'os:scheduler_hints': { group: twoPerHost } }));
+    pairs.push(await boot(api.nova, `pair-${i}`, {}, { 'os:scheduler_hints': { group: twoPerHost } }));
   const pairStates = await Promise.all(pairs.map(settled));
   assert.deepEqual(
     pairStates.map((s) => s.status),
@@ -121,7 +112,7 @@ test('Nova quotas: PUT limits are enforced (cores, server groups, members); DELE
   assert.equal(updated.body.quota_set.id, undefined, 'the update answer carries no id');
   assert.deepEqual([updated.body.quota_set.cores, updated.body.quota_set.server_groups], [2, 1]);
 
-  await boot('big', { flavorRef: '3' });
+  await boot(api.nova, 'big', { flavorRef: '3' });
   const over = await api.nova('/servers', { method: 'POST', body: serverBody('more') });
   assert.deepEqual(over.body, {
     forbidden: { code: 403, message: 'Quota exceeded for cores: Requested 1, but already used 2 of 2 cores' },
@@ -135,7 +126,7 @@ test('Nova quotas: PUT limits are enforced (cores, server groups, members); DELE
     body: { server_group: { name: 'two', policy: 'affinity' } },
   });
   assert.deepEqual(second.body, { forbidden: { code: 403, message: 'Quota exceeded, too many server groups.' } });
-  await boot('member-1', {}, { 'os:scheduler_hints': { group } });
+  await boot(api.nova, 'member-1', {}, { 'os:scheduler_hints': { group } });
   const crowded = await api.nova('/servers', {
     method: 'POST',
     body: { ...(serverBody('member-2') as Record<string, unknown>), 'os:scheduler_hints': { group } },
@@ -348,7 +339,7 @@ test('security groups: default is fixed, in-use groups stay, ids work in server 
     method: 'POST',
     body: { security_group_rule: { security_group_id: ssh.id, direction: 'ingress', remote_group_id: web.id } },
   });
-  const id = await boot('guarded', { security_groups: [{ name: web.id }, { name: 'lb-ssh' }] });
+  const id = await boot(api.nova, 'guarded', { security_groups: [{ name: web.id }, { name: 'lb-ssh' }] });
   const server = await settled(id);
   assert.deepEqual(server.security_groups, [{ name: 'web' }, { name: 'lb-ssh' }]);
   const ports = (

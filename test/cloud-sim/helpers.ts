@@ -1,4 +1,5 @@
 /** Small fetch-based client helpers for the cloud-sim tests. */
+import assert from 'node:assert/strict';
 import { IMAGE_IDS } from '../../scripts/cloud-sim';
 import type { CloudSim } from '../../scripts/cloud-sim';
 import { until } from '../../scripts/harness';
@@ -75,4 +76,22 @@ export const UBUNTU = IMAGE_IDS.ubuntu;
 
 export function serverBody(name: string, extra: Record<string, unknown> = {}): unknown {
   return { server: { name, imageRef: UBUNTU, flavorRef: '1', ...extra } };
+}
+
+/**
+ * POST /servers, asserting Nova's 202; `extra` goes into the server object, `body` beside it
+ * (os:scheduler_hints). Resolves to the new server's id.
+ */
+export async function boot(
+  nova: ReturnType<typeof clients>['nova'],
+  name: string,
+  extra: Record<string, unknown> = {},
+  body: Record<string, unknown> = {},
+): Promise<string> {
+  const created = await nova('/servers', {
+    method: 'POST',
+    body: { ...(serverBody(name, extra) as Record<string, unknown>), ...body },
+  });
+  assert.equal(created.status, 202, JSON.stringify(created.body));
+  return created.body.server.id as string;
 }

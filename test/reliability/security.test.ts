@@ -25,7 +25,7 @@ import { ROOT, startBridgeProcess } from './helpers/procs';
 import type { TlsFront } from './helpers/tls-front';
 import type { SelfSigned } from '../helpers/certs';
 import { selfSigned } from '../helpers/certs';
-import { startFront, startTlsFront } from './helpers/tls-front';
+import { startFront } from './helpers/tls-front';
 import { installLoopbackGuard, until } from '../../scripts/harness';
 
 /** TEST-NET-1 (RFC 5737): the address the guard test tries, and the guard refuses. */
@@ -426,7 +426,7 @@ describe('OpenStack TLS', { timeout: 60_000 }, () => {
   let sim: CloudSim;
   let cert: SelfSigned | undefined;
   let other: SelfSigned | undefined;
-  let front: Awaited<ReturnType<typeof startTlsFront>> | undefined;
+  let front: TlsFront | undefined;
   let skip: string | undefined;
   const lambdas: LocalLambda[] = [];
 
@@ -439,7 +439,7 @@ describe('OpenStack TLS', { timeout: 60_000 }, () => {
       skip = `no openssl to make a certificate: ${(error as Error).message.split('\n')[0]}`;
       return;
     }
-    front = await startTlsFront(sim.url, cert);
+    front = await startFront(sim.url, { tls: cert });
   });
   after(async () => {
     for (const l of lambdas) await l.stop();

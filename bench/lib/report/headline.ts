@@ -19,6 +19,31 @@ export const TARGETS = {
   warmBuildSetUp: 0,
 };
 
+export type Target = keyof typeof TARGETS;
+
+/**
+ * Whether each figure meets its target, one comparison per target for the summary and the
+ * missed targets alike; a target whose benchmark did not run is absent.
+ */
+export function targetsMet(fr: Fragments, r: Record<string, number | null>): Partial<Record<Target, boolean>> {
+  const met: Partial<Record<Target, boolean>> = {};
+  if (fr.fleet) met.fleetOverBoot = (r.fleet_200_builds_over_boot_time ?? Infinity) <= TARGETS.fleetOverBoot;
+  if (fr.bridge) {
+    met.bridgeOverC = (r.bridge_over_c_worker_throughput ?? 0) >= TARGETS.bridgeOverC;
+    met.bridgeIdleRssMiB = fr.bridge.footprint.idleRssMiB.median <= TARGETS.bridgeIdleRssMiB;
+    met.bridgeStartOverBareNode = fr.bridge.footprint.startOverBareNode.median <= TARGETS.bridgeStartOverBareNode;
+  }
+  if (fr.calls) {
+    met.tokensPerThousand = fr.calls.tokens.perThousandJobs <= TARGETS.tokensPerThousand;
+    met.warmBuildSetUp = fr.calls.warmBuild.setUp <= TARGETS.warmBuildSetUp;
+  }
+  if (fr.pkg) {
+    met.zipKB = fr.pkg.maxZipKB <= TARGETS.zipKB;
+    met.initOverMinimal = fr.pkg.initOverMinimal <= TARGETS.initOverMinimal;
+  }
+  return met;
+}
+
 export function findSeries(
   f: FleetBuilds,
   q: Partial<Pick<FleetSeries, 'endpoint' | 'temperature' | 'concurrency' | 'n'>>,

@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import process from 'node:process';
 import { clearTimeout, setTimeout } from 'node:timers';
+import { lambdaContext } from '../../../scripts/lambda/lambda-context.mjs';
 
 // The bundles are CommonJS, as serverless-esbuild writes them.
 const require = createRequire(import.meta.url);
@@ -102,17 +103,7 @@ const server = http.createServer((req, res) => {
     res.on('close', () => {
       if (record.endedAt === null) record.callerGone = true;
     });
-    const context = {
-      awsRequestId: requestId,
-      functionName: name,
-      functionVersion: '$LATEST',
-      memoryLimitInMB: '256',
-      invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
-      logGroupName: `/aws/lambda/${name}`,
-      logStreamName: 'local',
-      callbackWaitsForEmptyEventLoop: true,
-      getRemainingTimeInMillis: () => deadline - Date.now(),
-    };
+    const context = lambdaContext(requestId, name, deadline);
     const headers = { 'x-amz-executed-version': '$LATEST', 'x-amzn-requestid': requestId };
     const timer = setTimeout(() => {
       record.response = 'TIMEOUT';

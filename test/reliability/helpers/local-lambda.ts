@@ -10,8 +10,8 @@ import { ACTIONS, DEFAULT_FUNCTION_PREFIX } from '../../../contract';
 import type { Bundle } from '../../../scripts/lambda/bundle';
 import { bundleHandlers } from '../../../scripts/lambda/bundle';
 import type { Child } from '../../../scripts/harness';
-import { minimalEnv, until } from '../../../scripts/harness';
-import { ROOT, spawnNode } from './procs';
+import { minimalEnv } from '../../../scripts/harness';
+import { ROOT, startNode } from './procs';
 
 const RUNNER = path.join(import.meta.dirname, 'local-lambda-runner.mjs');
 
@@ -69,23 +69,12 @@ export async function startLocalLambda(options: {
   // The nodejs runtime provides the AWS SDK v3, which serverless.yml leaves out of the
   // bundles: NODE_PATH gives the bundles this project's copy, as the runtime would its own.
   const env = minimalEnv({ NODE_PATH: path.join(ROOT, 'node_modules'), ...options.env });
-  const proc = spawnNode('local-lambda', [RUNNER, bundle.dir, config], env, { guardFile: options.guardFile });
-  let port = 0;
-  try {
-    await until(
-      () => {
-        const match = /LOCAL-LAMBDA-LISTENING (\d+)/.exec(proc.output());
-        if (match) port = Number(match[1]);
-        if (!port && !proc.alive()) throw new Error(`local lambda exited:\n${proc.output()}`);
-        return port > 0;
-      },
-      'the local lambda to listen',
-      10_000,
-    );
-  } catch (error) {
-    proc.signal('SIGKILL');
-    throw error;
-  }
+  const proc = await startNode('local-lambda', [RUNNER, bundle.dir, config], env, {
+    guardFile: options.guardFile,
+    ready: { line: /LOCAL-LAMBDA-LISTENING (\d+)/ },
+    readyTimeoutMs: 10_000,
+  });
+  const port = Number(proc.match?.[1]);
   const url = `http://127.0.0.1:${port}`;
   return {
     url,

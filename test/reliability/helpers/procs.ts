@@ -5,22 +5,25 @@
  */
 import path from 'node:path';
 import type { HealthReport } from '../../../bridge/health';
-import type { Child } from '../../../scripts/harness';
-import { HarnessTimeoutError, answers, freePort, minimalEnv, spawnChild, until } from '../../../scripts/harness';
+import type { Readiness, Service } from '../../../scripts/harness';
+import { freePort, minimalEnv, startService } from '../../../scripts/harness';
 import { BRIDGE_BIN, ROOT } from '../../../scripts/fleet';
 
-export { BRIDGE_BIN, ROOT };
+export { ROOT };
 
 export const GC_HOOK = path.join(import.meta.dirname, 'gc-on-signal.mjs');
 
-/** A Node process with the loopback guard, recording its connections in guardFile when given. */
-export function spawnNode(
+/**
+ * A Node process with the loopback guard, recording its connections in guardFile when given,
+ * resolved once ready (else stopped, with a StartError showing the end of its output).
+ */
+export function startNode(
   name: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-  options: { guardFile?: string; nodeArgs?: string[] } = {},
-): Child {
-  return spawnChild({
+  options: { ready: Readiness; readyTimeoutMs: number; pollMs?: number; guardFile?: string; nodeArgs?: string[] },
+): Promise<Service> {
+  return startService({
     name,
     command: process.execPath,
     args: [...(options.nodeArgs ?? []), ...args],
@@ -29,10 +32,13 @@ export function spawnNode(
     loopbackGuard: options.guardFile ? { file: options.guardFile } : true,
     keepOutput: 'all',
     graceMs: 10_000,
+    ready: options.ready,
+    readyTimeoutMs: options.readyTimeoutMs,
+    pollMs: options.pollMs,
   });
 }
 
-export interface BridgeProc extends Child {
+export interface BridgeProc extends Service {
   /** http://127.0.0.1:N of its /healthz and /metrics. */
   readonly healthUrl: string;
   health(): Promise<{ status: number; body: HealthReport }>;
@@ -72,57 +78,33 @@ export async function startBridgeProcess(options: {
     '0.5',
     ...(options.args ?? []),
   ];
-  const child = spawnNode(`bridge ${options.clientId ?? ''}`, args, minimalEnv(options.env), {
-    guardFile: options.guardFile,
-    nodeArgs: options.nodeArgs,
-  });
-  const timeoutMs = options.timeoutMs ?? 20_000;
-  const deadline = Date.now() + timeoutMs;
   const healthUrl = `http://127.0.0.1:${healthPort}`;
-  try {
-    await until(
-      async () => {
-        if (!child.alive()) throw new Error(`bridge exited at startup:\n${child.output()}`);
-        return answers(`${healthUrl}/healthz`);
-      },
-      "the bridge's health endpoint",
-      timeoutMs,
-      50,
-    );
-  } catch (error) {
-    child.signal('SIGKILL');
-    if (error instanceof HarnessTimeoutError) {
-      throw new HarnessTimeoutError(`${error.message}; its output:\n${child.output().slice(-500)}`);
-    }
-    throw error;
-  }
   const health = async (): Promise<{ status: number; body: HealthReport }> => {
     const res = await fetch(`${healthUrl}/healthz`);
     return { status: res.status, body: (await res.json()) as HealthReport };
   };
-  const bridge: BridgeProc = {
+  const want = options.waitConnected ?? true;
+  const child = await startNode(`bridge ${options.clientId ?? ''}`, args, minimalEnv(options.env), {
+    guardFile: options.guardFile,
+    nodeArgs: options.nodeArgs,
+    ready: {
+      http: { url: `${healthUrl}/healthz` },
+      check: want
+        ? async () => {
+            const { body } = await health();
+            return want === 'any'
+              ? body.servers.some((s) => s.state === 'connected')
+              : body.servers.every((s) => s.state === 'connected');
+          }
+        : undefined,
+    },
+    readyTimeoutMs: options.timeoutMs ?? 20_000,
+    pollMs: 50,
+  });
+  return {
     ...child,
     healthUrl,
     health,
     metrics: async () => (await fetch(`${healthUrl}/metrics`)).text(),
   };
-  const want = options.waitConnected ?? true;
-  if (want) {
-    try {
-      await until(
-        async () => {
-          const { body } = await health();
-          return want === 'any'
-            ? body.servers.some((s) => s.state === 'connected')
-            : body.servers.every((s) => s.state === 'connected');
-        },
-        'the bridge to register',
-        deadline - Date.now(),
-      );
-    } catch (error) {
-      child.signal('SIGKILL');
-      throw error;
-    }
-  }
-  return bridge;
 }

@@ -18,10 +18,6 @@ export interface TlsFront {
   close(): Promise<void>;
 }
 
-export function startTlsFront(target: string, tls: { cert: Buffer; key: Buffer }): Promise<TlsFront> {
-  return startFront(target, { tls });
-}
-
 /** Appends `echo` to the first "message" string of an error body (or to its text). */
 function withEcho(text: string, echo: string): string {
   try {
